@@ -1,0 +1,168 @@
+"""Heard's entry point: read config, migrate, wire Bolt + delivery, serve HTTP (and Socket Mode when configured).
+
+python app.py            run Heard
+python app.py migrate    apply database migrations and exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from waitress.server import create_server
+
+from bot.blocks.card import render_card
+from bot.config import ConfigError, Settings, load_settings
+from bot.delivery import DeliveryWorker
+from bot.services import Services
+from handlers import actions
+from handlers.web import HeardWeb
+from storage.db import Database, migrate
+from storage.models import Complaint
+
+log = logging.getLogger("heard")
+
+HTTP_THREADS = 8
+
+
+class Heard:
+    """One running copy of Heard. Several may share one PostgreSQL database."""
+
+    def __init__(self, settings: Settings, *, host: str = "0.0.0.0", apply_migrations: bool = True) -> None:
+        self.settings = settings
+        self.database = Database(settings.database_url)
+        if apply_migrations:
+            migrate(self.database)
+        self.client = WebClient(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            timeout=int(settings.slack_timeout.total_seconds()),
+            # The SDK's default handler re-sends after a dropped connection, which can post a card twice;
+            # delivery retries itself, looking for the card first.
+            retry_handlers=[],
+        )
+        self.delivery = DeliveryWorker(
+            database=self.database,
+            client=self.client,
+            render_card=self._render_card,
+            channel=settings.heard_channel,
+            threads=settings.delivery_workers,
+            lease=settings.slack_timeout * 3,
+        )
+        self.services = Services(settings, self.database, self.delivery.wake)
+        self.bolt = self._build_bolt()
+        self.web = HeardWeb(self.services, None if settings.socket_mode else self.bolt)
+        self.server = create_server(
+            self.web,
+            host=host,
+            port=settings.port,
+            threads=HTTP_THREADS,
+            ident="heard",
+            clear_untrusted_proxy_headers=True,
+        )
+        self._socket_mode: SocketModeHandler | None = None
+        self._serving: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)  # type: ignore[union-attr]
+
+    def _render_card(self, complaint: Complaint, now: datetime) -> Any:
+        return render_card(complaint, now, self.settings.timezone)
+
+    def _build_bolt(self) -> App:
+        bolt = App(
+            # Listeners never call Slack themselves (delivery does), so Bolt's client carries no token of its own.
+            client=WebClient(base_url=self.settings.slack_api_url),
+            signing_secret=self.settings.slack_signing_secret or None,
+            # Heard's own config names the workspace; no auth.test on every start or request, so a Slack outage
+            # at start-up does not stop clicks from being recorded.
+            authorize=self._authorize(),
+            request_verification_enabled=not self.settings.socket_mode,
+            process_before_response=False,
+        )
+        actions.register(bolt, self.services)
+        return bolt
+
+    def _authorize(self) -> Callable[..., AuthorizeResult]:
+        result = AuthorizeResult(enterprise_id=None, team_id=None, bot_token=self.settings.slack_bot_token)
+
+        def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return result
+
+        return authorize
+
+    def start(self) -> None:
+        self.delivery.start()
+        if self.settings.socket_mode:
+            self._socket_mode = SocketModeHandler(self.bolt, self.settings.slack_app_token)
+            self._socket_mode.connect()
+        self._serving = threading.Thread(target=self._serve, name="http", daemon=True)
+        self._serving.start()
+        log.info(
+            "Heard is listening on port %s (%s)",
+            self.port,
+            "Socket Mode" if self.settings.socket_mode else "HTTP mode: Slack posts to /slack/events",
+        )
+
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except OSError:
+            # close() from another thread pulls the socket out from under waitress's select(); that is a stop.
+            if not self._stopping.is_set():
+                raise
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.server.close()
+        if self._socket_mode is not None:
+            self._socket_mode.close()
+        self.delivery.stop()
+        self.database.dispose()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python app.py", description="Heard: every complaint heard within the hour")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(environ)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"heard: {problem}", file=sys.stderr)
+        print("heard: see README.md 'Settings' or copy .env.example to .env", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    if args.command == "migrate":
+        migrate(Database(settings.database_url))
+        log.info("database is up to date")
+        return 0
+    heard = Heard(settings)
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    heard.start()
+    stopped.wait()
+    log.info("stopping")
+    heard.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Heard's core: configuration, the complaint lifecycle, use cases, Block Kit and delivery to Slack."""

@@ -1,0 +1,83 @@
+"""Making untrusted text safe for Slack: escaped for mrkdwn, neutralised bidi controls, cut to a limit.
+
+Lengths are counted in UTF-16 code units, which is never less than the code-point count Slack may use, so a text
+that fits here fits there too. Cuts never split a code point, an `&amp;` entity, or an emoji sequence.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+ELLIPSIS = "…"
+
+# Explicit embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI) can flip the
+# surrounding card text ("evil.com" shown as "moc.live"); the stored original keeps them, the card does not.
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_MRKDWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_ZERO_WIDTH_JOINER = "\u200d"
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _display_char(char: str) -> str:
+    if char in _BIDI_CONTROLS:
+        return ""
+    return _MRKDWN_ESCAPES.get(char, char)
+
+
+def _joins_previous(char: str) -> bool:
+    """True when `char` belongs to the grapheme before it (combining marks, variation selectors, skin tones)."""
+    code = ord(char)
+    return (
+        char == _ZERO_WIDTH_JOINER
+        or unicodedata.category(char) in ("Mn", "Me")
+        or 0xFE00 <= code <= 0xFE0F
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F  # emoji tag sequences (subdivision flags)
+    )
+
+
+def _is_regional_indicator(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+
+def safe_mrkdwn(text: str, limit: int) -> str:
+    """Escape untrusted `text` for mrkdwn and cut it to at most `limit` UTF-16 units, ending in an ellipsis."""
+    return _fit((_display_char(char) for char in text), limit)
+
+
+def safe_plain(text: str, limit: int) -> str:
+    """Untrusted text for `plain_text` fields (buttons, headers): no escaping needed, bidi controls removed."""
+    return _fit((char for char in text if char not in _BIDI_CONTROLS), limit)
+
+
+def _fit(chars: Iterable[str], limit: int) -> str:
+    pieces = list(chars)
+    total = sum(utf16_length(piece) for piece in pieces)
+    if total <= limit:
+        return "".join(pieces)
+    budget = limit - utf16_length(ELLIPSIS)
+    kept: list[str] = []
+    used = 0
+    for piece in pieces:
+        size = utf16_length(piece)
+        if used + size > budget:
+            break
+        kept.append(piece)
+        used += size
+    # Back off to a grapheme boundary: never end on a joiner or separate a modifier from its base.
+    while kept and (
+        kept[-1] == _ZERO_WIDTH_JOINER or (len(kept) < len(pieces) and _joins_previous(pieces[len(kept)][0]))
+    ):
+        kept.pop()
+    regional = 0
+    for piece in reversed(kept):
+        if not _is_regional_indicator(piece[0]):
+            break
+        regional += 1
+    if regional % 2:
+        kept.pop()  # a lone half of a flag renders as a stray letter
+    return "".join(kept).rstrip() + ELLIPSIS

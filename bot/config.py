@@ -1,0 +1,248 @@
+"""Settings from the environment and `.env`, validated once at start-up.
+
+Every problem is reported as one line that names the setting and says what to put there, so an admin can fix a
+deployment from the log alone. Secret values are never echoed back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_PATH = "heard.db"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|mb)?\s*$", re.IGNORECASE)
+_SIZE_FACTOR = {"b": 1, "kb": 1024, "mb": 1024 * 1024}
+
+
+class ConfigError(Exception):
+    """One or more settings are missing or malformed; `problems` holds one line per setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `15m`, `1h`, `2d` -> timedelta. Raises ValueError for anything else."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(text)
+    amount, unit = match.groups()
+    return timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Heard reads from its environment. Secrets are excluded from `repr` so they never reach logs."""
+
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
+    slack_app_token: str | None = field(repr=False)
+    slack_api_url: str
+    heard_channel: str
+    database_url: str
+    port: int
+    ingest_secret: str = field(repr=False)
+    ack_window: timedelta
+    nag_before: tuple[timedelta, ...]
+    timezone: ZoneInfo
+    ingest_max_bytes: int
+    delivery_workers: int
+    slack_timeout: timedelta
+    log_level: str
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first, so one start-up shows them all."""
+
+    def __init__(self, values: Mapping[str, str | None]) -> None:
+        self.values = values
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.values.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def required(self, name: str, hint: str) -> str:
+        value = self.raw(name)
+        if value is None:
+            self.problems.append(f"{name} is not set: {hint}")
+            return ""
+        return value
+
+    def token(self, name: str, prefix: str, hint: str, *, required: bool = True) -> str | None:
+        value = self.required(name, hint) if required else self.raw(name)
+        if value and not value.startswith(prefix):
+            self.problems.append(f"{name} does not look right: it should start with '{prefix}' ({hint})")
+        return value
+
+    def duration(self, name: str, default: str) -> timedelta:
+        text = self.raw(name) or default
+        try:
+            value = parse_duration(text)
+        except ValueError:
+            self.problems.append(f"{name}={text!r} is not a duration: use a number and a unit, e.g. 90s, 15m, 1h, 2d")
+            return parse_duration(default)
+        if value <= timedelta(0):
+            self.problems.append(f"{name} must be longer than zero, e.g. {default}")
+        return value
+
+    def durations(self, name: str, default: str) -> tuple[timedelta, ...]:
+        text = self.raw(name) or default
+        parts = [part for part in (p.strip() for p in text.split(",")) if part]
+        values: list[timedelta] = []
+        for part in parts:
+            try:
+                values.append(parse_duration(part))
+            except ValueError:
+                self.problems.append(
+                    f"{name}={text!r} is not a list of durations: use comma-separated values such as 15m,5m"
+                )
+                return tuple(parse_duration(p) for p in default.split(","))
+        return tuple(sorted(values, reverse=True))
+
+    def integer(self, name: str, default: int, *, low: int, high: int, hint: str) -> int:
+        text = self.raw(name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            self.problems.append(f"{name}={text!r} is not valid: {hint}")
+            return default
+        return value
+
+    def size(self, name: str, default: int) -> int:
+        text = self.raw(name)
+        if text is None:
+            return default
+        match = _SIZE.match(text)
+        if not match or int(match.group(1)) <= 0:
+            self.problems.append(f"{name}={text!r} is not a size: use bytes or a unit, e.g. 262144, 256kb, 1mb")
+            return default
+        return int(match.group(1)) * _SIZE_FACTOR[(match.group(2) or "b").lower()]
+
+    def zone(self, name: str, default: str) -> ZoneInfo:
+        text = self.raw(name) or default
+        try:
+            return ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problems.append(f"{name}={text!r} is not a time zone: use an IANA name such as Europe/Madrid or UTC")
+            return ZoneInfo(default)
+
+
+def _database_url(reader: _Reader) -> str:
+    url = reader.raw("DATABASE_URL")
+    if url is None:
+        return f"sqlite:///{DEFAULT_DATABASE_PATH}"
+    if url.startswith(("postgres://", "postgresql://")):
+        # The plain scheme would pick psycopg2, which Heard does not ship; psycopg 3 is the supported driver.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
+        reader.problems.append(
+            "DATABASE_URL is not supported: use postgresql+psycopg://user:password@host:5432/dbname "
+            "or sqlite:///path/to/heard.db"
+        )
+    return url
+
+
+def _api_url(reader: _Reader) -> str:
+    url = reader.raw("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        reader.problems.append(f"SLACK_API_URL={url!r} is not a URL: use https://slack.com/api/ or your proxy's URL")
+    # slack_sdk joins method names onto this URL; without the trailing slash the /api/ segment is dropped.
+    return url if url.endswith("/") else url + "/"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read settings from `environ` (default: the process environment) over the values in `env_file`."""
+    values: dict[str, str | None] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update(dotenv_values(env_file))
+    values.update(os.environ if environ is None else environ)
+    reader = _Reader(values)
+
+    app_token = reader.token(
+        "SLACK_APP_TOKEN",
+        "xapp-",
+        "an app-level token with connections:write, for Socket Mode",
+        required=False,
+    )
+    bot_token = reader.token(
+        "SLACK_BOT_TOKEN", "xoxb-", "the Bot User OAuth Token from your Slack app's OAuth & Permissions page"
+    )
+    signing_secret = reader.raw("SLACK_SIGNING_SECRET")
+    if signing_secret is None and not app_token:
+        reader.problems.append(
+            "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's Basic Information page "
+            "(or set SLACK_APP_TOKEN to use Socket Mode)"
+        )
+    channel = reader.required("HEARD_CHANNEL", "the id of the channel for complaint cards, e.g. C0123456789")
+    if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+        reader.problems.append(
+            f"HEARD_CHANNEL={channel!r} is not a channel id: use the id (e.g. C0123456789) from the channel's "
+            "details, not its name"
+        )
+    ingest_secret = reader.required(
+        "INGEST_SECRET",
+        "a long random string that webhook senders use to sign POST /ingest (openssl rand -hex 32)",
+    )
+    settings = Settings(
+        slack_bot_token=bot_token or "",
+        slack_signing_secret=signing_secret or "",
+        slack_app_token=app_token,
+        slack_api_url=_api_url(reader),
+        heard_channel=channel,
+        database_url=_database_url(reader),
+        port=reader.integer("PORT", 3000, low=0, high=65535, hint="use a TCP port number such as 3000"),
+        ingest_secret=ingest_secret,
+        ack_window=reader.duration("ACK_WINDOW", "60m"),
+        nag_before=reader.durations("NAG_BEFORE", "15m,5m"),
+        timezone=reader.zone("HEARD_TZ", "UTC"),
+        ingest_max_bytes=reader.size("INGEST_MAX_BYTES", 256 * 1024),
+        delivery_workers=reader.integer(
+            "DELIVERY_WORKERS", 4, low=1, high=64, hint="use the number of threads sending to Slack, 1 to 64"
+        ),
+        slack_timeout=reader.duration("SLACK_TIMEOUT", "10s"),
+        log_level=_log_level(reader),
+    )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return settings
+
+
+def _log_level(reader: _Reader) -> str:
+    level = (reader.raw("LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        reader.problems.append(f"LOG_LEVEL={level!r} is not a level: use DEBUG, INFO, WARNING or ERROR")
+        return "INFO"
+    return level

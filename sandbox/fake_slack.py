@@ -1,0 +1,1118 @@
+"""A fake Slack Web API server on loopback, for end-to-end tests and the browser sandbox.
+
+Heard's ``WebClient`` is pointed at ``FakeSlack.api_url`` (through ``SLACK_API_URL``), so every call
+travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/query encodings, its
+``Authorization`` header, its error handling for 429 and 5xx answers. The fake
+
+* answers the handful of methods Heard uses and keeps the resulting channel state (messages, threads,
+  ephemerals) so tests can look at what a user would see;
+* validates Block Kit the way Slack does (``slack_sdk.models`` plus the limits the SDK does not check)
+  and collects everything suspicious in ``problems`` - tests assert ``fake.problems == []``;
+* serves ``response_url``\\s;
+* records every request as a ``Call`` and lets tests block on them with ``wait_for`` (no polling);
+* injects failures (``fail_next``), slow answers (``hang_next``) and per-channel rate limits.
+
+Example::
+
+    with FakeSlack() as fake:
+        client = WebClient(token=fake.bot_token, base_url=fake.api_url)
+        client.chat_postMessage(channel="C1", text="hi")
+        assert fake.messages("C1")[0]["text"] == "hi"
+
+All public methods are thread-safe: the server answers on one thread per request while the test (or the
+sandbox UI) reads state from its own thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import json
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
+__all__ = [
+    "MAX_MESSAGE_BLOCKS",
+    "Call",
+    "FakeSlack",
+    "validate_blocks",
+]
+
+logger = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+#: A handler for a Web API method: gets the parsed arguments, returns the JSON answer (must hold "ok").
+MethodHandler = Callable[[JSONDict], JSONDict]
+
+MAX_MESSAGE_BLOCKS = 50
+#: Slack truncates message ``text`` past this many characters (the fake records a problem).
+MAX_MESSAGE_TEXT = 40_000
+#: How many times Slack accepts a POST to one response_url.
+RESPONSE_URL_MAX_USES = 5
+
+# ---------------------------------------------------------------------------------------------------------
+# Block Kit validation
+# ---------------------------------------------------------------------------------------------------------
+#
+# ``Block.parse(...).validate_json()`` is shallow: it runs only the validators of the block itself, so a
+# 76-character button label inside an ``actions`` block passes. ``to_dict()`` validates recursively, so we
+# call that. Even then the SDK is more lenient than Slack: unknown element types are dropped silently
+# (``parse`` returns None), unknown keys are ignored, a bare string is accepted where Slack wants a text
+# object, empty lists/strings are dropped, ``mrkdwn`` is accepted in headers and buttons, and section
+# field lengths are not checked. The rules below close those gaps; the SDK's own error is reported when
+# our rules found nothing else in that block (it raises on the first problem only).
+
+_TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
+
+# Character limits of text objects, by (type of the object holding them, key).
+_TEXT_LIMITS: dict[tuple[str, str], int] = {
+    ("section", "text"): 3000,
+    ("section", "fields"): 2000,
+    ("header", "text"): 150,
+    ("button", "text"): 75,
+}
+
+# Maximum list lengths, by (type of the object holding the list, key).
+_LIST_LIMITS: dict[tuple[str, str], int] = {
+    ("actions", "elements"): 25,
+    ("context", "elements"): 10,
+    ("section", "fields"): 10,
+}
+
+# Text objects Slack accepts only as plain_text.
+_PLAIN_TEXT_ONLY: frozenset[tuple[str, str]] = frozenset({("header", "text"), ("button", "text")})
+_PLAIN_TEXT_ONLY_KEYS = frozenset({"placeholder", "label", "hint", "title", "confirm", "deny"})
+
+# String limits, by key (for any object) or by (object type, key).
+_STRING_LIMITS: dict[str, int] = {"block_id": 255, "action_id": 255}
+_TYPED_STRING_LIMITS: dict[tuple[str, str], int] = {("button", "value"): 2000, ("button", "url"): 3000}
+
+
+def validate_blocks(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[str]:
+    """Check a ``blocks`` payload the way Slack would; return the problems (empty when valid).
+
+    Each problem reads like Slack's own ``invalid_blocks`` details, e.g.
+    ``"button text is 80 characters, Slack allows 75 [json-pointer:/blocks/2/elements/0/text]"``.
+    Use ``max_blocks=100`` for modals and the Home tab.
+    """
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return ["blocks is not valid JSON [json-pointer:/blocks]"]
+    if not isinstance(blocks, list):
+        return [f"blocks must be a list, not {type(blocks).__name__} [json-pointer:/blocks]"]
+    errors: list[str] = []
+    if len(blocks) > max_blocks:
+        errors.append(f"{len(blocks)} blocks, Slack allows {max_blocks} [json-pointer:/blocks]")
+    seen_block_ids: set[str] = set()
+    for i, raw in enumerate(blocks):
+        ptr = f"/blocks/{i}"
+        errors.extend(_validate_block(raw, ptr))
+        block_id = raw.get("block_id") if isinstance(raw, dict) else None
+        if isinstance(block_id, str):
+            if block_id in seen_block_ids:
+                errors.append(f"duplicate block_id {block_id!r} [json-pointer:{ptr}/block_id]")
+            seen_block_ids.add(block_id)
+    return errors
+
+
+def _validate_block(raw: Any, ptr: str) -> list[str]:
+    if not isinstance(raw, dict):
+        return [f"a block must be an object, not {type(raw).__name__} [json-pointer:{ptr}]"]
+    block_type = raw.get("type")
+    if not isinstance(block_type, str):
+        return [f"block has no type [json-pointer:{ptr}]"]
+    try:
+        parsed = Block.parse(copy.deepcopy(raw))
+    except (TypeError, ValueError, SlackObjectFormationError) as exc:
+        # Missing required fields surface as TypeError from the model's constructor.
+        return [f"{block_type} block could not be built: {exc} [json-pointer:{ptr}]"]
+    if parsed is None or type(parsed) is Block:
+        return [f"unknown block type {block_type!r} [json-pointer:{ptr}]"]
+
+    errors: list[str] = []
+    _check_node(raw, ptr, parent_type="", key="", errors=errors)
+    try:
+        normalized = parsed.to_dict()
+    except (SlackObjectFormationError, TypeError, ValueError, AttributeError) as exc:
+        if not errors:
+            errors.append(f"{block_type} block: {exc} [json-pointer:{ptr}]")
+        return errors
+    _diff_against_sdk(raw, normalized, ptr, errors)
+    return errors
+
+
+def _check_node(node: Any, ptr: str, *, parent_type: str, key: str, errors: list[str]) -> None:
+    """Walk raw JSON and apply the limits the SDK misses."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_node(item, f"{ptr}/{i}", parent_type=parent_type, key=key, errors=errors)
+        return
+    if not isinstance(node, dict):
+        return
+    node_type = node.get("type") if isinstance(node.get("type"), str) else ""
+    if node_type in _TEXT_TYPES:
+        _check_text_object(node, ptr, parent_type=parent_type, key=key, errors=errors)
+        return
+    action_ids: set[str] = set()
+    for k, value in node.items():
+        limit = _STRING_LIMITS.get(k) or _TYPED_STRING_LIMITS.get((node_type, k))
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            errors.append(
+                f"{node_type or 'object'} {k} is {len(value)} characters, Slack allows {limit} [json-pointer:{ptr}/{k}]"
+            )
+        if isinstance(value, list):
+            max_items = _LIST_LIMITS.get((node_type, k))
+            if max_items is not None and len(value) > max_items:
+                errors.append(
+                    f"{node_type} {k} has {len(value)} items, Slack allows {max_items} [json-pointer:{ptr}/{k}]"
+                )
+            if node_type == "actions" and k == "elements":
+                # Slack rejects two elements with the same action_id in one block.
+                for j, element in enumerate(value):
+                    action_id = element.get("action_id") if isinstance(element, dict) else None
+                    if isinstance(action_id, str):
+                        if action_id in action_ids:
+                            errors.append(f"duplicate action_id {action_id!r} [json-pointer:{ptr}/{k}/{j}/action_id]")
+                        action_ids.add(action_id)
+        if isinstance(value, list | dict):
+            _check_node(value, f"{ptr}/{k}", parent_type=node_type, key=k, errors=errors)
+
+
+def _check_text_object(node: JSONDict, ptr: str, *, parent_type: str, key: str, errors: list[str]) -> None:
+    text = node.get("text")
+    where = f"{parent_type} {key}".strip() or "text"
+    if not isinstance(text, str):
+        errors.append(f"{where} needs a string 'text' [json-pointer:{ptr}/text]")
+        return
+    limit = _TEXT_LIMITS.get((parent_type, key))
+    if limit is not None and len(text) > limit:
+        errors.append(f"{where} is {len(text)} characters, Slack allows {limit} [json-pointer:{ptr}/text]")
+    plain_only = (parent_type, key) in _PLAIN_TEXT_ONLY or key in _PLAIN_TEXT_ONLY_KEYS
+    if plain_only and node.get("type") != "plain_text":
+        errors.append(f"{where} must be plain_text, not {node.get('type')} [json-pointer:{ptr}/type]")
+
+
+def _diff_against_sdk(raw: Any, normalized: Any, ptr: str, errors: list[str]) -> None:
+    """Report what the SDK dropped or converted while parsing: Slack would reject those."""
+    if isinstance(raw, dict) and isinstance(normalized, dict):
+        for k, value in raw.items():
+            if k in normalized:
+                _diff_against_sdk(value, normalized[k], f"{ptr}/{k}", errors)
+            elif value is None:
+                continue  # null is what the SDK sends for "not set"; harmless
+            elif isinstance(value, list | str | dict) and len(value) == 0:
+                errors.append(f"{k} must not be empty [json-pointer:{ptr}/{k}]")
+            else:
+                errors.append(f"unknown field {k!r} [json-pointer:{ptr}/{k}]")
+    elif isinstance(raw, list) and isinstance(normalized, list):
+        for i, (item, norm) in enumerate(zip(raw, normalized, strict=False)):
+            if norm is None and item is not None:
+                kind = item.get("type") if isinstance(item, dict) else type(item).__name__
+                errors.append(f"unknown element type {kind!r} [json-pointer:{ptr}/{i}]")
+            else:
+                _diff_against_sdk(item, norm, f"{ptr}/{i}", errors)
+    elif isinstance(raw, str) and isinstance(normalized, dict):
+        errors.append(f"must be a text object, not a bare string [json-pointer:{ptr}]")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Recording
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received (Web API method, or ``"response_url"``)."""
+
+    method: str
+    #: Parsed arguments (JSON body, form and query merged; ``blocks``/``metadata`` decoded from JSON strings;
+    #: ``token`` removed). For ``response_url`` calls: the JSON body plus ``url``.
+    args: JSONDict
+    headers: dict[str, str]
+    #: ``time.monotonic()`` when the answer was decided.
+    at: float
+    #: HTTP status answered.
+    status: int
+    #: The Slack error code when the answer was not ok (``"ratelimited"``, ``"invalid_blocks"`` ...).
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None
+
+    def summary(self) -> str:
+        """One line for assertion messages."""
+        outcome = str(self.status) + (f" {self.error}" if self.error else "")
+        args = json.dumps(self.args, default=str, ensure_ascii=False)
+        if len(args) > 200:
+            args = args[:197] + "..."
+        return f"{self.method} -> {outcome} {args}"
+
+
+@dataclass
+class _Injection:
+    """A queued failure (``fail_next``) or delay (``hang_next``) for one method."""
+
+    kind: str  # "fail" | "hang"
+    times: int = 1
+    status: int = 500
+    retry_after: int | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    apply: bool = False
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @classmethod
+    def json(cls, data: JSONDict, status: int = 200, headers: dict[str, str] | None = None) -> _Reply:
+        error = None if data.get("ok") else str(data.get("error", "unknown_error"))
+        return cls(status, json.dumps(data).encode(), headers=headers or {}, error=error)
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, *, error: str | None = None) -> _Reply:
+        return cls(status, text.encode(), "text/plain; charset=utf-8", error=error)
+
+
+@dataclass
+class _ResponseUrl:
+    channel: str | None
+    message_ts: str | None
+    user: str | None
+    uses: int = 0
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "FakeSlack/1"
+    # HTTP/1.0: one request per connection, so a hanging answer never blocks a second request.
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self) -> None:
+        self.server.fake._serve(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.fake._serve(self, "POST")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("fake slack: " + format, *args)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The fake
+# ---------------------------------------------------------------------------------------------------------
+
+
+class FakeSlack:
+    """A fake Slack Web API on ``127.0.0.1`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test",
+        team_id: str = "T0HEARD",
+        bot_user_id: str = "U0HEARDBOT",
+        *,
+        bot_id: str = "B0HEARDBOT",
+        app_id: str = "A0HEARD",
+        team_domain: str = "heard-test",
+        post_message_rate: float | None = None,
+        burst: int = 3,
+    ) -> None:
+        """Configure the fake; nothing listens until ``start()``.
+
+        ``post_message_rate`` (messages per second per channel, with bursts of ``burst``) turns on
+        Slack-like rate limiting of ``chat.postMessage``: over the limit it answers 429, ``Retry-After: 1``.
+        """
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self.team_domain = team_domain
+        self.post_message_rate = post_message_rate
+        self.burst = burst
+
+        # One lock guards all state; the Condition on it wakes ``wait_for`` on every recorded call.
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+        self._calls: list[Call] = []
+        self._problems: list[str] = []
+        self._channels: dict[str, dict[str, JSONDict]] = {}  # channel -> ts -> message (incl. replies)
+        self._ephemerals: list[JSONDict] = []
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._injections: dict[str, deque[_Injection]] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._custom: dict[str, MethodHandler] = {}
+        self._last_ts_us = 0
+
+        self._methods: dict[str, Callable[[JSONDict], JSONDict]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Bind 127.0.0.1 on a free port and serve on a daemon thread. Returns self."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving. Requests still hanging (``hang_next``) are woken and answered at once."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (raises if not started)."""
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started; call start() or use it as a context manager")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for ``WebClient(base_url=...)``. The trailing slash matters: urljoin drops ``api`` without it."""
+        return self.url + "/api/"
+
+    def reset(self) -> None:
+        """Forget calls, problems, messages, ephemerals, response_urls, injections and rate-limit state."""
+        with self._lock:
+            self._calls.clear()
+            self._problems.clear()
+            self._channels.clear()
+            self._ephemerals.clear()
+            self._response_urls.clear()
+            self._injections.clear()
+            self._buckets.clear()
+
+    # -- configuration -------------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        times: int = 1,
+        retry_after: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Make the next ``times`` calls to ``method`` fail without any effect.
+
+        ``status`` defaults to 500, or to 200 when ``error`` is given (a plain Slack error such as
+        ``channel_not_found``). 429 answers ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After``
+        when ``retry_after`` is given; other non-200 statuses answer an HTML page, as a proxy in front of
+        Slack would, unless ``error`` is given. ``method`` may be ``"response_url"``.
+        """
+        if status is None:
+            status = 200 if error is not None else 500
+        injection = _Injection("fail", times=times, status=status, retry_after=retry_after, error=error)
+        with self._lock:
+            self._injections.setdefault(method, deque()).append(injection)
+
+    def hang_next(self, method: str, *, seconds: float, apply: bool) -> None:
+        """Make the next call to ``method`` wait ``seconds`` before answering.
+
+        The call is recorded as soon as it arrives, so ``wait_for`` sees it while it is still in flight.
+
+        * ``apply=True``: the effect (message stored, updated ...) happens *before* the wait and the normal
+          answer comes after it. A client with a shorter timeout, or one killed meanwhile, never learns the
+          result (the exactly-once case); a patient client just sees a slow Slack.
+        * ``apply=False``: nothing happens; after the wait the answer is a 504 page (recorded with status 504,
+          error ``"timeout"``). The request was lost before Slack acted.
+        """
+        with self._lock:
+            self._injections.setdefault(method, deque()).append(_Injection("hang", seconds=seconds, apply=apply))
+
+    def on(self, method: str, handler: MethodHandler) -> None:
+        """Answer ``method`` with ``handler(args) -> dict`` (adds methods the fake lacks, or overrides one)."""
+        with self._lock:
+            self._custom[method] = handler
+
+    def new_response_url(
+        self, *, channel: str | None = None, message_ts: str | None = None, user: str | None = None
+    ) -> str:
+        """A fresh response_url. With ``channel``/``message_ts``/``user`` it can post ephemerals or in-channel
+        messages, and replace or delete that message, as Slack's do."""
+        token = uuid.uuid4().hex
+        with self._lock:
+            self._response_urls[token] = _ResponseUrl(channel, message_ts, user)
+        return f"{self.url}/response/{token}"
+
+    def add_message(
+        self,
+        channel: str,
+        *,
+        text: str,
+        user: str = "U0CUSTOMER",
+        blocks: list[JSONDict] | None = None,
+        metadata: JSONDict | None = None,
+        thread_ts: str | None = None,
+    ) -> str:
+        """Put a message from someone else (a user) into a channel, as if posted in Slack. Returns its ts."""
+        with self._lock:
+            message: JSONDict = {"type": "message", "user": user, "text": text, "team": self.team_id}
+            if blocks is not None:
+                message["blocks"] = _with_ids(blocks)
+            if metadata is not None:
+                message["metadata"] = metadata
+            stored = self._store(channel, message, thread_ts)
+            self._changed.notify_all()
+            return stored["ts"]
+
+    # -- inspection ----------------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every call so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def problems(self) -> list[str]:
+        """Human-readable problems found (invalid blocks, missing fallback text, unknown methods ...)."""
+        with self._lock:
+            return list(self._problems)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self._calls if c.method == method]
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        where: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Block until at least ``count`` calls to ``method`` (matching ``where``) were recorded.
+
+        Returns all matching calls. Raises AssertionError listing the calls seen on timeout.
+        """
+
+        def matching() -> list[Call]:
+            return [c for c in self._calls if c.method == method and (where is None or where(c))]
+
+        with self._changed:
+            if self._changed.wait_for(lambda: len(matching()) >= count, timeout=timeout):
+                return matching()
+            seen = "\n".join(f"  {c.summary()}" for c in self._calls) or "  (none)"
+            condition = " matching the condition" if where is not None else ""
+            raise AssertionError(
+                f"expected {count} call(s) to {method}{condition} within {timeout}s, "
+                f"got {len(matching())}; calls seen:\n{seen}"
+            )
+
+    def messages(self, channel: str) -> list[JSONDict]:
+        """Top-level messages of ``channel``, oldest first (copies, metadata included)."""
+        with self._lock:
+            stored = self._channels.get(channel, {})
+            return [copy.deepcopy(m) for m in _sorted_messages(stored.values()) if _is_top_level(m)]
+
+    def replies(self, channel: str, thread_ts: str) -> list[JSONDict]:
+        """Replies in a thread (without the parent), oldest first."""
+        with self._lock:
+            stored = self._channels.get(channel, {})
+            return [
+                copy.deepcopy(m)
+                for m in _sorted_messages(stored.values())
+                if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts
+            ]
+
+    def message(self, channel: str, ts: str) -> JSONDict:
+        """The message ``ts`` in ``channel`` (top-level or reply). Raises KeyError when absent."""
+        with self._lock:
+            found = self._channels.get(channel, {}).get(ts)
+            if found is None:
+                known = sorted(self._channels.get(channel, {}))
+                raise KeyError(f"no message {ts} in {channel}; known: {known}")
+            return copy.deepcopy(found)
+
+    def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[JSONDict]:
+        """Ephemeral messages (``chat.postEphemeral`` and ephemeral response_url posts), oldest first."""
+        with self._lock:
+            return [
+                copy.deepcopy(e)
+                for e in self._ephemerals
+                if (channel is None or e["channel"] == channel) and (user is None or e["user"] == user)
+            ]
+
+    # -- request handling ----------------------------------------------------------------------------------
+
+    def _serve(self, handler: _Handler, verb: str) -> None:
+        """Entry point for every HTTP request (runs on the server's per-request thread)."""
+        parts = urlsplit(handler.path)
+        headers = dict(handler.headers.items())
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+
+        if parts.path.startswith("/api/"):
+            method = parts.path[len("/api/") :]
+            args = _parse_args(parts.query, raw, headers.get("Content-Type", ""))
+            # The form token authenticates but stays out of the recorded args (the sandbox UI shows them).
+            form_token = args.pop("token", None)
+            reply = self._run(method, args, headers, lambda: self._api(method, args, headers, form_token))
+        elif parts.path.startswith("/response/") and verb == "POST":
+            token = parts.path[len("/response/") :]
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                body = _decode_json_args(body)
+            args = dict(body) if isinstance(body, dict) else {"raw": raw.decode("utf-8", "replace")}
+            args["url"] = f"http://127.0.0.1:{handler.server.server_address[1]}{parts.path}"
+            reply = self._run("response_url", args, headers, lambda: self._response_url(token, body))
+        else:
+            reply = _Reply.text("not found", 404, error="not_found")
+        self._send(handler, reply)
+
+    def _run(self, method: str, args: JSONDict, headers: dict[str, str], process: Callable[[], _Reply]) -> _Reply:
+        """Apply any queued injection around ``process`` and record the call."""
+        with self._lock:
+            queue = self._injections.get(method)
+            injection = queue[0] if queue else None
+            if injection is not None and queue is not None:
+                injection.times -= 1
+                if injection.times <= 0:
+                    queue.popleft()
+
+        if injection is not None and injection.kind == "fail":
+            reply = _failure_reply(injection)
+            self._record(method, args, headers, reply)
+            return reply
+        if injection is not None and not injection.apply:
+            # Lost on the way: no effect, and the client waits, then gets a gateway timeout. Recorded on
+            # arrival so a test can see the call is in flight (and e.g. kill the client then).
+            reply = _gateway_timeout()
+            self._record(method, args, headers, reply)
+            self._stopping.wait(injection.seconds)
+            return reply
+        reply = self._process_and_record(method, args, headers, process)
+        if injection is not None:
+            # The effect is visible already; the client just doesn't hear about it in time.
+            self._stopping.wait(injection.seconds)
+        return reply
+
+    def _process_and_record(
+        self, method: str, args: JSONDict, headers: dict[str, str], process: Callable[[], _Reply]
+    ) -> _Reply:
+        # One lock hold for effect and record: whoever sees the call in ``calls`` also sees its effect.
+        with self._lock:
+            try:
+                reply = process()
+            except Exception as exc:  # a bug in the fake (or wildly malformed input) must not look like Slack
+                logger.exception("fake slack failed handling %s", method)
+                self._problems.append(f"{method}: the fake failed: {exc!r}")
+                reply = _Reply.json({"ok": False, "error": "fake_internal_error", "detail": repr(exc)})
+            self._record(method, args, headers, reply)
+            return reply
+
+    def _record(self, method: str, args: JSONDict, headers: dict[str, str], reply: _Reply) -> None:
+        call = Call(method, args, headers, time.monotonic(), reply.status, reply.error)
+        with self._changed:
+            self._calls.append(call)
+            self._changed.notify_all()
+
+    @staticmethod
+    def _send(handler: _Handler, reply: _Reply) -> None:
+        try:
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", reply.content_type)
+            handler.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout in a hang test): exactly the situation being simulated
+
+    def _api(self, method: str, args: JSONDict, headers: dict[str, str], form_token: Any) -> _Reply:
+        """Answer one Web API call (called with the lock held)."""
+        token = _bearer(headers) or form_token
+        if not token:
+            self._problems.append(f"{method}: no token sent")
+            return _Reply.json({"ok": False, "error": "not_authed"})
+        if token != self.bot_token:
+            self._problems.append(f"{method}: wrong token")
+            return _Reply.json({"ok": False, "error": "invalid_auth"})
+        handler = self._custom.get(method) or self._methods.get(method)
+        if handler is None:
+            self._problems.append(f"{method}: unknown method (the fake does not implement it)")
+            return _Reply.json({"ok": False, "error": "unknown_method"})
+        if method == "chat.postMessage" and self._rate_limited(str(args.get("channel", ""))):
+            return _Reply.json({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
+        return _Reply.json(handler(args))
+
+    def _rate_limited(self, channel: str) -> bool:
+        """Token bucket per channel: ``burst`` messages at once, refilled at ``post_message_rate`` per second."""
+        if self.post_message_rate is None:
+            return False
+        now = time.monotonic()
+        bucket = self._buckets.setdefault(channel, _Bucket(float(self.burst), now))
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.post_message_rate)
+        bucket.updated = now
+        if bucket.tokens < 1.0:
+            return True
+        bucket.tokens -= 1.0
+        return False
+
+    # -- Web API methods (all called with the lock held) ---------------------------------------------------
+
+    def _auth_test(self, args: JSONDict) -> JSONDict:
+        return {
+            "ok": True,
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": "Heard Test",
+            "user": "heard",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, args: JSONDict) -> JSONDict:
+        channel = args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        invalid = self._check_content("chat.postMessage", channel, args)
+        if invalid is not None:
+            return invalid
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts is not None and thread_ts not in self._channels.get(channel, {}):
+            return {"ok": False, "error": "thread_not_found"}
+        message = self._bot_message(args)
+        stored = self._store(channel, message, thread_ts)
+        return {"ok": True, "channel": channel, "ts": stored["ts"], "message": copy.deepcopy(stored)}
+
+    def _chat_update(self, args: JSONDict) -> JSONDict:
+        channel, ts = args.get("channel"), args.get("ts")
+        stored = self._channels.get(str(channel), {}).get(str(ts))
+        if stored is None:
+            return {"ok": False, "error": "message_not_found"}
+        invalid = self._check_content("chat.update", str(channel), args)
+        if invalid is not None:
+            return invalid
+        self._apply_update(stored, args)
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": stored.get("text", ""),
+            "message": copy.deepcopy(stored),
+        }
+
+    def _chat_delete(self, args: JSONDict) -> JSONDict:
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        if self._channels.get(channel, {}).pop(ts, None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _chat_post_ephemeral(self, args: JSONDict) -> JSONDict:
+        channel, user = args.get("channel"), args.get("user")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        invalid = self._check_content("chat.postEphemeral", channel, args)
+        if invalid is not None:
+            return invalid
+        ephemeral = self._ephemeral(channel, user, args, source="chat.postEphemeral")
+        return {"ok": True, "message_ts": ephemeral["ts"]}
+
+    def _chat_get_permalink(self, args: JSONDict) -> JSONDict:
+        channel, ts = str(args.get("channel")), str(args.get("message_ts"))
+        stored = self._channels.get(channel, {}).get(ts)
+        if stored is None:
+            return {"ok": False, "error": "message_not_found"}
+        permalink = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        if not _is_top_level(stored):
+            permalink += f"?thread_ts={stored['thread_ts']}&cid={channel}"
+        return {"ok": True, "channel": channel, "permalink": permalink}
+
+    def _conversations_history(self, args: JSONDict) -> JSONDict:
+        channel = args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        inclusive = _truthy(args.get("inclusive"))
+        oldest = _ts_key(str(args.get("oldest") or "0"))
+        latest = _ts_key(str(args.get("latest"))) if args.get("latest") else None
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        offset = _decode_cursor(args.get("cursor"))
+        with_metadata = _truthy(args.get("include_all_metadata"))
+
+        def in_window(m: JSONDict) -> bool:
+            key = _ts_key(m["ts"])
+            above = key >= oldest if inclusive else key > oldest
+            below = latest is None or (key <= latest if inclusive else key < latest)
+            return above and below
+
+        top = [m for m in _sorted_messages(self._channels.get(channel, {}).values()) if _is_top_level(m)]
+        window = [m for m in reversed(top) if in_window(m)]  # newest first, as Slack answers
+        page = window[offset : offset + limit]
+        has_more = offset + limit < len(window)
+        return {
+            "ok": True,
+            "messages": [_public_message(m, with_metadata) for m in page],
+            "has_more": has_more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": _encode_cursor(offset + limit) if has_more else ""},
+        }
+
+    def _conversations_replies(self, args: JSONDict) -> JSONDict:
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        stored = self._channels.get(channel, {})
+        found = stored.get(ts)
+        if found is None:
+            return {"ok": False, "error": "thread_not_found"}
+        parent_ts = found.get("thread_ts") or ts
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        thread = [
+            m for m in _sorted_messages(stored.values()) if m["ts"] == parent_ts or m.get("thread_ts") == parent_ts
+        ]
+        limit = max(1, min(int(args.get("limit") or 1000), 1000))
+        return {
+            "ok": True,
+            "messages": [_public_message(m, with_metadata) for m in thread[:limit]],
+            "has_more": len(thread) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    # -- response_url ----------------------------------------------------------------------------------------
+
+    def _response_url(self, token: str, body: Any) -> _Reply:
+        """Handle a POST to a response_url (called with the lock held). Answers plain text like Slack."""
+        target = self._response_urls.get(token)
+        if target is None:
+            return _Reply.text("expired_url", 404, error="expired_url")
+        target.uses += 1
+        if target.uses > RESPONSE_URL_MAX_USES:
+            self._problems.append(f"response_url used more than {RESPONSE_URL_MAX_USES} times")
+            return _Reply.text("used_too_many_times", 404, error="used_too_many_times")
+        if not isinstance(body, dict):
+            return _Reply.text("invalid_payload", 400, error="invalid_payload")
+
+        where = target.channel or "response_url"
+        if _truthy(body.get("delete_original")):
+            if target.channel is None or target.message_ts is None:
+                return _Reply.text("message_not_found", 404, error="message_not_found")
+            if self._channels.get(target.channel, {}).pop(target.message_ts, None) is None:
+                return _Reply.text("message_not_found", 404, error="message_not_found")
+            return _Reply.text("ok")
+
+        invalid = self._check_content("response_url", where, body)
+        if invalid is not None:
+            return _Reply.text(str(invalid["error"]), 400, error=str(invalid["error"]))
+
+        if _truthy(body.get("replace_original")):
+            stored = None
+            if target.channel is not None and target.message_ts is not None:
+                stored = self._channels.get(target.channel, {}).get(target.message_ts)
+            if stored is None:
+                return _Reply.text("message_not_found", 404, error="message_not_found")
+            self._apply_update(stored, body)
+            return _Reply.text("ok")
+
+        if body.get("response_type") == "in_channel":
+            if target.channel is None:
+                return _Reply.text("channel_not_found", 404, error="channel_not_found")
+            thread_ts = body.get("thread_ts") or None
+            self._store(target.channel, self._bot_message(body), thread_ts)
+            return _Reply.text("ok")
+
+        self._ephemeral(target.channel, target.user, body, source="response_url")
+        return _Reply.text("ok")
+
+    # -- state helpers (lock held) ---------------------------------------------------------------------------
+
+    def _check_content(self, method: str, channel: str, args: JSONDict) -> JSONDict | None:
+        """Validate text/blocks of an outgoing message; an error answer, or None when acceptable."""
+        blocks = args.get("blocks")
+        text = args.get("text")
+        has_blocks = blocks is not None and blocks != [] and blocks != ""
+        if has_blocks:
+            errors = validate_blocks(blocks)
+            if errors:
+                self._problems.extend(f"{method} to {channel}: {e}" for e in errors)
+                return {
+                    "ok": False,
+                    "error": "invalid_blocks",
+                    "errors": errors,
+                    "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+                }
+            if not text:
+                self._problems.append(
+                    f"{method} to {channel}: blocks without top-level text (missing fallback text; "
+                    "notifications and screen readers use it)"
+                )
+        elif not text and not args.get("attachments") and method != "chat.update":
+            return {"ok": False, "error": "no_text"}
+        if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+            self._problems.append(
+                f"{method} to {channel}: text is {len(text)} characters; Slack truncates past {MAX_MESSAGE_TEXT}"
+            )
+        return None
+
+    def _new_ts(self) -> str:
+        # Real-clock based like Slack's, but strictly increasing so each message gets a unique ts.
+        now_us = time.time_ns() // 1000
+        self._last_ts_us = max(self._last_ts_us + 1, now_us)
+        seconds, micros = divmod(self._last_ts_us, 1_000_000)
+        return f"{seconds}.{micros:06d}"
+
+    def _bot_message(self, args: JSONDict) -> JSONDict:
+        message: JSONDict = {
+            "type": "message",
+            "subtype": "bot_message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            "text": _truncate(args.get("text") or ""),
+        }
+        if args.get("blocks"):
+            message["blocks"] = _with_ids(args["blocks"])
+        if args.get("attachments"):
+            message["attachments"] = copy.deepcopy(args["attachments"])
+        if args.get("metadata"):
+            message["metadata"] = copy.deepcopy(args["metadata"])
+        return message
+
+    def _store(self, channel: str, message: JSONDict, thread_ts: str | None) -> JSONDict:
+        message["ts"] = self._new_ts()
+        stored = self._channels.setdefault(channel, {})
+        if thread_ts is not None:
+            message["thread_ts"] = thread_ts
+            parent = stored.get(thread_ts)
+            if parent is not None:
+                parent["thread_ts"] = thread_ts
+                parent["reply_count"] = parent.get("reply_count", 0) + 1
+                users = parent.setdefault("reply_users", [])
+                if message.get("user") not in users:
+                    users.append(message.get("user"))
+                parent["reply_users_count"] = len(users)
+                parent["latest_reply"] = message["ts"]
+        stored[message["ts"]] = message
+        return message
+
+    @staticmethod
+    def _apply_update(stored: JSONDict, args: JSONDict) -> None:
+        # Slack keeps blocks and metadata unless the update carries them; an empty blocks list removes them.
+        if "text" in args and args["text"] is not None:
+            stored["text"] = _truncate(args["text"])
+        if args.get("blocks") is not None:
+            if args["blocks"]:
+                stored["blocks"] = _with_ids(args["blocks"])
+            else:
+                stored.pop("blocks", None)
+        if args.get("metadata"):
+            stored["metadata"] = copy.deepcopy(args["metadata"])
+        stored["edited"] = {"user": stored.get("user"), "ts": str(time.time())}
+
+    def _ephemeral(self, channel: str | None, user: str | None, args: JSONDict, *, source: str) -> JSONDict:
+        ephemeral: JSONDict = {
+            "type": "message",
+            "subtype": "ephemeral",
+            "channel": channel,
+            "user": user,
+            "ts": self._new_ts(),
+            "text": _truncate(args.get("text") or ""),
+            "source": source,
+        }
+        if args.get("blocks"):
+            ephemeral["blocks"] = _with_ids(args["blocks"])
+        if args.get("thread_ts"):
+            ephemeral["thread_ts"] = args["thread_ts"]
+        self._ephemerals.append(ephemeral)
+        return ephemeral
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Module helpers
+# ---------------------------------------------------------------------------------------------------------
+
+_JSON_ARGS = ("blocks", "metadata", "attachments")
+
+
+def _parse_args(query: str, raw: bytes, content_type: str) -> JSONDict:
+    """Merge query parameters and the body (JSON or form) like Slack does; decode JSON-string arguments."""
+    args: JSONDict = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    if raw:
+        if "json" in content_type:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                args.update(body)
+        elif "form-urlencoded" in content_type:
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            args.update({k: v[-1] for k, v in form.items()})
+    return _decode_json_args(args)
+
+
+def _decode_json_args(args: JSONDict) -> JSONDict:
+    """Decode arguments that clients may send as JSON strings (form posts must)."""
+    for key in _JSON_ARGS:
+        if isinstance(args.get(key), str) and args[key]:
+            # Undecodable JSON is left as a string: validate_blocks reports it.
+            with contextlib.suppress(ValueError):
+                args[key] = json.loads(args[key])
+    return args
+
+
+def _bearer(headers: dict[str, str]) -> str | None:
+    for name, value in headers.items():
+        if name.lower() == "authorization" and value.startswith("Bearer "):
+            return value[len("Bearer ") :].strip()
+    return None
+
+
+def _failure_reply(injection: _Injection) -> _Reply:
+    headers = {"Retry-After": str(injection.retry_after)} if injection.retry_after is not None else {}
+    if injection.error is not None:
+        return _Reply.json({"ok": False, "error": injection.error}, injection.status, headers)
+    if injection.status == 429:
+        return _Reply.json({"ok": False, "error": "ratelimited"}, 429, headers)
+    # What a load balancer in front of Slack sends: not JSON, so clients must not assume JSON on 5xx.
+    page = f"<html><body><h1>{injection.status} Server Error</h1></body></html>"
+    return _Reply(injection.status, page.encode(), "text/html; charset=utf-8", headers, f"http_{injection.status}")
+
+
+def _gateway_timeout() -> _Reply:
+    page = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+    return _Reply(504, page.encode(), "text/html; charset=utf-8", error="timeout")
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or value == 1 or (isinstance(value, str) and value.lower() in {"1", "true", "yes"})
+
+
+def _truncate(text: Any) -> str:
+    text = str(text)
+    return text[:MAX_MESSAGE_TEXT]
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return int(seconds or 0), int((micros or "0").ljust(6, "0")[:6])
+
+
+def _sorted_messages(messages: Any) -> list[JSONDict]:
+    return sorted(messages, key=lambda m: _ts_key(m["ts"]))
+
+
+def _is_top_level(message: JSONDict) -> bool:
+    return message.get("thread_ts") in (None, message["ts"])
+
+
+def _public_message(message: JSONDict, with_metadata: bool) -> JSONDict:
+    """A message as conversations.history/replies show it: metadata only when asked for."""
+    shown = copy.deepcopy(message)
+    if not with_metadata:
+        shown.pop("metadata", None)
+    return shown
+
+
+def _with_ids(blocks: Any) -> Any:
+    """Copy of ``blocks`` with the block_id/action_id Slack assigns when a message omits them."""
+    if not isinstance(blocks, list):
+        return copy.deepcopy(blocks)
+    result = copy.deepcopy(blocks)
+    for block in result:
+        if not isinstance(block, dict):
+            continue
+        block.setdefault("block_id", _random_id())
+        for element in _interactive_elements(block):
+            element.setdefault("action_id", _random_id())
+    return result
+
+
+def _interactive_elements(block: JSONDict) -> Iterator[JSONDict]:
+    if block.get("type") == "actions":
+        yield from (e for e in block.get("elements") or [] if isinstance(e, dict))
+    accessory = block.get("accessory")
+    if isinstance(accessory, dict) and accessory.get("type") not in (None, "image"):
+        yield accessory
+
+
+def _random_id() -> str:
+    return secrets.token_urlsafe(4)[:5]
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_cursor(cursor: Any) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(str(cursor)).decode().removeprefix("offset:"))
+    except ValueError:
+        return 0

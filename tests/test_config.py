@@ -1,0 +1,90 @@
+"""Start-up settings: one clear line per problem, durations in people's units, secrets kept out of sight."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_duration
+
+ROOT = Path(__file__).resolve().parent.parent
+VALID = {
+    "SLACK_BOT_TOKEN": "xoxb-123-abc",
+    "SLACK_SIGNING_SECRET": "shh-signing",
+    "HEARD_CHANNEL": "C0123ABCD",
+    "INGEST_SECRET": "shh-ingest",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("90s", timedelta(seconds=90)), ("15m", timedelta(minutes=15)), ("1h", timedelta(hours=1)),
+     ("2d", timedelta(days=2))],
+)
+def test_durations_accept_people_units(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_defaults_fill_what_is_not_set() -> None:
+    settings = load_settings(VALID, env_file=None)
+
+    assert settings.ack_window == timedelta(minutes=60)
+    assert settings.nag_before == (timedelta(minutes=15), timedelta(minutes=5))
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.port == 3000
+    assert settings.database_url.startswith("sqlite:///")
+    assert not settings.socket_mode
+
+
+def test_every_problem_is_one_line_naming_the_setting() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings({**VALID, "ACK_WINDOW": "an hour", "HEARD_CHANNEL": "#complaints", "SLACK_BOT_TOKEN": ""},
+                      env_file=None)
+
+    problems = error.value.problems
+    assert len(problems) == 3
+    assert any(p.startswith("ACK_WINDOW='an hour' is not a duration") for p in problems)
+    assert any(p.startswith("HEARD_CHANNEL='#complaints' is not a channel id") for p in problems)
+    assert any(p.startswith("SLACK_BOT_TOKEN is not set") for p in problems)
+
+
+def test_secrets_never_appear_in_repr_or_errors() -> None:
+    settings = load_settings(VALID, env_file=None)
+    assert "shh" not in repr(settings) and "xoxb-123" not in repr(settings)
+
+    with pytest.raises(ConfigError) as error:
+        load_settings({**VALID, "SLACK_BOT_TOKEN": "secret-looking-token"}, env_file=None)
+    assert "secret-looking-token" not in str(error.value)
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("ACK_WINDOW=30m\nHEARD_CHANNEL=C0FROMFILE\n")
+
+    settings = load_settings({**VALID, "HEARD_CHANNEL": "C0FROMENV"}, env_file=env_file)
+
+    assert settings.ack_window == timedelta(minutes=30)
+    assert settings.heard_channel == "C0FROMENV"
+
+
+def test_postgres_urls_use_psycopg_3() -> None:
+    settings = load_settings({**VALID, "DATABASE_URL": "postgresql://heard@db/heard"}, env_file=None)
+    assert settings.database_url == "postgresql+psycopg://heard@db/heard"
+
+
+def test_running_without_slack_credentials_says_what_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60,
+    )
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert any(line.startswith("heard: SLACK_BOT_TOKEN is not set") for line in lines)
+    assert any(line.startswith("heard: SLACK_SIGNING_SECRET is not set") for line in lines)
+    assert any(line.startswith("heard: HEARD_CHANNEL is not set") for line in lines)
+    assert "Traceback" not in result.stderr

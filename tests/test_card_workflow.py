@@ -57,8 +57,9 @@ def audit_trail(database: Database, complaint_id: int) -> list[tuple[str, str]]:
 
 
 def test_a_complaint_becomes_a_card_with_both_buttons(customer: Ingester, fake_slack: FakeSlack) -> None:
-    answer = customer.complain(text="Still waiting for my refund, 3 weeks now", author={"handle": "maria_l",
-                                                                                       "name": "Maria López"})
+    answer = customer.complain(
+        text="Still waiting for my refund, 3 weeks now", author={"handle": "maria_l", "name": "Maria López"}
+    )
 
     assert answer.status == 202
     assert answer.body == {"complaint_id": 1, "duplicate": False}

@@ -22,8 +22,12 @@ VALID = {
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90s", timedelta(seconds=90)), ("15m", timedelta(minutes=15)), ("1h", timedelta(hours=1)),
-     ("2d", timedelta(days=2))],
+    [
+        ("90s", timedelta(seconds=90)),
+        ("15m", timedelta(minutes=15)),
+        ("1h", timedelta(hours=1)),
+        ("2d", timedelta(days=2)),
+    ],
 )
 def test_durations_accept_people_units(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
@@ -42,8 +46,9 @@ def test_defaults_fill_what_is_not_set() -> None:
 
 def test_every_problem_is_one_line_naming_the_setting() -> None:
     with pytest.raises(ConfigError) as error:
-        load_settings({**VALID, "ACK_WINDOW": "an hour", "HEARD_CHANNEL": "#complaints", "SLACK_BOT_TOKEN": ""},
-                      env_file=None)
+        load_settings(
+            {**VALID, "ACK_WINDOW": "an hour", "HEARD_CHANNEL": "#complaints", "SLACK_BOT_TOKEN": ""}, env_file=None
+        )
 
     problems = error.value.problems
     assert len(problems) == 3
@@ -78,8 +83,12 @@ def test_postgres_urls_use_psycopg_3() -> None:
 
 def test_running_without_slack_credentials_says_what_is_missing(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert result.returncode == 2

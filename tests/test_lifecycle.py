@@ -20,8 +20,15 @@ BEN = Actor("U0BEN", "slack:button")
 def new_complaint(database: Database) -> int:
     with database.unit_of_work() as session:
         complaint = Complaint(
-            source="facebook", external_id="1", author_handle="maria", text="broken", posted_at=NOW,
-            received_at=NOW, status="new", ack_deadline=NOW + timedelta(hours=1), revision=1,
+            source="facebook",
+            external_id="1",
+            author_handle="maria",
+            text="broken",
+            posted_at=NOW,
+            received_at=NOW,
+            status="new",
+            ack_deadline=NOW + timedelta(hours=1),
+            revision=1,
         )
         session.add(complaint)
         session.flush()

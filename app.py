@@ -19,6 +19,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
 
 from bot.blocks.card import render_card
@@ -107,7 +108,7 @@ class Heard:
         self.delivery.start()
         if self.settings.socket_mode:
             self._socket_mode = SocketModeHandler(self.bolt, self.settings.slack_app_token)
-            self._socket_mode.connect()
+            threading.Thread(target=self._connect_socket_mode, name="socket-mode", daemon=True).start()
         self._serving = threading.Thread(target=self._serve, name="http", daemon=True)
         self._serving.start()
         log.info(
@@ -115,6 +116,27 @@ class Heard:
             self.port,
             "Socket Mode" if self.settings.socket_mode else "HTTP mode: Slack posts to /slack/events",
         )
+
+    def _connect_socket_mode(self) -> None:
+        """Keep trying until Slack accepts the connection: /ingest keeps working meanwhile, nothing is lost.
+        Once connected, slack_sdk's client reconnects by itself."""
+        assert self._socket_mode is not None
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                self._socket_mode.connect()
+                log.info("Socket Mode connected")
+                return
+            except SlackApiError as error:
+                log.error(
+                    "Socket Mode: Slack refused SLACK_APP_TOKEN (%s); retrying in %.0fs",
+                    error.response.get("error"),
+                    delay,
+                )
+            except Exception as error:
+                log.error("Socket Mode: could not connect (%s); retrying in %.0fs", type(error).__name__, delay)
+            self._stopping.wait(delay)
+            delay = min(delay * 2, 60.0)
 
     def _serve(self) -> None:
         try:

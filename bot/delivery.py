@@ -21,7 +21,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message, ids
@@ -40,6 +40,8 @@ FAILED = "failed"
 EXPIRED = "expired"
 
 IDLE_POLL_SECONDS = 1.0
+PURGE_INTERVAL_SECONDS = 600
+FINISHED_MESSAGE_RETENTION = timedelta(days=1)
 MAX_BACKOFF_SECONDS = 300
 # response_urls live 30 minutes; an ephemeral answer later than this would confuse more than help.
 EPHEMERAL_LIFETIME = timedelta(minutes=25)
@@ -79,7 +81,7 @@ def refresh_card(session: Session, complaint: Complaint, now: datetime) -> None:
         .values(
             generation=Delivery.generation + 1,
             # A row being sent stays with its sender, who sees the new generation and sends again.
-            status=func.coalesce(_keep_if_sending(), PENDING),
+            status=case((Delivery.status == SENDING, SENDING), else_=PENDING),
             due_at=now,
         )
     ).rowcount
@@ -98,12 +100,6 @@ def refresh_card(session: Session, complaint: Complaint, now: datetime) -> None:
                 created_at=now,
             )
         )
-
-
-def _keep_if_sending() -> Any:
-    from sqlalchemy import case
-
-    return case((Delivery.status == SENDING, SENDING), else_=None)
 
 
 def send_ephemeral(
@@ -233,13 +229,14 @@ class DeliveryWorker:
 
     def start(self) -> None:
         for number in range(self.threads):
-            thread = threading.Thread(target=self._run, name=f"delivery-{number}", daemon=True)
+            thread = threading.Thread(target=self._run, args=(number == 0,), name=f"delivery-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
-        self.wake()
+        with self._condition:
+            self._condition.notify_all()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -248,12 +245,18 @@ class DeliveryWorker:
         """Something was enqueued in this process: deliver it now rather than at the next poll."""
         with self._condition:
             self._signal += 1
-            self._condition.notify_all()
+            # One sleeper is enough: it keeps claiming until the outbox has nothing due, and waking every
+            # thread would only make them queue for the same rows.
+            self._condition.notify()
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, housekeeper: bool) -> None:
+        next_purge = time.monotonic()
         while not self._stopping.is_set():
+            if housekeeper and time.monotonic() >= next_purge:
+                self._purge_finished_messages()
+                next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
             seen = self._signal
             try:
                 job = self._claim()
@@ -268,6 +271,19 @@ class DeliveryWorker:
             with self._condition:
                 if self._signal == seen and not self._stopping.is_set():
                     self._condition.wait(timeout)
+
+    def _purge_finished_messages(self) -> None:
+        """One-off messages (ephemeral answers) are worth nothing once sent or expired; cards keep their row."""
+        cutoff = utcnow() - FINISHED_MESSAGE_RETENTION
+        try:
+            with self.database.unit_of_work() as session:
+                session.execute(
+                    delete(Delivery).where(
+                        Delivery.kind == EPHEMERAL, Delivery.status.in_((DONE, EXPIRED)), Delivery.created_at < cutoff
+                    )
+                )
+        except Exception:
+            log.exception("could not purge finished deliveries")
 
     def _seconds_until_next_due(self) -> float:
         try:

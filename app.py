@@ -12,8 +12,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -22,14 +20,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
 
-from bot.blocks.card import render_card
 from bot.config import ConfigError, Settings, load_settings
 from bot.delivery import DeliveryWorker
+from bot.projections import Projections
 from bot.services import Services
 from handlers import actions
 from handlers.web import HeardWeb
 from storage.db import Database, migrate
-from storage.models import Complaint
 
 log = logging.getLogger("heard")
 
@@ -52,11 +49,12 @@ class Heard:
             # delivery retries itself, looking for the card first.
             retry_handlers=[],
         )
+        projections = Projections(settings.heard_channel, settings.timezone)
         self.delivery = DeliveryWorker(
             database=self.database,
             client=self.client,
-            render_card=self._render_card,
-            channel=settings.heard_channel,
+            renderers=projections.renderers,
+            on_posted=projections.on_posted,
             threads=settings.delivery_workers,
             lease=settings.slack_timeout * 3,
         )
@@ -78,9 +76,6 @@ class Heard:
     @property
     def port(self) -> int:
         return int(self.server.effective_port)  # type: ignore[union-attr]
-
-    def _render_card(self, complaint: Complaint, now: datetime) -> Any:
-        return render_card(complaint, now, self.settings.timezone)
 
     def _build_bolt(self) -> App:
         bolt = App(

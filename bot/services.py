@@ -15,6 +15,7 @@ from bot.blocks.notice import render_notice
 from bot.config import Settings
 from bot.delivery import utcnow
 from bot.lifecycle import Action, Actor, Status, TransitionRefused
+from bot.projections import refresh_card
 from bot.sources import NewComplaint
 from storage.db import Database
 from storage.models import Complaint
@@ -109,7 +110,7 @@ class Services:
             now,
             {"external_id": new.external_id},
         )
-        delivery.refresh_card(session, complaint, now)
+        refresh_card(session, complaint, now)
         return complaint
 
     def _act(self, complaint_id: int, action: Action, requester: Requester) -> None:
@@ -125,11 +126,11 @@ class Services:
                     outcome = lifecycle.apply(session, complaint, action, actor, now)
                     notice = outcome.notice
                     if outcome.changed:
-                        delivery.refresh_card(session, complaint, now)
+                        refresh_card(session, complaint, now)
                 except TransitionRefused as refused:
                     notice = str(refused)
                     # The card they clicked may be stale; re-render it so it shows why.
-                    delivery.refresh_card(session, complaint, now)
+                    refresh_card(session, complaint, now)
             if notice:
                 delivery.send_ephemeral(
                     session,

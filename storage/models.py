@@ -101,11 +101,7 @@ class AuditEvent(Base):
 
 
 class Delivery(Base):
-    """The outbox: one row per thing Heard must get into Slack, delivered by `bot/delivery.py`.
-
-    A card has a single row (`key = card:<complaint id>`) whose `generation` is bumped whenever the complaint
-    changes; the worker renders the complaint's current state, so ten quick changes may cost one `chat.update`.
-    """
+    """The outbox: one row per message Heard keeps in Slack (or one private answer), see `bot/delivery/`."""
 
     __tablename__ = "deliveries"
     __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),)
@@ -114,6 +110,11 @@ class Delivery(Base):
     key: Mapped[str] = mapped_column(String(128), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    # What the projection shows besides the complaint (an escalation, a follow-up, an audit event).
+    ref_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    # Where the message landed, once posted (a DM addressed to a user id lands in a D... channel).
+    channel: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16))
     generation: Mapped[int] = mapped_column(Integer, default=1)

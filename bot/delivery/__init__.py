@@ -1,0 +1,34 @@
+"""The one path for everything Heard sends to Slack: an outbox in the database and workers that drain it."""
+
+from bot.delivery.outbox import (
+    DONE,
+    EPHEMERAL,
+    EXPIRED,
+    FAILED,
+    PENDING,
+    SENDING,
+    NotReady,
+    Outgoing,
+    Waker,
+    refresh,
+    send_ephemeral,
+    utcnow,
+)
+from bot.delivery.worker import DeliveryWorker, Renderer
+
+__all__ = [
+    "DONE",
+    "EPHEMERAL",
+    "EXPIRED",
+    "FAILED",
+    "PENDING",
+    "SENDING",
+    "DeliveryWorker",
+    "NotReady",
+    "Outgoing",
+    "Renderer",
+    "Waker",
+    "refresh",
+    "send_ephemeral",
+    "utcnow",
+]

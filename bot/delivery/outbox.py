@@ -1,0 +1,100 @@
+"""Enqueueing, called by use cases inside their unit of work, so nothing is promised that was not committed.
+
+Two kinds of rows:
+- *projections* (`refresh`): a message that shows some state (a card, an escalation notice, a DM). One row per
+  message key; every change bumps its `generation`, and the worker renders the state as it is when it sends, so
+  ten quick changes may cost one `chat.update` and the last render always wins.
+- *one-off private answers* (`send_ephemeral`): through the click's response_url, or chat.postEphemeral.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import case, update
+from sqlalchemy.orm import Session
+
+from bot.blocks import Message
+from storage.models import Delivery
+
+EPHEMERAL = "ephemeral"
+
+PENDING = "pending"
+SENDING = "sending"
+DONE = "done"
+FAILED = "failed"
+EXPIRED = "expired"
+
+# response_urls live 30 minutes; an ephemeral answer later than this would confuse more than help.
+EPHEMERAL_LIFETIME = timedelta(minutes=25)
+
+Waker = Callable[[], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered projection: where it goes and what it says. `channel` may be a user id for a DM."""
+
+    channel: str
+    message: Message
+    thread_ts: str | None = None
+
+
+class NotReady(Exception):
+    """The projection depends on something not delivered yet (a thread reply before its card): retry soon."""
+
+
+def refresh(
+    session: Session, *, kind: str, key: str, complaint_id: int | None, now: datetime, ref_id: int | None = None
+) -> None:
+    """Ask for the message `key` to be rendered from current state and posted (first time) or updated."""
+    bumped = session.execute(
+        update(Delivery)
+        .where(Delivery.key == key)
+        .values(
+            generation=Delivery.generation + 1,
+            # A row being sent stays with its sender, who sees the new generation and sends again.
+            status=case((Delivery.status == SENDING, SENDING), else_=PENDING),
+            due_at=now,
+        )
+    ).rowcount
+    if not bumped:
+        session.add(_new_row(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now))
+
+
+def send_ephemeral(
+    session: Session, *, response_url: str | None, channel: str, user: str, message: Message, now: datetime
+) -> None:
+    row = _new_row(key=f"{EPHEMERAL}:{uuid.uuid4().hex}", kind=EPHEMERAL, complaint_id=None, ref_id=None, now=now)
+    row.payload = {
+        "response_url": response_url,
+        "channel": channel,
+        "user": user,
+        "text": message.text,
+        "blocks": message.blocks,
+    }
+    row.expires_at = now + EPHEMERAL_LIFETIME
+    session.add(row)
+
+
+def _new_row(*, key: str, kind: str, complaint_id: int | None, ref_id: int | None, now: datetime) -> Delivery:
+    return Delivery(
+        key=key,
+        kind=kind,
+        complaint_id=complaint_id,
+        ref_id=ref_id,
+        payload={},
+        status=PENDING,
+        generation=1,
+        attempts=0,
+        due_at=now,
+        maybe_sent=False,
+        created_at=now,
+    )

@@ -22,9 +22,12 @@ from waitress.server import create_server
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.delivery import DeliveryWorker
+from bot.delivery.direct import SlackDirect
+from bot.directory import DirectoryError, DirectoryFile
 from bot.projections import Projections
+from bot.scheduler import Scheduler
 from bot.services import Services
-from handlers import actions
+from handlers import actions, views
 from handlers.web import HeardWeb
 from storage.db import Database, migrate
 
@@ -49,7 +52,8 @@ class Heard:
             # delivery retries itself, looking for the card first.
             retry_handlers=[],
         )
-        projections = Projections(settings.heard_channel, settings.timezone)
+        self.directory = open_directory(settings)
+        projections = Projections(settings, self.directory)
         self.delivery = DeliveryWorker(
             database=self.database,
             client=self.client,
@@ -58,7 +62,15 @@ class Heard:
             threads=settings.delivery_workers,
             lease=settings.slack_timeout * 3,
         )
-        self.services = Services(settings, self.database, self.delivery.wake)
+        self.scheduler = Scheduler([lambda: self.services.send_due_follow_ups()])
+        self.services = Services(
+            settings,
+            self.database,
+            self.delivery.wake,
+            SlackDirect(self.client),
+            self.directory,
+            on_follow_up_due=self.scheduler.wake_at,
+        )
         self.bolt = self._build_bolt()
         self.web = HeardWeb(self.services, None if settings.socket_mode else self.bolt)
         self.server = create_server(
@@ -89,6 +101,7 @@ class Heard:
             process_before_response=False,
         )
         actions.register(bolt, self.services)
+        views.register(bolt, self.services)
         return bolt
 
     def _authorize(self) -> Callable[..., AuthorizeResult]:
@@ -101,6 +114,7 @@ class Heard:
 
     def start(self) -> None:
         self.delivery.start()
+        self.scheduler.start()
         if self.settings.socket_mode:
             self._socket_mode = SocketModeHandler(self.bolt, self.settings.slack_app_token)
             threading.Thread(target=self._connect_socket_mode, name="socket-mode", daemon=True).start()
@@ -146,8 +160,22 @@ class Heard:
         self.server.close()
         if self._socket_mode is not None:
             self._socket_mode.close()
+        self.scheduler.stop()
         self.delivery.stop()
         self.database.dispose()
+
+
+def open_directory(settings: Settings) -> DirectoryFile | None:
+    """The escalation directory, validated now. Without the file (and without HEARD_DIRECTORY asking for one)
+    Heard runs with escalation switched off and says so."""
+    if not settings.directory_path.exists() and not settings.directory_required:
+        log.warning(
+            "no escalation directory at %s: the Escalate button is hidden until you create it "
+            "(copy directory.example.toml)",
+            settings.directory_path,
+        )
+        return None
+    return DirectoryFile(settings.directory_path)
 
 
 def _configure_logging(level: str) -> None:
@@ -170,7 +198,12 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         migrate(Database(settings.database_url))
         log.info("database is up to date")
         return 0
-    heard = Heard(settings)
+    try:
+        heard = Heard(settings)
+    except DirectoryError as error:
+        for problem in error.problems:
+            print(f"heard: {settings.directory_path}: {problem}", file=sys.stderr)
+        return 2
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())

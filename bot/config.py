@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,9 +19,11 @@ from dotenv import dotenv_values
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_PATH = "heard.db"
+DEFAULT_DIRECTORY_PATH = "directory.toml"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_PERSON = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|mb)?\s*$", re.IGNORECASE)
 _SIZE_FACTOR = {"b": 1, "kb": 1024, "mb": 1024 * 1024}
 
@@ -69,6 +71,13 @@ class Settings:
     ingest_max_bytes: int
     delivery_workers: int
     slack_timeout: timedelta
+    agents: tuple[str, ...]
+    managers: tuple[str, ...]
+    directory_path: Path
+    directory_required: bool
+    thread_log: bool
+    follow_up_after: timedelta
+    follow_up_time: time
     log_level: str
 
     @property
@@ -139,6 +148,37 @@ class _Reader:
             self.problems.append(f"{name}={text!r} is not valid: {hint}")
             return default
         return value
+
+    def people(self, name: str) -> tuple[str, ...]:
+        """Slack user ids (U.../W...) and user-group ids (S...), comma-separated; empty means everyone."""
+        text = self.raw(name) or ""
+        ids = tuple(part.strip() for part in text.split(",") if part.strip())
+        bad = [item for item in ids if not _PERSON.match(item)]
+        if bad:
+            self.problems.append(
+                f"{name} has ids that are not users or user groups: {', '.join(bad)}; use ids such as "
+                "U0123ABCD (a person) or S0123ABCD (a user group), comma-separated"
+            )
+        return ids
+
+    def switch(self, name: str, *, default: bool) -> bool:
+        text = (self.raw(name) or "").lower()
+        if not text:
+            return default
+        if text in ("on", "true", "yes", "1"):
+            return True
+        if text in ("off", "false", "no", "0"):
+            return False
+        self.problems.append(f"{name}={text!r} is not on or off: use on or off")
+        return default
+
+    def clock_time(self, name: str, default: str) -> time:
+        text = self.raw(name) or default
+        try:
+            return time.fromisoformat(text)
+        except ValueError:
+            self.problems.append(f"{name}={text!r} is not a time of day: use 24-hour HH:MM, e.g. {default}")
+            return time.fromisoformat(default)
 
     def size(self, name: str, default: int) -> int:
         text = self.raw(name)
@@ -233,6 +273,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             "DELIVERY_WORKERS", 4, low=1, high=64, hint="use the number of threads sending to Slack, 1 to 64"
         ),
         slack_timeout=reader.duration("SLACK_TIMEOUT", "10s"),
+        agents=reader.people("HEARD_AGENTS"),
+        managers=reader.people("HEARD_MANAGERS"),
+        directory_path=Path(reader.raw("HEARD_DIRECTORY") or DEFAULT_DIRECTORY_PATH),
+        directory_required=reader.raw("HEARD_DIRECTORY") is not None,
+        thread_log=reader.switch("HEARD_THREAD_LOG", default=True),
+        follow_up_after=reader.duration("FOLLOW_UP_AFTER", "3d"),
+        follow_up_time=reader.clock_time("FOLLOW_UP_TIME", "10:00"),
         log_level=_log_level(reader),
     )
     if reader.problems:

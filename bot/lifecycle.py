@@ -1,8 +1,8 @@
-"""Complaint states and the explicit table of what each action may do from each state.
+"""Complaint, escalation and follow-up states, and the explicit tables of what each action may do from each.
 
-Every change goes through `apply()`: it checks the table and the guards, mutates the complaint, and appends one
-audit event. A repeated request (a double click, a Slack retry) is a no-op that writes nothing; a request that no
-longer applies raises `TransitionRefused` with a sentence the person who clicked can read.
+Every change goes through this module: it checks the table and the guards, mutates the row, and appends one
+audit event. A repeated request (a double click, a Slack retry) is a no-op that writes nothing; a request that
+no longer applies raises `TransitionRefused` with a sentence the person who asked can read.
 """
 
 from __future__ import annotations
@@ -15,81 +15,209 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage.models import AuditEvent, Complaint
+from storage.models import AuditEvent, Complaint, Escalation, FollowUp
 
 
 class Status(StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class EscalationStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting approval"
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class FollowUpStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    DONE = "done"
+    CANCELLED = "cancelled"
 
 
 class Action(StrEnum):
+    """The audit trail's vocabulary: one value per kind of change."""
+
     RECEIVE = "received"
     CLAIM = "claimed"
+    RELEASE = "released"
+    REASSIGN = "reassigned"
     ACKNOWLEDGE = "acknowledged"
+    ESCALATE = "escalated"
+    APPROVE_ESCALATION = "escalation approved"
+    DECLINE_ESCALATION = "escalation declined"
+    ACCEPT_ESCALATION = "escalation accepted"
+    SCHEDULE_FOLLOW_UP = "follow-up scheduled"
+    SEND_FOLLOW_UP = "follow-up sent"
+    FINISH_FOLLOW_UP = "follow-up done"
+    SNOOZE_FOLLOW_UP = "follow-up snoozed"
+    CANCEL_FOLLOW_UP = "follow-up cancelled"
+    RESOLVE = "resolved"
+    REOPEN = "reopened"
 
 
-# (action, from-state) -> to-state. A pair missing here is refused. Ownership is separate from the status: a
-# complaint may be claimed before or after it is acknowledged, so CLAIM keeps the status it finds.
-TRANSITIONS: dict[tuple[Action, Status], Status] = {
-    (Action.CLAIM, Status.NEW): Status.NEW,
-    (Action.CLAIM, Status.ACKNOWLEDGED): Status.ACKNOWLEDGED,
-    (Action.ACKNOWLEDGE, Status.NEW): Status.ACKNOWLEDGED,
+_OPEN = (Status.NEW, Status.ACKNOWLEDGED)
+_ANY = (*_OPEN, Status.RESOLVED)
+
+
+def _same(*states: Status) -> dict[Status, Status]:
+    return {state: state for state in states}
+
+
+# action -> {from-state: to-state}. A pair missing here is refused. Ownership, escalations and follow-ups do not
+# move the status, so those actions keep the state they find (and are refused once the complaint is resolved,
+# except follow-ups, which matter most after resolution).
+TRANSITIONS: dict[Action, dict[Status, Status]] = {
+    Action.CLAIM: _same(*_OPEN),
+    Action.RELEASE: _same(*_OPEN),
+    Action.REASSIGN: _same(*_OPEN),
+    Action.ACKNOWLEDGE: {Status.NEW: Status.ACKNOWLEDGED},
+    Action.ESCALATE: _same(*_OPEN),
+    Action.APPROVE_ESCALATION: _same(*_ANY),
+    Action.DECLINE_ESCALATION: _same(*_ANY),
+    Action.ACCEPT_ESCALATION: _same(*_ANY),
+    Action.SCHEDULE_FOLLOW_UP: _same(*_ANY),
+    Action.SEND_FOLLOW_UP: _same(*_ANY),
+    Action.FINISH_FOLLOW_UP: _same(*_ANY),
+    Action.SNOOZE_FOLLOW_UP: _same(*_ANY),
+    Action.CANCEL_FOLLOW_UP: _same(*_ANY),
+    Action.RESOLVE: {Status.NEW: Status.RESOLVED, Status.ACKNOWLEDGED: Status.RESOLVED},
+    Action.REOPEN: {Status.RESOLVED: Status.ACKNOWLEDGED},
+}
+
+ESCALATION_TRANSITIONS: dict[Action, dict[EscalationStatus, EscalationStatus]] = {
+    Action.APPROVE_ESCALATION: {EscalationStatus.AWAITING_APPROVAL: EscalationStatus.OPEN},
+    Action.DECLINE_ESCALATION: {EscalationStatus.AWAITING_APPROVAL: EscalationStatus.DECLINED},
+    Action.ACCEPT_ESCALATION: {EscalationStatus.OPEN: EscalationStatus.ACCEPTED},
+}
+
+FOLLOW_UP_TRANSITIONS: dict[Action, dict[FollowUpStatus, FollowUpStatus]] = {
+    Action.SEND_FOLLOW_UP: {FollowUpStatus.SCHEDULED: FollowUpStatus.SENT},
+    Action.FINISH_FOLLOW_UP: {
+        FollowUpStatus.SCHEDULED: FollowUpStatus.DONE,
+        FollowUpStatus.SENT: FollowUpStatus.DONE,
+    },
+    Action.SNOOZE_FOLLOW_UP: {
+        FollowUpStatus.SCHEDULED: FollowUpStatus.SCHEDULED,
+        FollowUpStatus.SENT: FollowUpStatus.SCHEDULED,
+    },
+    Action.CANCEL_FOLLOW_UP: {FollowUpStatus.SCHEDULED: FollowUpStatus.CANCELLED},
 }
 
 
 class TransitionRefused(Exception):
-    """The action does not apply to the complaint as it is now; `str()` is written for the person who asked."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    changed: bool
-    # For a no-op that another person caused (e.g. someone else acknowledged first), what to tell the clicker.
-    notice: str | None = None
+    """The action does not apply as things are now; `str()` is written for the person who asked."""
 
 
 @dataclass(frozen=True)
 class Actor:
     id: str
-    surface: str  # where the request came from, e.g. "slack:button", "ingest", "x"
+    surface: str  # where the request came from, e.g. "slack:button", "slack:modal", "ingest", "scheduler"
 
 
-def _mention(user_id: str) -> str:
-    return f"<@{user_id}>"
+@dataclass(frozen=True)
+class Outcome:
+    changed: bool
+    # For a no-op that someone else caused (e.g. another person acknowledged first), what to tell the requester.
+    notice: str | None = None
+    event: AuditEvent | None = None
 
 
-def _claim(complaint: Complaint, actor: Actor, now: datetime) -> Outcome:
+def mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "someone"
+
+
+# -- complaints ---------------------------------------------------------------------------------------------------
+
+
+def _claim(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
     if complaint.owner_id == actor.id:
         return Outcome(changed=False)
     if complaint.owner_id is not None:
-        raise TransitionRefused(f"This complaint is already claimed by {_mention(complaint.owner_id)}.")
+        raise TransitionRefused(f"This complaint is already claimed by {mention(complaint.owner_id)}.")
     complaint.owner_id = actor.id
     complaint.claimed_by = actor.id
     complaint.claimed_at = now
-    return Outcome(changed=True)
-
-
-def _acknowledge(complaint: Complaint, actor: Actor, now: datetime) -> Outcome:
-    complaint.acknowledged_by = actor.id
-    complaint.acknowledged_at = now
-    return Outcome(changed=True)
-
-
-def _already_done(complaint: Complaint, action: Action, actor: Actor) -> Outcome | None:
-    """Repeats of an action whose effect already holds: silent for the same person, explained to anyone else."""
-    if action is Action.ACKNOWLEDGE and complaint.acknowledged_at is not None:
-        by = complaint.acknowledged_by
-        if by == actor.id:
-            return Outcome(changed=False)
-        return Outcome(changed=False, notice=f"Already acknowledged by {_mention(by or 'someone')}.")
     return None
 
 
-_EFFECTS: dict[Action, Callable[[Complaint, Actor, datetime], Outcome]] = {
+def _release(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
+    if complaint.owner_id is None:
+        return Outcome(changed=False, notice="Nobody owns this complaint; there is nothing to release.")
+    if complaint.owner_id != actor.id and not detail.get("as_manager"):
+        raise TransitionRefused(
+            f"Only its owner, {mention(complaint.owner_id)}, or a manager can release this complaint."
+        )
+    detail["previous_owner"] = complaint.owner_id
+    complaint.owner_id = None
+    complaint.claimed_by = None
+    complaint.claimed_at = None
+    return None
+
+
+def _reassign(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
+    target = detail["to"]
+    if complaint.owner_id == target:
+        return Outcome(changed=False, notice=f"{mention(target)} already owns this complaint.")
+    detail["previous_owner"] = complaint.owner_id
+    complaint.owner_id = target
+    complaint.claimed_by = actor.id
+    complaint.claimed_at = now
+    return None
+
+
+def _acknowledge(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
+    complaint.acknowledged_by = actor.id
+    complaint.acknowledged_at = now
+    return None
+
+
+def _resolve(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
+    complaint.resolved_by = actor.id
+    complaint.resolved_at = now
+    complaint.resolution_note = detail.get("note") or None
+    if complaint.acknowledged_at is None:
+        # Resolving answers the customer, which is more than acknowledging; the window is met.
+        complaint.acknowledged_by = actor.id
+        complaint.acknowledged_at = now
+    return None
+
+
+def _reopen(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
+    complaint.resolved_by = None
+    complaint.resolved_at = None
+    return None
+
+
+def _no_effect(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
+    return None
+
+
+Effect = Callable[[Complaint, Actor, datetime, dict[str, Any]], Outcome | None]
+_EFFECTS: dict[Action, Effect] = {
     Action.CLAIM: _claim,
+    Action.RELEASE: _release,
+    Action.REASSIGN: _reassign,
     Action.ACKNOWLEDGE: _acknowledge,
+    Action.RESOLVE: _resolve,
+    Action.REOPEN: _reopen,
 }
+
+
+def _repeat(complaint: Complaint, action: Action, actor: Actor) -> Outcome | None:
+    """Repeats of an action whose effect already holds: silent for the same person, explained to anyone else."""
+    if action is Action.ACKNOWLEDGE and complaint.acknowledged_at is not None:
+        by = complaint.acknowledged_by
+        return Outcome(changed=False, notice=None if by == actor.id else f"Already acknowledged by {mention(by)}.")
+    if action is Action.RESOLVE and complaint.status == Status.RESOLVED:
+        by = complaint.resolved_by
+        return Outcome(changed=False, notice=None if by == actor.id else f"Already resolved by {mention(by)}.")
+    if action is Action.REOPEN and complaint.status != Status.RESOLVED:
+        return Outcome(changed=False, notice="This complaint is already open.")
+    return None
 
 
 def apply(
@@ -101,19 +229,85 @@ def apply(
     detail: dict[str, Any] | None = None,
 ) -> Outcome:
     """Perform `action` on `complaint` (which the caller has locked) and audit it; see the module docstring."""
-    repeat = _already_done(complaint, action, actor)
+    detail = dict(detail or {})
+    repeat = _repeat(complaint, action, actor)
     if repeat is not None:
         return repeat
     current = Status(complaint.status)
-    target = TRANSITIONS.get((action, current))
+    target = TRANSITIONS[action].get(current)
     if target is None:
         raise TransitionRefused(f"This complaint is {current.value}; it cannot be {action.value} now.")
-    outcome = _EFFECTS[action](complaint, actor, now)
-    if outcome.changed:
-        complaint.status = target.value
-        complaint.revision += 1
-        record(session, complaint, action, actor, now, detail)
-    return outcome
+    early = _EFFECTS.get(action, _no_effect)(complaint, actor, now, detail)
+    if early is not None:
+        return early
+    complaint.status = target.value
+    complaint.revision += 1
+    detail.pop("as_manager", None)
+    return Outcome(changed=True, event=record(session, complaint, action, actor, now, detail))
+
+
+# -- escalations and follow-ups -------------------------------------------------------------------------------------
+
+
+def apply_to_escalation(
+    session: Session, complaint: Complaint, escalation: Escalation, action: Action, actor: Actor, now: datetime
+) -> Outcome:
+    current = EscalationStatus(escalation.status)
+    target = ESCALATION_TRANSITIONS[action].get(current)
+    if target is None:
+        return _explain_escalation(escalation, action, actor)
+    if action is Action.ACCEPT_ESCALATION:
+        escalation.accepted_by, escalation.accepted_at = actor.id, now
+    else:
+        escalation.decided_by, escalation.decided_at = actor.id, now
+    escalation.status = target.value
+    complaint.revision += 1
+    detail = {"escalation_id": escalation.id, "department": escalation.department_name}
+    return Outcome(changed=True, event=record(session, complaint, action, actor, now, detail))
+
+
+def _explain_escalation(escalation: Escalation, action: Action, actor: Actor) -> Outcome:
+    status = EscalationStatus(escalation.status)
+    if status is EscalationStatus.ACCEPTED:
+        by = escalation.accepted_by
+        if action is Action.ACCEPT_ESCALATION and by == actor.id:
+            return Outcome(changed=False)
+        return Outcome(changed=False, notice=f"{mention(by)} already accepted this escalation.")
+    if status in (EscalationStatus.OPEN, EscalationStatus.DECLINED) and action is not Action.ACCEPT_ESCALATION:
+        word = "approved" if status is EscalationStatus.OPEN else "declined"
+        by = escalation.decided_by
+        return Outcome(changed=False, notice=None if by == actor.id else f"{mention(by)} already {word} it.")
+    if status is EscalationStatus.DECLINED:
+        raise TransitionRefused("This escalation was declined by a manager; there is nothing to accept.")
+    raise TransitionRefused("This escalation is waiting for a manager's approval.")
+
+
+def apply_to_follow_up(
+    session: Session,
+    complaint: Complaint,
+    follow_up: FollowUp,
+    action: Action,
+    actor: Actor,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> Outcome:
+    current = FollowUpStatus(follow_up.status)
+    target = FOLLOW_UP_TRANSITIONS[action].get(current)
+    if target is None:
+        if current is FollowUpStatus.DONE:
+            return Outcome(changed=False, notice=f"This follow-up was already done by {mention(follow_up.done_by)}.")
+        raise TransitionRefused(f"This follow-up is {current.value}; it cannot be {action.value} now.")
+    if action is Action.SEND_FOLLOW_UP:
+        follow_up.sent_at = now
+    elif action is Action.FINISH_FOLLOW_UP:
+        follow_up.done_by, follow_up.done_at = actor.id, now
+    elif action is Action.SNOOZE_FOLLOW_UP:
+        follow_up.due_at = (detail or {})["until"]
+    follow_up.status = target.value
+    complaint.revision += 1
+    event_detail = {"follow_up_id": follow_up.id, "due_at": follow_up.due_at.isoformat(), **(detail or {})}
+    event_detail.pop("until", None)
+    return Outcome(changed=True, event=record(session, complaint, action, actor, now, event_detail))
 
 
 def record(
@@ -123,14 +317,14 @@ def record(
     actor: Actor,
     now: datetime,
     detail: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        AuditEvent(
-            complaint_id=complaint.id,
-            at=now,
-            actor=actor.id,
-            action=action.value,
-            surface=actor.surface,
-            detail=detail or {},
-        )
+) -> AuditEvent:
+    event = AuditEvent(
+        complaint_id=complaint.id,
+        at=now,
+        actor=actor.id,
+        action=action.value,
+        surface=actor.surface,
+        detail=detail or {},
     )
+    session.add(event)
+    return event

@@ -8,31 +8,126 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import delivery
-from bot.blocks.card import render_card
-from bot.delivery import Outgoing
+from bot.blocks.card import CardView, render_card
+from bot.blocks.messages import approval_request, escalation_notice, follow_up_reminder, thread_log_line
+from bot.config import Settings
+from bot.delivery import NotReady, Outgoing
 from bot.delivery.worker import PostedHook
-from storage.models import Complaint, Delivery
+from bot.directory import DirectoryFile
+from bot.lifecycle import Action, FollowUpStatus
+from storage.models import AuditEvent, Complaint, Delivery, Escalation, FollowUp
 
 CARD = "card"
+ESCALATION_NOTICE = "escalation_notice"
+APPROVAL_REQUEST = "approval_request"
+FOLLOW_UP = "follow_up"
+THREAD_LOG = "thread_log"
+
+# The thread shows people's actions; what the card itself says (it arrived) needs no line.
+NOT_LOGGED = {Action.RECEIVE.value}
 
 
 def refresh_card(session: Session, complaint: Complaint, now: datetime) -> None:
     delivery.refresh(session, kind=CARD, key=f"{CARD}:{complaint.id}", complaint_id=complaint.id, now=now)
 
 
+def notify_department(
+    session: Session, escalation: Escalation, recipients: list[str], mentions: str, now: datetime
+) -> None:
+    """One notice per recipient (a user id for a DM, or a channel id); all are kept up to date together."""
+    for recipient in recipients:
+        delivery.refresh(
+            session,
+            kind=ESCALATION_NOTICE,
+            key=f"escalation:{escalation.id}:{recipient}",
+            complaint_id=escalation.complaint_id,
+            ref_id=escalation.id,
+            now=now,
+            payload={"to": recipient, "mentions": mentions},
+        )
+
+
+def ask_for_approval(session: Session, escalation: Escalation, recipients: list[str], now: datetime) -> None:
+    for recipient in recipients:
+        delivery.refresh(
+            session,
+            kind=APPROVAL_REQUEST,
+            key=f"approval:{escalation.id}:{recipient}",
+            complaint_id=escalation.complaint_id,
+            ref_id=escalation.id,
+            now=now,
+            payload={"to": recipient},
+        )
+
+
+def refresh_escalation(session: Session, escalation: Escalation, now: datetime) -> None:
+    delivery.refresh_existing(session, f"escalation:{escalation.id}:", now)
+    delivery.refresh_existing(session, f"approval:{escalation.id}:", now)
+
+
+def refresh_follow_up(session: Session, follow_up: FollowUp, now: datetime) -> None:
+    """Post the reminder DM the first time; afterwards keep it showing the follow-up's state."""
+    delivery.refresh(
+        session,
+        kind=FOLLOW_UP,
+        key=f"{FOLLOW_UP}:{follow_up.id}",
+        complaint_id=follow_up.complaint_id,
+        ref_id=follow_up.id,
+        now=now,
+    )
+
+
+def log_in_thread(session: Session, event: AuditEvent, now: datetime) -> None:
+    if event.action in NOT_LOGGED:
+        return
+    session.flush()  # the event's id names its line
+    delivery.refresh(
+        session, kind=THREAD_LOG, key=f"log:{event.id}", complaint_id=event.complaint_id, ref_id=event.id, now=now
+    )
+
+
+def card_view(session: Session, complaint: Complaint, settings: Settings, can_escalate: bool) -> CardView:
+    escalations = session.scalars(
+        select(Escalation).where(Escalation.complaint_id == complaint.id).order_by(Escalation.id)
+    ).all()
+    next_follow_up = session.scalars(
+        select(FollowUp)
+        .where(
+            FollowUp.complaint_id == complaint.id,
+            FollowUp.status.in_((FollowUpStatus.SCHEDULED.value, FollowUpStatus.SENT.value)),
+        )
+        .order_by(FollowUp.due_at)
+        .limit(1)
+    ).first()
+    return CardView(
+        complaint=complaint,
+        escalations=escalations,
+        next_follow_up=next_follow_up,
+        can_escalate=can_escalate,
+        quick_follow_up=settings.follow_up_after,
+    )
+
+
 class Projections:
-    def __init__(self, channel: str, timezone: ZoneInfo) -> None:
-        self.channel = channel
-        self.timezone = timezone
+    def __init__(self, settings: Settings, directory: DirectoryFile | None) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.timezone = settings.timezone
 
     @property
     def renderers(self) -> Mapping[str, delivery.Renderer]:
-        return {CARD: self.card}
+        return {
+            CARD: self.card,
+            ESCALATION_NOTICE: self.escalation_notice,
+            APPROVAL_REQUEST: self.approval_request,
+            FOLLOW_UP: self.follow_up,
+            THREAD_LOG: self.thread_log,
+        }
 
     @property
     def on_posted(self) -> Mapping[str, PostedHook]:
@@ -42,11 +137,50 @@ class Projections:
         complaint = session.get(Complaint, row.complaint_id)
         if complaint is None:
             return None
-        return Outgoing(complaint.slack_channel or self.channel, render_card(complaint, now, self.timezone))
+        view = card_view(session, complaint, self.settings, can_escalate=self.directory is not None)
+        return Outgoing(
+            complaint.slack_channel or self.settings.heard_channel,
+            render_card(view, now, self.timezone),
+            want_permalink=True,
+        )
+
+    def escalation_notice(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        complaint, escalation = self._escalation(session, row)
+        if escalation is None or complaint is None:
+            return None
+        message = escalation_notice(complaint, escalation, row.payload.get("mentions", ""), now, self.timezone)
+        return Outgoing(row.payload["to"], message)
+
+    def approval_request(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        complaint, escalation = self._escalation(session, row)
+        if escalation is None or complaint is None:
+            return None
+        return Outgoing(row.payload["to"], approval_request(complaint, escalation, now, self.timezone))
+
+    def follow_up(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        follow_up = session.get(FollowUp, row.ref_id)
+        complaint = session.get(Complaint, row.complaint_id)
+        if follow_up is None or complaint is None:
+            return None
+        return Outgoing(follow_up.assignee, follow_up_reminder(complaint, follow_up, now, self.timezone))
+
+    def thread_log(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        event = session.get(AuditEvent, row.ref_id)
+        complaint = session.get(Complaint, row.complaint_id)
+        if event is None or complaint is None:
+            return None
+        if complaint.slack_ts is None or complaint.slack_channel is None:
+            raise NotReady  # the line belongs under the card, which is not posted yet
+        return Outgoing(complaint.slack_channel, thread_log_line(event, now, self.timezone), complaint.slack_ts)
+
+    @staticmethod
+    def _escalation(session: Session, row: Delivery) -> tuple[Complaint | None, Escalation | None]:
+        return session.get(Complaint, row.complaint_id), session.get(Escalation, row.ref_id)
 
 
-def remember_card_place(session: Session, row: Delivery, channel: str, ts: str) -> None:
+def remember_card_place(session: Session, row: Delivery, channel: str, ts: str, permalink: str | None) -> None:
     complaint = session.get(Complaint, row.complaint_id)
     if complaint is not None:
         complaint.slack_channel = channel
         complaint.slack_ts = ts
+        complaint.slack_permalink = permalink or complaint.slack_permalink

@@ -1,4 +1,8 @@
-"""Button clicks on complaint cards. Each listener acks first, decodes, calls one use case, and returns."""
+"""Button clicks on cards, escalation notices, approval requests and follow-up DMs.
+
+Each listener acks first, decodes, calls one use case, and returns. Buttons that open a modal do so first thing,
+while the click's trigger id is fresh (it lives 3 seconds).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from bot.services import Requester, Services
 
 log = logging.getLogger("heard.handlers.actions")
 
-UseCase = Callable[[int, Requester], None]
+Listener = Callable[..., None]
 
 
 def requester_from(body: dict[str, Any]) -> Requester:
@@ -22,19 +26,66 @@ def requester_from(body: dict[str, Any]) -> Requester:
     return Requester(user_id=body["user"]["id"], channel=channel, response_url=body.get("response_url"))
 
 
-def _button(use_case: UseCase) -> Callable[..., None]:
+def _number(action: dict[str, Any], decode: Callable[[str], int]) -> int | None:
+    try:
+        return decode(action.get("value", ""))
+    except ValueError:
+        log.warning("ignored a click with an unreadable value %r", action.get("value"))
+        return None
+
+
+def _complaint_id(value: str) -> int:
+    return ComplaintRef.decode(value).complaint_id
+
+
+def on_complaint(use_case: Callable[[int, Requester], object]) -> Listener:
+    """A card button that acts at once."""
+
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        try:
-            ref = ComplaintRef.decode(action.get("value", ""))
-        except ValueError:
-            log.warning("ignored a click with an unreadable value %r", action.get("value"))
-            return
-        use_case(ref.complaint_id, requester_from(body))
+        complaint_id = _number(action, _complaint_id)
+        if complaint_id is not None:
+            use_case(complaint_id, requester_from(body))
+
+    return listener
+
+
+def opens_form(services: Services, form: str) -> Listener:
+    """A card button that opens a modal."""
+
+    def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        complaint_id = _number(action, _complaint_id)
+        if complaint_id is not None:
+            services.open_form(form, complaint_id, requester_from(body), body["trigger_id"])
+
+    return listener
+
+
+def on_record(use_case: Callable[[int, Requester], object]) -> Listener:
+    """A button on a notice or DM whose value is an escalation or follow-up id."""
+
+    def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        record_id = _number(action, int)
+        if record_id is not None:
+            use_case(record_id, requester_from(body))
 
     return listener
 
 
 def register(app: App, services: Services) -> None:
-    app.action(ids.CLAIM)(_button(services.claim))
-    app.action(ids.ACKNOWLEDGE)(_button(services.acknowledge))
+    app.action(ids.CLAIM)(on_complaint(services.claim))
+    app.action(ids.RELEASE)(on_complaint(services.release))
+    app.action(ids.ACKNOWLEDGE)(on_complaint(services.acknowledge))
+    app.action(ids.REOPEN)(on_complaint(services.reopen))
+    app.action(ids.QUICK_FOLLOW_UP)(on_complaint(services.quick_follow_up))
+    app.action(ids.ESCALATE)(opens_form(services, ids.ESCALATE_VIEW))
+    app.action(ids.SCHEDULE_FOLLOW_UP)(opens_form(services, ids.FOLLOW_UP_VIEW))
+    app.action(ids.RESOLVE)(opens_form(services, ids.RESOLVE_VIEW))
+    app.action(ids.REASSIGN)(opens_form(services, ids.REASSIGN_VIEW))
+    app.action(ids.ACCEPT_ESCALATION)(on_record(services.accept_escalation))
+    app.action(ids.APPROVE_ESCALATION)(on_record(lambda record, who: services.decide_escalation(record, who, True)))
+    app.action(ids.DECLINE_ESCALATION)(on_record(lambda record, who: services.decide_escalation(record, who, False)))
+    app.action(ids.FOLLOW_UP_DONE)(on_record(services.finish_follow_up))
+    app.action(ids.FOLLOW_UP_SNOOZE)(on_record(services.snooze_follow_up))

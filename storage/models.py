@@ -81,8 +81,52 @@ class Complaint(Base):
     ack_deadline: Mapped[datetime] = mapped_column(UtcDateTime())
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    slack_permalink: Mapped[str | None] = mapped_column(String(500))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolution_note: Mapped[str | None] = mapped_column(Text)
     # Bumped on every change so a card render can be matched to the state it shows.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Escalation(Base):
+    """A complaint handed to a department from the directory; may first need a manager's approval."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_complaint_id", "complaint_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    department_key: Mapped[str] = mapped_column(String(64))
+    department_name: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    accepted_by: Mapped[str | None] = mapped_column(String(64))
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class FollowUp(Base):
+    """A reminder to get back to the customer; its DM is sent once, at `due_at`, by whichever copy claims it."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    assignee: Mapped[str] = mapped_column(String(64))
+    scheduled_by: Mapped[str] = mapped_column(String(64))
+    scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AuditEvent(Base):

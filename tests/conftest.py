@@ -22,7 +22,7 @@ CHANNEL = "C0COMPLAINTS"
 SIGNING_SECRET = "test-signing-secret"
 INGEST_SECRET = "test-ingest-secret"
 BOT_TOKEN = "xoxb-test"
-TABLES = ("audit_events", "deliveries", "complaints")
+TABLES = ("audit_events", "deliveries", "escalations", "follow_ups", "complaints")
 
 
 @pytest.fixture(scope="session")

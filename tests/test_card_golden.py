@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.blocks.card import render_card
-from storage.models import Complaint
+from bot.blocks.card import CardView, render_card
+from storage.models import Complaint, Escalation, FollowUp
 
 GOLDEN = Path(__file__).parent / "golden"
 POSTED = datetime(2026, 11, 20, 9, 15, tzinfo=UTC)
@@ -46,26 +46,81 @@ def complaint(**changes: object) -> Complaint:
     return Complaint(**fields)
 
 
+def escalation(**changes: object) -> Escalation:
+    fields: dict[str, object] = {
+        "id": 7,
+        "complaint_id": 42,
+        "department_key": "legal",
+        "department_name": "Legal",
+        "reason": "Threatens to sue <!here>",
+        "severity": "high",
+        "status": "open",
+        "requested_by": "U0ANA",
+        "requested_at": POSTED + timedelta(minutes=25),
+    }
+    fields.update(changes)
+    return Escalation(**fields)
+
+
+FOLLOW_UP = FollowUp(
+    id=3,
+    complaint_id=42,
+    due_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+    note="",
+    assignee="U0ANA",
+    scheduled_by="U0ANA",
+    scheduled_at=POSTED,
+    status="scheduled",
+)
+CLAIMED = {"owner_id": "U0ANA", "claimed_by": "U0ANA", "claimed_at": POSTED + timedelta(minutes=20)}
+RESOLVED = {
+    **CLAIMED,
+    "status": "resolved",
+    "acknowledged_by": "U0BEN",
+    "acknowledged_at": POSTED + timedelta(minutes=31),
+    "resolved_by": "U0ANA",
+    "resolved_at": POSTED + timedelta(hours=2),
+    "resolution_note": "Refund issued",
+}
+
 CASES = {
-    "new": (complaint(), POSTED + timedelta(minutes=18)),
-    "claimed": (
-        complaint(owner_id="U0ANA", claimed_by="U0ANA", claimed_at=POSTED + timedelta(minutes=20), revision=2),
-        POSTED + timedelta(minutes=21),
-    ),
+    "new": (CardView(complaint()), POSTED + timedelta(minutes=18)),
+    "claimed": (CardView(complaint(**CLAIMED, revision=2)), POSTED + timedelta(minutes=21)),
     "acknowledged": (
-        complaint(
-            status="acknowledged",
-            owner_id="U0ANA",
-            claimed_by="U0ANA",
-            claimed_at=POSTED + timedelta(minutes=20),
-            acknowledged_by="U0BEN",
-            acknowledged_at=POSTED + timedelta(minutes=31),
-            revision=3,
+        CardView(
+            complaint(
+                status="acknowledged",
+                owner_id="U0ANA",
+                claimed_by="U0ANA",
+                claimed_at=POSTED + timedelta(minutes=20),
+                acknowledged_by="U0BEN",
+                acknowledged_at=POSTED + timedelta(minutes=31),
+                revision=3,
+            )
         ),
         POSTED + timedelta(minutes=32),
     ),
-    "overdue": (complaint(), POSTED + timedelta(hours=1, minutes=3)),
-    "next_day": (complaint(author_name=None, url=None), POSTED + timedelta(hours=20)),
+    "overdue": (CardView(complaint()), POSTED + timedelta(hours=1, minutes=3)),
+    "next_day": (CardView(complaint(author_name=None, url=None)), POSTED + timedelta(hours=20)),
+    "escalated": (
+        CardView(
+            complaint(**CLAIMED),
+            escalations=[
+                escalation(id=6, department_name="Product", status="accepted", accepted_by="U0PAT"),
+                escalation(status="awaiting approval"),
+            ],
+        ),
+        POSTED + timedelta(minutes=30),
+    ),
+    "resolved_offering_follow_up": (
+        CardView(complaint(**RESOLVED), quick_follow_up=timedelta(days=3)),
+        POSTED + timedelta(hours=2),
+    ),
+    "resolved_with_follow_up": (
+        CardView(complaint(**RESOLVED), next_follow_up=FOLLOW_UP, quick_follow_up=timedelta(days=3)),
+        POSTED + timedelta(hours=2),
+    ),
+    "no_directory": (CardView(complaint(), can_escalate=False), POSTED + timedelta(minutes=5)),
 }
 
 

@@ -1,10 +1,13 @@
 """The complaint card: a pure function of the complaint's state and the current time.
 
-The card is always rendered whole (never patched), so whichever render reaches Slack last shows the truth.
+The card is always rendered whole (never patched), so whichever render reaches Slack last shows the truth. The
+buttons follow the state: what no longer applies is not offered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -20,44 +23,75 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import Message, ids
 from bot.blocks.text import safe_mrkdwn
-from storage.models import Complaint
+from bot.blocks.when import clock, in_words, span
+from bot.lifecycle import EscalationStatus, Status
+from storage.models import Complaint, Escalation, FollowUp
 
 SECTION_TEXT_LIMIT = 3000
 FALLBACK_EXCERPT = 150
 NAME_LIMIT = 120
+REASON_LIMIT = 300
+# The newest escalations shown on the card; the audit trail and /complaints <id> keep them all.
+ESCALATIONS_SHOWN = 5
 
 
-def render_card(complaint: Complaint, now: datetime, tz: ZoneInfo) -> Message:
+@dataclass(frozen=True)
+class CardView:
+    """Everything the card shows: the complaint and what hangs off it."""
+
+    complaint: Complaint
+    escalations: Sequence[Escalation] = ()
+    next_follow_up: FollowUp | None = None
+    can_escalate: bool = True
+    quick_follow_up: timedelta | None = field(default=None)
+
+
+def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
+    complaint = view.complaint
     ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=_who_and_where(complaint), verbatim=True)),
+        SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
         SectionBlock(text=MarkdownTextObject(text=_complaint_text(complaint), verbatim=True)),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"Posted {_clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}",
-                    verbatim=True,
+                    text=f"Posted {clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}", verbatim=True
                 )
             ]
         ),
-        SectionBlock(text=MarkdownTextObject(text=_state_lines(complaint, now, tz))),
+        SectionBlock(text=MarkdownTextObject(text=_state_lines(view, now, tz))),
     ]
-    buttons = _buttons(complaint, ref)
-    if buttons:
-        blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=buttons))
-    return Message(text=_fallback(complaint, now), blocks=[block.to_dict() for block in blocks])
+    blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_buttons(view, ref)))
+    return Message(text=fallback(complaint), blocks=[block.to_dict() for block in blocks])
 
 
-def _buttons(complaint: Complaint, ref: str) -> list[ButtonElement]:
+def _buttons(view: CardView, ref: str) -> list[ButtonElement]:
+    complaint = view.complaint
+
+    def button(text: str, action_id: str, style: str | None = None) -> ButtonElement:
+        return ButtonElement(text=text, action_id=action_id, value=ref, style=style)
+
+    if complaint.status == Status.RESOLVED:
+        buttons = [button("Reopen", ids.REOPEN)]
+        if view.next_follow_up is None and view.quick_follow_up is not None:
+            buttons.append(
+                button(f"Follow up in {in_words(view.quick_follow_up)}", ids.QUICK_FOLLOW_UP, style="primary")
+            )
+        buttons.append(button("Schedule follow-up", ids.SCHEDULE_FOLLOW_UP))
+        return buttons
     buttons = []
     if complaint.acknowledged_at is None:
-        buttons.append(ButtonElement(text="Acknowledge", action_id=ids.ACKNOWLEDGE, value=ref, style="primary"))
-    # Claim stays visible on a claimed card so a second person learns, privately, who owns it.
-    buttons.append(ButtonElement(text="Claim", action_id=ids.CLAIM, value=ref))
+        buttons.append(button("Acknowledge", ids.ACKNOWLEDGE, style="primary"))
+    buttons.append(button("Claim", ids.CLAIM) if complaint.owner_id is None else button("Release", ids.RELEASE))
+    buttons.append(button("Reassign", ids.REASSIGN))
+    if view.can_escalate:
+        buttons.append(button("Escalate", ids.ESCALATE))
+    buttons.append(button("Schedule follow-up", ids.SCHEDULE_FOLLOW_UP))
+    buttons.append(button("Resolve", ids.RESOLVE))
     return buttons
 
 
-def _who_and_where(complaint: Complaint) -> str:
+def who_and_where(complaint: Complaint) -> str:
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
     name = safe_mrkdwn(complaint.author_name, NAME_LIMIT) if complaint.author_name else None
     who = f"*{name}* @{handle}" if name else f"*@{handle}*"
@@ -80,8 +114,34 @@ def _complaint_text(complaint: Complaint) -> str:
     return safe_mrkdwn(complaint.text, SECTION_TEXT_LIMIT) or "_(no text)_"
 
 
-def _state_lines(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
-    return "\n".join((_acknowledgement_line(complaint, now, tz), _owner_line(complaint, now, tz)))
+def _state_lines(view: CardView, now: datetime, tz: ZoneInfo) -> str:
+    complaint = view.complaint
+    lines = [_acknowledgement_line(complaint, now, tz), _owner_line(complaint, now, tz)]
+    if complaint.status == Status.RESOLVED and complaint.resolved_at is not None:
+        note = f" — {safe_mrkdwn(complaint.resolution_note, REASON_LIMIT)}" if complaint.resolution_note else ""
+        lines.append(
+            f":white_check_mark: *Resolved* by <@{complaint.resolved_by}> at "
+            f"{clock(complaint.resolved_at, now, tz)}{note}"
+        )
+    lines.extend(escalation_line(escalation) for escalation in list(view.escalations)[-ESCALATIONS_SHOWN:])
+    if view.next_follow_up is not None:
+        follow_up = view.next_follow_up
+        lines.append(f":calendar: Follow-up {clock(follow_up.due_at, now, tz)} with <@{follow_up.assignee}>")
+    return "\n".join(lines)
+
+
+def escalation_line(escalation: Escalation) -> str:
+    reason = safe_mrkdwn(escalation.reason, REASON_LIMIT)
+    department = safe_mrkdwn(escalation.department_name, NAME_LIMIT)
+    base = f":arrow_up: Escalated to *{department}* by <@{escalation.requested_by}> — {reason}"
+    status = EscalationStatus(escalation.status)
+    if status is EscalationStatus.AWAITING_APPROVAL:
+        return f"{base} _(waiting for a manager's approval)_"
+    if status is EscalationStatus.DECLINED:
+        return f"{base} _(declined by <@{escalation.decided_by}>)_"
+    if status is EscalationStatus.ACCEPTED:
+        return f"{base} · accepted by <@{escalation.accepted_by}>"
+    return base
 
 
 def _acknowledgement_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
@@ -89,43 +149,22 @@ def _acknowledgement_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> 
         taken = complaint.acknowledged_at - complaint.posted_at
         return (
             f":white_check_mark: Acknowledged by <@{complaint.acknowledged_by}> "
-            f"at {_clock(complaint.acknowledged_at, now, tz)} ({_span(taken)} after posting)"
+            f"at {clock(complaint.acknowledged_at, now, tz)} ({span(taken)} after posting)"
         )
     left = complaint.ack_deadline - now
     if left <= timedelta(0):
-        return f":rotating_light: *Overdue by {_span(-left)}* — acknowledge now"
-    return f":hourglass_flowing_sand: Acknowledge by {_clock(complaint.ack_deadline, now, tz)} — {_span(left)} left"
+        return f":rotating_light: *Overdue by {span(-left)}* — acknowledge now"
+    return f":hourglass_flowing_sand: Acknowledge by {clock(complaint.ack_deadline, now, tz)} — {span(left)} left"
 
 
 def _owner_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
     if complaint.owner_id is None:
         return ":bust_in_silhouette: Unclaimed"
-    since = f" since {_clock(complaint.claimed_at, now, tz)}" if complaint.claimed_at else ""
+    since = f" since {clock(complaint.claimed_at, now, tz)}" if complaint.claimed_at else ""
     return f":bust_in_silhouette: Owner: <@{complaint.owner_id}>{since}"
 
 
-def _fallback(complaint: Complaint, now: datetime) -> str:
+def fallback(complaint: Complaint) -> str:
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
     excerpt = safe_mrkdwn(complaint.text, FALLBACK_EXCERPT)
     return f"Complaint #{complaint.id} from @{handle}: {excerpt}"
-
-
-def _clock(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    if local.date() == now.astimezone(tz).date():
-        return local.strftime("%H:%M")
-    return local.strftime("%a %d %b %H:%M")
-
-
-def _span(delta: timedelta) -> str:
-    """A duration the way people say it: `42 min`, `2 h 5 min`, `3 d 4 h`; under a minute is `<1 min`."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "<1 min"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"

@@ -1,21 +1,45 @@
-"""Every action_id and block_id Heard puts into Slack, and how a button's value names its complaint."""
+"""Every action_id, block_id and callback_id Heard puts into Slack, and how values name what they act on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Card buttons
 ACKNOWLEDGE = "acknowledge"
 CLAIM = "claim"
-
+RELEASE = "release"
+REASSIGN = "reassign"
+ESCALATE = "escalate"
+SCHEDULE_FOLLOW_UP = "schedule_follow_up"
+QUICK_FOLLOW_UP = "quick_follow_up"
+RESOLVE = "resolve"
+REOPEN = "reopen"
 CARD_ACTIONS_BLOCK = "card_actions"
 
-# Stored as message metadata on every card so a card posted before a crash can be found again, not re-posted.
-CARD_METADATA_EVENT = "heard_complaint_card"
+# Buttons on escalation notices, approval requests and follow-up DMs (value: the escalation / follow-up id)
+ACCEPT_ESCALATION = "accept_escalation"
+APPROVE_ESCALATION = "approve_escalation"
+DECLINE_ESCALATION = "decline_escalation"
+FOLLOW_UP_DONE = "follow_up_done"
+FOLLOW_UP_SNOOZE = "follow_up_snooze"
+
+# Modals (callback_id) and their inputs (block_id; the element's action_id is the same string)
+ESCALATE_VIEW = "escalate_view"
+FOLLOW_UP_VIEW = "follow_up_view"
+RESOLVE_VIEW = "resolve_view"
+REASSIGN_VIEW = "reassign_view"
+DEPARTMENT_INPUT = "department"
+REASON_INPUT = "reason"
+SEVERITY_INPUT = "severity"
+DATE_INPUT = "date"
+TIME_INPUT = "time"
+NOTE_INPUT = "note"
+ASSIGNEE_INPUT = "assignee"
 
 
 @dataclass(frozen=True)
 class ComplaintRef:
-    """A button's value: the complaint and the revision the card showed when it was rendered."""
+    """A button's value or a modal's private_metadata: the complaint and the revision the card showed."""
 
     complaint_id: int
     revision: int

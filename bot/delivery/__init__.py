@@ -11,6 +11,7 @@ from bot.delivery.outbox import (
     Outgoing,
     Waker,
     refresh,
+    refresh_existing,
     send_ephemeral,
     utcnow,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Renderer",
     "Waker",
     "refresh",
+    "refresh_existing",
     "send_ephemeral",
     "utcnow",
 ]

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, update
 from sqlalchemy.orm import Session
@@ -45,6 +46,8 @@ class Outgoing:
     channel: str
     message: Message
     thread_ts: str | None = None
+    # Ask Slack for the message's permalink once posted (other messages link to it).
+    want_permalink: bool = False
 
 
 class NotReady(Exception):
@@ -52,12 +55,31 @@ class NotReady(Exception):
 
 
 def refresh(
-    session: Session, *, kind: str, key: str, complaint_id: int | None, now: datetime, ref_id: int | None = None
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    complaint_id: int | None,
+    now: datetime,
+    ref_id: int | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> None:
     """Ask for the message `key` to be rendered from current state and posted (first time) or updated."""
-    bumped = session.execute(
+    if not _bump(session, Delivery.key == key, now):
+        row = _new_row(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now)
+        row.payload = payload or {}
+        session.add(row)
+
+
+def refresh_existing(session: Session, key_prefix: str, now: datetime) -> None:
+    """Re-render every message whose key starts with `key_prefix` (e.g. all notices of one escalation)."""
+    _bump(session, Delivery.key.startswith(key_prefix, autoescape=True), now)
+
+
+def _bump(session: Session, which: Any, now: datetime) -> int:
+    return session.execute(
         update(Delivery)
-        .where(Delivery.key == key)
+        .where(which)
         .values(
             generation=Delivery.generation + 1,
             # A row being sent stays with its sender, who sees the new generation and sends again.
@@ -65,8 +87,6 @@ def refresh(
             due_at=now,
         )
     ).rowcount
-    if not bumped:
-        session.add(_new_row(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now))
 
 
 def send_ephemeral(

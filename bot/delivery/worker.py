@@ -56,8 +56,8 @@ RETRYABLE_SLACK_ERRORS = {
 
 # Renders a projection row from the state in the database; None means there is nothing (left) to show.
 Renderer = Callable[[Session, Delivery, datetime], Outgoing | None]
-# Told where a projection was posted, inside the unit of work that records it (e.g. the card's ts).
-PostedHook = Callable[[Session, Delivery, str, str], None]
+# Told where a projection was posted (channel, ts, permalink), inside the unit of work that records it.
+PostedHook = Callable[[Session, Delivery, str, str, str | None], None]
 
 
 @dataclass
@@ -88,6 +88,7 @@ class _Result:
     maybe_sent: bool = False
     error: str | None = None
     posted: tuple[str, str] | None = None  # (channel, ts)
+    permalink: str | None = None
     forget_ts: bool = False
     permanent: bool = False
 
@@ -272,7 +273,7 @@ class DeliveryWorker:
                 found = self._find_posted(job)
                 if found:
                     log.info("%s was already posted (ts %s); not posting it again", job.key, found[1])
-                    return _Result(delivered=True, posted=found)
+                    return _Result(delivered=True, posted=found, permalink=self._permalink(outgoing, *found))
             response = self.client.chat_postMessage(
                 channel=job.channel,
                 thread_ts=outgoing.thread_ts,
@@ -283,12 +284,22 @@ class DeliveryWorker:
                 unfurl_media=False,
             )
             # For a DM addressed to a user id, Slack answers with the DM channel, which updates need.
-            return _Result(delivered=True, posted=(str(response["channel"]), str(response["ts"])))
+            posted = (str(response["channel"]), str(response["ts"]))
+            return _Result(delivered=True, posted=posted, permalink=self._permalink(outgoing, *posted))
         except SlackApiError as exc:
             return self._slack_failure(job, exc)
         except Exception as exc:  # timeouts and connection errors: Slack may or may not have acted
             log.warning("Slack did not answer %s for %s (%s); will retry", job.method, job.key, type(exc).__name__)
             return _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=type(exc).__name__)
+
+    def _permalink(self, outgoing: Outgoing, channel: str, ts: str) -> str | None:
+        if not outgoing.want_permalink:
+            return None
+        try:
+            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+        except Exception as exc:  # a missing link only costs a convenience; the message itself is posted
+            log.warning("no permalink for %s in %s (%s)", ts, channel, type(exc).__name__)
+            return None
 
     def _find_posted(self, job: _Job) -> tuple[str, str] | None:
         """Look for a message carrying this row's key, posted since the first uncertain attempt."""
@@ -390,7 +401,7 @@ class DeliveryWorker:
                 hook = self.on_posted.get(job.kind)
                 row = session.get(Delivery, job.id)
                 if hook is not None and row is not None:
-                    hook(session, row, channel, ts)
+                    hook(session, row, channel, ts, result.permalink)
             if result.forget_ts:
                 released.update(ts=None)
             if result.delivered:

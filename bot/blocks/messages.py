@@ -1,0 +1,160 @@
+"""Messages around a card: escalation notices, approval requests, follow-up DMs, and the card's thread log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.blocks import Message, ids
+from bot.blocks.card import escalation_line, fallback, who_and_where
+from bot.blocks.text import safe_mrkdwn
+from bot.blocks.when import clock
+from bot.lifecycle import Action, EscalationStatus, FollowUpStatus
+from storage.models import AuditEvent, Complaint, Escalation, FollowUp
+
+EXCERPT = 500
+
+
+def _complaint_summary(complaint: Complaint) -> list[Block]:
+    link = f" · <{complaint.slack_permalink}|Open the card>" if complaint.slack_permalink else ""
+    return [
+        SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
+        SectionBlock(
+            text=MarkdownTextObject(text=safe_mrkdwn(complaint.text, EXCERPT) or "_(no text)_", verbatim=True)
+        ),
+        ContextBlock(elements=[MarkdownTextObject(text=f"Complaint #{complaint.id}{link}")]),
+    ]
+
+
+def _button(text: str, action_id: str, value: int, style: str | None = None) -> ButtonElement:
+    return ButtonElement(text=text, action_id=action_id, value=str(value), style=style)
+
+
+def escalation_notice(
+    complaint: Complaint, escalation: Escalation, mentions: str, now: datetime, tz: ZoneInfo
+) -> Message:
+    """To the department's contacts: what was escalated, why, and an Accept button until someone accepts."""
+    severity = escalation.severity.capitalize()
+    headline = f":arrow_up: *{severity}* escalation to *{safe_mrkdwn(escalation.department_name, 120)}*"
+    if mentions:
+        headline += f" for {mentions}"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=headline)),
+        SectionBlock(text=MarkdownTextObject(text=escalation_line(escalation))),
+        *_complaint_summary(complaint),
+    ]
+    if EscalationStatus(escalation.status) is EscalationStatus.OPEN:
+        blocks.append(ActionsBlock(elements=[_button("Accept", ids.ACCEPT_ESCALATION, escalation.id, "primary")]))
+    elif escalation.accepted_at is not None:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Accepted by <@{escalation.accepted_by}> at {clock(escalation.accepted_at, now, tz)}"
+                    )
+                ]
+            )
+        )
+    text = f"{severity} escalation to {safe_mrkdwn(escalation.department_name, 120)}: {fallback(complaint)}"
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def approval_request(complaint: Complaint, escalation: Escalation, now: datetime, tz: ZoneInfo) -> Message:
+    """To the managers: approve or decline an escalation to a department that needs approval."""
+    department = safe_mrkdwn(escalation.department_name, 120)
+    blocks: list[Block] = [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f":raised_hand: <@{escalation.requested_by}> asks to escalate to *{department}* "
+                f"({escalation.severity}); this needs a manager's approval."
+            )
+        ),
+        SectionBlock(text=MarkdownTextObject(text=escalation_line(escalation))),
+        *_complaint_summary(complaint),
+    ]
+    status = EscalationStatus(escalation.status)
+    if status is EscalationStatus.AWAITING_APPROVAL:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    _button("Approve", ids.APPROVE_ESCALATION, escalation.id, "primary"),
+                    _button("Decline", ids.DECLINE_ESCALATION, escalation.id, "danger"),
+                ]
+            )
+        )
+    elif escalation.decided_at is not None:
+        word = "Declined" if status is EscalationStatus.DECLINED else "Approved"
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"{word} by <@{escalation.decided_by}> at {clock(escalation.decided_at, now, tz)}"
+                    )
+                ]
+            )
+        )
+    text = f"Approval needed: escalate complaint #{complaint.id} to {department}"
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def follow_up_reminder(complaint: Complaint, follow_up: FollowUp, now: datetime, tz: ZoneInfo) -> Message:
+    """The DM at follow-up time, with Done / Snooze 1 day until it is done."""
+    note = safe_mrkdwn(follow_up.note, 1000) if follow_up.note else "_(no note)_"
+    blocks: list[Block] = [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f":calendar: *Follow-up due* — scheduled by <@{follow_up.scheduled_by}>\n*Note:* {note}"
+            )
+        ),
+        *_complaint_summary(complaint),
+    ]
+    status = FollowUpStatus(follow_up.status)
+    if status is FollowUpStatus.SENT:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    _button("Done", ids.FOLLOW_UP_DONE, follow_up.id, "primary"),
+                    _button("Snooze 1 day", ids.FOLLOW_UP_SNOOZE, follow_up.id),
+                ]
+            )
+        )
+    elif status is FollowUpStatus.DONE and follow_up.done_at is not None:
+        done = f":white_check_mark: Done by <@{follow_up.done_by}> at {clock(follow_up.done_at, now, tz)}"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=done)]))
+    elif status is FollowUpStatus.SCHEDULED:
+        snoozed = f":zzz: Snoozed until {clock(follow_up.due_at, now, tz)}"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=snoozed)]))
+    text = f"Follow-up due for complaint #{complaint.id}: {fallback(complaint)}"
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+_LOG_WORDS = {
+    Action.CLAIM.value: "claimed it",
+    Action.RELEASE.value: "released it",
+    Action.ACKNOWLEDGE.value: "acknowledged it",
+    Action.ESCALATE.value: "escalated it",
+    Action.APPROVE_ESCALATION.value: "approved the escalation",
+    Action.DECLINE_ESCALATION.value: "declined the escalation",
+    Action.ACCEPT_ESCALATION.value: "accepted the escalation",
+    Action.SCHEDULE_FOLLOW_UP.value: "scheduled a follow-up",
+    Action.SEND_FOLLOW_UP.value: "follow-up reminder sent",
+    Action.FINISH_FOLLOW_UP.value: "finished the follow-up",
+    Action.SNOOZE_FOLLOW_UP.value: "snoozed the follow-up",
+    Action.RESOLVE.value: "resolved it",
+    Action.REOPEN.value: "reopened it",
+}
+
+
+def thread_log_line(event: AuditEvent, now: datetime, tz: ZoneInfo) -> Message:
+    """One short line in the card's thread: who, what, when."""
+    what = _LOG_WORDS.get(event.action, event.action)
+    detail = event.detail or {}
+    if event.action == Action.REASSIGN.value:
+        what = f"reassigned it to <@{detail.get('to')}>"
+    elif "department" in detail:
+        what = f"{what} ({safe_mrkdwn(str(detail['department']), 120)})"
+    who = "Heard" if event.actor == "scheduler" else f"<@{event.actor}>"
+    text = f"{who} {what} · {clock(event.at, now, tz)}"
+    return Message(text=text, blocks=[ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()])

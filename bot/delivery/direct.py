@@ -1,0 +1,56 @@
+"""Slack calls that cannot wait in the outbox: opening a modal (its trigger lives 3 s and works once) and
+reading who belongs to a user group. Failures are reported to the caller, never retried behind its back."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger("heard.delivery.direct")
+
+GROUP_CACHE_SECONDS = 300.0
+
+
+class SlackUnavailable(Exception):
+    """Slack could not be asked right now; `str()` says so in words for the person waiting."""
+
+
+class SlackDirect:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
+        try:
+            self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as error:
+            reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            log.warning("views.open failed: %s", reason or error.response.status_code)
+            raise SlackUnavailable("Slack did not open the form; please click the button again.") from error
+        except Exception as error:
+            log.warning("views.open failed: %s", type(error).__name__)
+            raise SlackUnavailable("Slack did not open the form; please click the button again.") from error
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        """Members of a user group, cached for a few minutes; the last known list when Slack does not answer."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._groups.get(group_id)
+        if cached and now - cached[0] < GROUP_CACHE_SECONDS:
+            return cached[1]
+        try:
+            users = frozenset(self.client.usergroups_users_list(usergroup=group_id).get("users") or [])
+        except Exception as error:
+            if cached:
+                return cached[1]
+            log.warning("could not read members of user group %s (%s)", group_id, type(error).__name__)
+            raise SlackUnavailable("Heard could not check your team membership with Slack; try again soon.") from error
+        with self._lock:
+            self._groups[group_id] = (now, users)
+        return users

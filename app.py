@@ -82,6 +82,7 @@ class Heard:
             clear_untrusted_proxy_headers=True,
         )
         self._socket_mode: SocketModeHandler | None = None
+        self._connecting: threading.Thread | None = None
         self._serving: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -117,7 +118,8 @@ class Heard:
         self.scheduler.start()
         if self.settings.socket_mode:
             self._socket_mode = SocketModeHandler(self.bolt, self.settings.slack_app_token)
-            threading.Thread(target=self._connect_socket_mode, name="socket-mode", daemon=True).start()
+            self._connecting = threading.Thread(target=self._connect_socket_mode, name="socket-mode", daemon=True)
+            self._connecting.start()
         self._serving = threading.Thread(target=self._serve, name="http", daemon=True)
         self._serving.start()
         log.info(
@@ -134,14 +136,22 @@ class Heard:
         while not self._stopping.is_set():
             try:
                 self._socket_mode.connect()
-                log.info("Socket Mode connected")
+                if self._socket_mode.client.is_connected():
+                    log.info("Socket Mode connected")
+                else:
+                    # slack_sdk does not raise when the WebSocket upgrade fails; its monitor keeps reconnecting.
+                    log.warning("Socket Mode: Slack's WebSocket did not open yet; slack_sdk keeps retrying")
                 return
             except SlackApiError as error:
-                log.error(
-                    "Socket Mode: Slack refused SLACK_APP_TOKEN (%s); retrying in %.0fs",
-                    error.response.get("error"),
-                    delay,
-                )
+                response = error.response
+                if response.status_code == 200 and isinstance(response.data, dict):
+                    log.error(
+                        "Socket Mode: Slack refused SLACK_APP_TOKEN (%s); retrying in %.0fs",
+                        response.get("error"),
+                        delay,
+                    )
+                else:
+                    log.error("Socket Mode: Slack answered HTTP %s; retrying in %.0fs", response.status_code, delay)
             except Exception as error:
                 log.error("Socket Mode: could not connect (%s); retrying in %.0fs", type(error).__name__, delay)
             self._stopping.wait(delay)
@@ -158,7 +168,11 @@ class Heard:
     def stop(self) -> None:
         self._stopping.set()
         self.server.close()
+        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
         if self._socket_mode is not None:
+            if self._connecting is not None:
+                # A connect() still in flight would otherwise open a session after close().
+                self._connecting.join(self.settings.slack_timeout.total_seconds() * 2)
             self._socket_mode.close()
         self.scheduler.stop()
         self.delivery.stop()

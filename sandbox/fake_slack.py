@@ -10,7 +10,10 @@ travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/que
   and collects everything suspicious in ``problems`` - tests assert ``fake.problems == []``;
 * serves ``response_url``\\s;
 * records every request as a ``Call`` and lets tests block on them with ``wait_for`` (no polling);
-* injects failures (``fail_next``), slow answers (``hang_next``) and per-channel rate limits.
+* injects failures (``fail_next``), slow answers (``hang_next``) and per-channel rate limits;
+* plays Slack's side of Socket Mode: ``apps.connections.open`` (with the app-level token) hands out a
+  ``ws://`` URL on the same port, where a small RFC 6455 WebSocket server says ``hello``, sends envelopes
+  (``send_envelope``) and records the app's acks as ``socket_mode.ack`` calls.
 
 Example::
 
@@ -18,6 +21,12 @@ Example::
         client = WebClient(token=fake.bot_token, base_url=fake.api_url)
         client.chat_postMessage(channel="C1", text="hi")
         assert fake.messages("C1")[0]["text"] == "hi"
+
+Socket Mode, with the app connected through ``apps.connections.open`` (e.g. Bolt's ``SocketModeHandler``)::
+
+    assert fake.socket_connected(timeout=5)
+    envelope_id = fake.send_envelope("interactive", {"type": "block_actions", ...})
+    fake.wait_for("socket_mode.ack", where=lambda call: call.args["envelope_id"] == envelope_id)
 
 All public methods are thread-safe: the server answers on one thread per request while the test (or the
 sandbox UI) reads state from its own thread.
@@ -28,9 +37,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import hashlib
 import json
 import logging
 import secrets
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -38,7 +50,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
 from slack_sdk.errors import SlackObjectFormationError
@@ -62,6 +74,10 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_MESSAGE_TEXT = 40_000
 #: How many times Slack accepts a POST to one response_url.
 RESPONSE_URL_MAX_USES = 5
+#: Seconds Slack waits for the ack of a Socket Mode envelope (later acks are recorded as problems).
+SOCKET_MODE_ACK_DEADLINE = 3.0
+#: Where the WebSocket URLs handed out by ``apps.connections.open`` point (on the fake's own port).
+SOCKET_MODE_PATH = "/socket-mode/"
 
 # ---------------------------------------------------------------------------------------------------------
 # Block Kit validation
@@ -237,11 +253,16 @@ def _diff_against_sdk(raw: Any, normalized: Any, ptr: str, errors: list[str]) ->
 
 @dataclass(frozen=True)
 class Call:
-    """One request the fake received (Web API method, or ``"response_url"``)."""
+    """One request the fake received: a Web API method, ``"response_url"``, or on the Socket Mode side
+    ``"socket_mode.connect"`` (a WebSocket handshake), ``"socket_mode.ack"`` (an envelope's ack) and
+    ``"socket_mode.close"`` (a connection ended)."""
 
     method: str
     #: Parsed arguments (JSON body, form and query merged; ``blocks``/``metadata`` decoded from JSON strings;
-    #: ``token`` removed). For ``response_url`` calls: the JSON body plus ``url``.
+    #: ``token`` removed). For ``response_url`` calls: the JSON body plus ``url``. For ``socket_mode.connect``:
+    #: ``{"ticket": ...}``; for ``socket_mode.ack``: the ack as the app sent it (``envelope_id``, ``payload``);
+    #: for ``socket_mode.close``: ``ticket``, ``by`` (``"app"`` or ``"slack"``: who closed) and the close ``code``
+    #: (1006: the app dropped the TCP connection without a close frame, as slack_sdk's builtin client does).
     args: JSONDict
     headers: dict[str, str]
     #: ``time.monotonic()`` when the answer was decided.
@@ -309,6 +330,162 @@ class _Bucket:
     updated: float
 
 
+@dataclass
+class _Envelope:
+    """A Socket Mode envelope sent to the app, waiting for its ack."""
+
+    envelope_id: str
+    type: str
+    accepts_response_payload: bool
+    sent_at: float
+    acked: bool = False
+
+
+# RFC 6455 opcodes.
+_OP_CONTINUATION, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+_WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#: Larger client messages are refused (close 1009); Socket Mode acks are small.
+_MAX_CLIENT_MESSAGE = 1 << 20
+
+
+class _ProtocolError(Exception):
+    """The client broke RFC 6455; the connection is closed with ``code``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class _SocketConnection:
+    """The server side of one WebSocket connection. Sending is thread-safe (one lock per connection); only the
+    connection's own thread (the HTTP server's request thread) reads."""
+
+    def __init__(self, ticket: str, sock: socket.socket, rfile: IO[bytes]) -> None:
+        self.ticket = ticket
+        self.sock = sock
+        self.rfile = rfile
+        self.thread = threading.current_thread()
+        self._send_lock = threading.Lock()
+        self._close_sent = False
+        #: The status code of the close frame the fake sent (None until it sends one).
+        self.close_code: int | None = None
+        # A fragmented message being reassembled (control frames may come between its fragments).
+        self._message_opcode: int | None = None
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    @property
+    def closing(self) -> bool:
+        """True once a close frame was sent: nothing else may be sent, the app is expected to close its side."""
+        return self._close_sent
+
+    def send_text(self, text: str) -> None:
+        self._send(_OP_TEXT, text.encode("utf-8"))
+
+    def send_pong(self, payload: bytes) -> None:
+        self._send(_OP_PONG, payload)
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        with self._send_lock:
+            if self._close_sent:
+                raise ConnectionError(f"socket {self.ticket} is closing")
+            self.sock.sendall(_encode_frame(opcode, payload))
+
+    def close(self, code: int, reason: str = "", *, shutdown: bool = True) -> None:
+        """Send a close frame (once). With ``shutdown`` also end the TCP connection, so the connection's thread
+        sees end of stream and exits; without, that thread reads on until the app closes its side."""
+        with self._send_lock:
+            if not self._close_sent:
+                self._close_sent = True
+                self.close_code = code
+                with contextlib.suppress(OSError):
+                    self.sock.sendall(_encode_frame(_OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8")))
+        if shutdown:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """End the TCP connection (the reading thread sees end of stream)."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+    def read_message(self) -> tuple[int, bytes]:
+        """The next control frame or complete (reassembled) data message as ``(opcode, payload)``.
+
+        Raises EOFError at end of stream, _ProtocolError when the client breaks RFC 6455.
+        """
+        while True:
+            fin, opcode, payload = _read_frame(self.rfile)
+            if opcode >= _OP_CLOSE:
+                return opcode, payload  # a control frame; a fragmented message stays pending
+            if opcode == _OP_CONTINUATION:
+                if self._message_opcode is None:
+                    raise _ProtocolError(1002, "continuation frame without a message to continue")
+            elif self._message_opcode is not None:
+                raise _ProtocolError(1002, "new data frame before the fragmented message was finished")
+            else:
+                self._message_opcode = opcode
+            self._parts.append(payload)
+            self._size += len(payload)
+            if self._size > _MAX_CLIENT_MESSAGE:
+                raise _ProtocolError(1009, "message too big")
+            if fin:
+                message = (self._message_opcode, b"".join(self._parts))
+                self._message_opcode, self._parts, self._size = None, [], 0
+                return message
+
+
+def _encode_frame(opcode: int, payload: bytes) -> bytes:
+    """One final, unmasked frame: servers must not mask (RFC 6455 5.1)."""
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x80 | opcode, length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, length)
+    return header + payload
+
+
+def _read_exactly(rfile: IO[bytes], count: int) -> bytes:
+    data = rfile.read(count) if count else b""
+    if len(data) < count:
+        raise EOFError("the client closed the connection")
+    return data
+
+
+def _read_frame(rfile: IO[bytes]) -> tuple[bool, int, bytes]:
+    """Read one client frame: ``(fin, opcode, unmasked payload)``."""
+    first, second = _read_exactly(rfile, 2)
+    fin, opcode = bool(first & 0x80), first & 0x0F
+    if first & 0x70:
+        raise _ProtocolError(1002, "reserved bits set without a negotiated extension")
+    if opcode not in (_OP_CONTINUATION, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG):
+        raise _ProtocolError(1002, f"reserved opcode {opcode:#x}")
+    length = second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", _read_exactly(rfile, 2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", _read_exactly(rfile, 8))
+    if opcode >= _OP_CLOSE and (length > 125 or not fin):
+        raise _ProtocolError(1002, "control frames must be final and at most 125 bytes")
+    if not second & 0x80:
+        raise _ProtocolError(1002, "client frames must be masked")
+    if length > _MAX_CLIENT_MESSAGE:
+        raise _ProtocolError(1009, "message too big")
+    key = _read_exactly(rfile, 4)
+    data = _read_exactly(rfile, length)
+    if not data:
+        return fin, opcode, data
+    mask = (key * (length // 4 + 1))[:length]
+    unmasked = int.from_bytes(data, "big") ^ int.from_bytes(mask, "big")
+    return fin, opcode, unmasked.to_bytes(length, "big")
+
+
+def _websocket_accept(key: str) -> str:
+    return base64.b64encode(hashlib.sha1((key + _WEBSOCKET_GUID).encode("ascii")).digest()).decode("ascii")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -325,7 +502,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
     def do_GET(self) -> None:
-        self.server.fake._serve(self, "GET")
+        if self.path.startswith(SOCKET_MODE_PATH):
+            self.server.fake._serve_socket(self)
+        else:
+            self.server.fake._serve(self, "GET")
 
     def do_POST(self) -> None:
         self.server.fake._serve(self, "POST")
@@ -353,13 +533,17 @@ class FakeSlack:
         team_domain: str = "heard-test",
         post_message_rate: float | None = None,
         burst: int = 3,
+        app_token: str = "xapp-test",
     ) -> None:
         """Configure the fake; nothing listens until ``start()``.
 
         ``post_message_rate`` (messages per second per channel, with bursts of ``burst``) turns on
         Slack-like rate limiting of ``chat.postMessage``: over the limit it answers 429, ``Retry-After: 1``.
+        ``app_token`` is the app-level token that ``apps.connections.open`` (Socket Mode) requires; every
+        other method requires ``bot_token``.
         """
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -384,6 +568,12 @@ class FakeSlack:
         self._buckets: dict[str, _Bucket] = {}
         self._custom: dict[str, MethodHandler] = {}
         self._last_ts_us = 0
+        # Socket Mode: tickets handed out by apps.connections.open and not used yet, open connections (in
+        # connection order), and the envelopes sent.
+        self._port: int | None = None
+        self._tickets: set[str] = set()
+        self._sockets: list[_SocketConnection] = []
+        self._envelopes: dict[str, _Envelope] = {}
 
         self._methods: dict[str, Callable[[JSONDict], JSONDict]] = {
             "auth.test": self._auth_test,
@@ -404,6 +594,7 @@ class FakeSlack:
             return self
         self._stopping.clear()
         self._server = _Server(self)
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
         )
@@ -411,12 +602,19 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
-        """Stop serving. Requests still hanging (``hang_next``) are woken and answered at once."""
+        """Stop serving. Requests still hanging (``hang_next``) are woken and answered at once; Socket Mode
+        connections get a close frame (1001, going away) and are shut down."""
         server, self._server = self._server, None
         if server is None:
             return
         self._stopping.set()
         server.shutdown()
+        with self._lock:
+            sockets = list(self._sockets)
+        for connection in sockets:
+            connection.close(1001, "server stopping")
+        for connection in sockets:
+            connection.thread.join(timeout=5)
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -450,6 +648,7 @@ class FakeSlack:
             self._response_urls.clear()
             self._injections.clear()
             self._buckets.clear()
+            self._envelopes.clear()
 
     # -- configuration -------------------------------------------------------------------------------------
 
@@ -467,7 +666,8 @@ class FakeSlack:
         ``status`` defaults to 500, or to 200 when ``error`` is given (a plain Slack error such as
         ``channel_not_found``). 429 answers ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After``
         when ``retry_after`` is given; other non-200 statuses answer an HTML page, as a proxy in front of
-        Slack would, unless ``error`` is given. ``method`` may be ``"response_url"``.
+        Slack would, unless ``error`` is given. ``method`` may be ``"response_url"``, or
+        ``"socket_mode.connect"`` to refuse a WebSocket handshake (the ticket stays unused).
         """
         if status is None:
             status = 200 if error is not None else 500
@@ -602,6 +802,79 @@ class FakeSlack:
                 if (channel is None or e["channel"] == channel) and (user is None or e["user"] == user)
             ]
 
+    # -- Socket Mode ---------------------------------------------------------------------------------------
+
+    def socket_connected(self, timeout: float = 5.0) -> bool:
+        """Wait until an app is connected over Socket Mode (the handshake done and ``hello`` sent, no close
+        frame yet). Returns False if none connected within ``timeout`` seconds (``timeout=0`` just looks)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: bool(self._open_sockets()), timeout=timeout)
+
+    def wait_for_sockets(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until exactly ``count`` WebSocket connections are left, closing ones included (a connection
+        ends when the app closes its side); ``0``: all gone. Returns False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._sockets) == count, timeout=timeout)
+
+    @property
+    def socket_count(self) -> int:
+        """How many Socket Mode connections are open (connected and not closing)."""
+        with self._lock:
+            return len(self._open_sockets())
+
+    def close_sockets(self, code: int = 1001, reason: str = "going away") -> None:
+        """Close every Socket Mode connection from Slack's side, with a close frame (1001: going away). The
+        fake keeps reading until the app closes its side (``wait_for_sockets(0)`` waits for that); an app with
+        auto-reconnect asks ``apps.connections.open`` for a new URL."""
+        with self._changed:
+            sockets = self._open_sockets()
+            for connection in sockets:
+                connection.close(code, reason, shutdown=False)
+            self._changed.notify_all()
+
+    def send_envelope(self, type_: str, payload: JSONDict, *, accepts_response_payload: bool = False) -> str:
+        """Send an envelope (``"interactive"``, ``"events_api"``, ``"slash_commands"`` ...) to the connected app,
+        as Slack does over Socket Mode. Returns its ``envelope_id``.
+
+        Goes to the newest open connection. The app's ack is recorded as a ``"socket_mode.ack"`` call, e.g.
+        ``fake.wait_for("socket_mode.ack", where=lambda c: c.args["envelope_id"] == envelope_id)``. Raises
+        AssertionError when no app is connected (Slack would tell the user the app did not respond).
+        """
+        envelope_id = str(uuid.uuid4())
+        message = {
+            "envelope_id": envelope_id,
+            "type": type_,
+            "payload": copy.deepcopy(payload),
+            "accepts_response_payload": accepts_response_payload,
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        text = json.dumps(message)
+        with self._lock:
+            sockets = self._open_sockets()
+            if not sockets:
+                raise AssertionError(f"no app is connected over Socket Mode; cannot send a {type_} envelope")
+            connection = sockets[-1]
+            # Registered before sending: the ack may come back before send_text returns.
+            self._envelopes[envelope_id] = _Envelope(envelope_id, type_, accepts_response_payload, time.monotonic())
+        try:
+            connection.send_text(text)
+        except OSError:
+            with self._lock:
+                self._envelopes.pop(envelope_id, None)
+            raise
+        return envelope_id
+
+    def send_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Ask the connected apps to reconnect, as Slack does before it rotates its servers: a
+        ``{"type": "disconnect"}`` message on every open connection (the connections stay open)."""
+        message = json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}})
+        with self._lock:
+            sockets = self._open_sockets()
+        for connection in sockets:
+            with contextlib.suppress(OSError):
+                connection.send_text(message)
+
     # -- request handling ----------------------------------------------------------------------------------
 
     def _serve(self, handler: _Handler, verb: str) -> None:
@@ -698,6 +971,11 @@ class FakeSlack:
         if not token:
             self._problems.append(f"{method}: no token sent")
             return _Reply.json({"ok": False, "error": "not_authed"})
+        if method == "apps.connections.open":
+            return _Reply.json(self._apps_connections_open(str(token)))
+        if token == self.app_token:
+            self._problems.append(f"{method}: called with the app-level token (Web API methods need the bot token)")
+            return _Reply.json({"ok": False, "error": "not_allowed_token_type"})
         if token != self.bot_token:
             self._problems.append(f"{method}: wrong token")
             return _Reply.json({"ok": False, "error": "invalid_auth"})
@@ -723,6 +1001,17 @@ class FakeSlack:
         return False
 
     # -- Web API methods (all called with the lock held) ---------------------------------------------------
+
+    def _apps_connections_open(self, token: str) -> JSONDict:
+        if token != self.app_token:
+            if token == self.bot_token:
+                self._problems.append(
+                    "apps.connections.open: called with the bot token (it needs the app-level token, xapp-...)"
+                )
+            return {"ok": False, "error": "invalid_auth"}
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        return {"ok": True, "url": f"ws://127.0.0.1:{self._port}{SOCKET_MODE_PATH}{ticket}"}
 
     def _auth_test(self, args: JSONDict) -> JSONDict:
         return {
@@ -887,6 +1176,178 @@ class FakeSlack:
 
         self._ephemeral(target.channel, target.user, body, source="response_url")
         return _Reply.text("ok")
+
+    # -- Socket Mode server ----------------------------------------------------------------------------------
+
+    def _serve_socket(self, handler: _Handler) -> None:
+        """A GET to a URL from apps.connections.open: the WebSocket handshake, then the whole life of the
+        connection (on the HTTP server's thread for this connection, until either side closes)."""
+        handler.close_connection = True
+        ticket = urlsplit(handler.path).path[len(SOCKET_MODE_PATH) :]
+        headers = dict(handler.headers.items())
+        reply = self._run(
+            "socket_mode.connect", {"ticket": ticket}, headers, lambda: self._accept_socket(ticket, handler)
+        )
+        if reply.status != 101:
+            self._send(handler, reply)
+            return
+        connection = _SocketConnection(ticket, handler.connection, handler.rfile)
+        try:
+            response = [
+                "HTTP/1.1 101 Switching Protocols",
+                "Upgrade: websocket",
+                "Connection: Upgrade",
+                *(f"{name}: {value}" for name, value in reply.headers.items()),
+                f"Server: {handler.version_string()}",
+                f"Date: {handler.date_time_string()}",
+            ]
+            handler.wfile.write(("\r\n".join(response) + "\r\n\r\n").encode("ascii"))
+            handler.log_request(101)
+            with self._changed:
+                if self._stopping.is_set():  # stop() has already closed the connections it knew about
+                    connection.close(1001, "server stopping")
+                    return
+                # hello and registration in one lock hold: an envelope never overtakes the hello, and whoever
+                # sees the connection (socket_connected, send_envelope) knows the hello was sent.
+                connection.send_text(json.dumps(self._hello(len(self._open_sockets()) + 1)))
+                self._sockets.append(connection)
+                self._changed.notify_all()
+        except OSError:
+            return  # the client left during the handshake
+        try:
+            ended, error = self._read_socket(connection)
+        except Exception as exc:  # a bug in the fake must not look like Slack closing the connection
+            logger.exception("fake slack failed serving socket %s", ticket)
+            with self._lock:
+                self._problems.append(f"socket_mode: the fake failed: {exc!r}")
+            connection.close(1011, "internal error", shutdown=False)
+            ended, error = {"by": "slack", "code": 1011}, "fake_internal_error"
+        with self._changed:
+            self._sockets.remove(connection)
+            self._record("socket_mode.close", {"ticket": ticket, **ended}, {}, _Reply(200, b"", error=error))
+        # Only now: whoever sees the connection end also sees it gone and recorded.
+        connection.shutdown()
+
+    def _accept_socket(self, ticket: str, handler: _Handler) -> _Reply:
+        """Check the handshake request (lock held): a 101 reply carrying Sec-WebSocket-Accept, or the refusal."""
+        if self._stopping.is_set():
+            return _Reply.text("server stopping", 503, error="stopping")
+        request = handler.headers
+        wrong: list[str] = []
+        if (request.get("Upgrade") or "").strip().lower() != "websocket":
+            wrong.append("no 'Upgrade: websocket'")
+        if "upgrade" not in [token.strip().lower() for token in (request.get("Connection") or "").split(",")]:
+            wrong.append("no 'Connection: Upgrade'")
+        if (request.get("Sec-WebSocket-Version") or "").strip() != "13":
+            wrong.append("Sec-WebSocket-Version is not 13")
+        key = (request.get("Sec-WebSocket-Key") or "").strip()
+        try:
+            key_ok = len(base64.b64decode(key, validate=True)) == 16
+        except ValueError:
+            key_ok = False
+        if not key_ok:
+            wrong.append("Sec-WebSocket-Key is not 16 bytes in base64")
+        if wrong:
+            self._problems.append(f"socket_mode.connect: bad WebSocket handshake: {'; '.join(wrong)}")
+            reply = _Reply.text("bad websocket handshake", 400, error="bad_handshake")
+            reply.headers["Sec-WebSocket-Version"] = "13"
+            return reply
+        if ticket not in self._tickets:
+            self._problems.append(
+                "socket_mode.connect: unknown or already used URL (each URL from apps.connections.open is good "
+                "for one connection)"
+            )
+            return _Reply.text("invalid_ticket", 401, error="invalid_ticket")
+        self._tickets.discard(ticket)
+        return _Reply(101, b"", headers={"Sec-WebSocket-Accept": _websocket_accept(key)})
+
+    def _open_sockets(self) -> list[_SocketConnection]:
+        """Connections that take envelopes, oldest first (lock held)."""
+        return [connection for connection in self._sockets if not connection.closing]
+
+    def _hello(self, connections: int) -> JSONDict:
+        return {
+            "type": "hello",
+            "num_connections": connections,
+            "debug_info": {"host": "applink-fake", "build_number": 1, "approximate_connection_time": 18060},
+            "connection_info": {"app_id": self.app_id},
+        }
+
+    def _read_socket(self, connection: _SocketConnection) -> tuple[JSONDict, str | None]:
+        """Read the app's frames until the connection ends: answer pings, echo a close, record acks.
+
+        Returns how it ended, for the ``socket_mode.close`` call: ``{"by": "app" | "slack", "code": ...}`` (1006
+        when the app dropped the connection without a close frame) and an error (``"protocol_error"``) or None.
+        """
+        while True:
+            try:
+                opcode, payload = connection.read_message()
+            except (EOFError, OSError):
+                if connection.closing:
+                    return {"by": "slack", "code": connection.close_code}, None
+                return {"by": "app", "code": 1006}, None
+            except _ProtocolError as error:
+                with self._lock:
+                    self._problems.append(f"socket_mode: the app broke the WebSocket protocol: {error.reason}")
+                connection.close(error.code, error.reason, shutdown=False)
+                return {"by": "slack", "code": error.code}, "protocol_error"
+            if opcode == _OP_PING:
+                with contextlib.suppress(OSError):
+                    connection.send_pong(payload)
+            elif opcode == _OP_CLOSE:
+                # Echo the status code (a no-op when we started the closing handshake); the TCP connection ends
+                # once the close is recorded.
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                ended = {"by": "slack", "code": connection.close_code} if connection.closing else None
+                connection.close(1000 if code == 1005 else code, shutdown=False)
+                return ended or {"by": "app", "code": code}, None
+            elif opcode == _OP_TEXT:
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    with self._lock:
+                        self._problems.append("socket_mode: the app sent a text message that is not UTF-8")
+                    connection.close(1007, "invalid UTF-8", shutdown=False)
+                    return {"by": "slack", "code": 1007}, "protocol_error"
+                self._socket_message(text)
+            elif opcode == _OP_BINARY:
+                with self._lock:
+                    self._problems.append("socket_mode: the app sent a binary message (Slack expects JSON text)")
+
+    def _socket_message(self, text: str) -> None:
+        """A text message from the app: an envelope's ack, recorded as a ``socket_mode.ack`` call."""
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        with self._changed:
+            if not isinstance(message, dict) or not isinstance(message.get("envelope_id"), str):
+                shown = text if len(text) <= 200 else text[:197] + "..."
+                self._problems.append(f"socket_mode: unexpected message from the app: {shown}")
+                return
+            envelope_id = message["envelope_id"]
+            envelope = self._envelopes.get(envelope_id)
+            error = None
+            if envelope is None:
+                self._problems.append(f"socket_mode.ack for an envelope that was never sent: {envelope_id}")
+                error = "unknown_envelope"
+            elif envelope.acked:
+                self._problems.append(f"socket_mode.ack: envelope {envelope_id} acked twice")
+                error = "already_acked"
+            else:
+                envelope.acked = True
+                waited = time.monotonic() - envelope.sent_at
+                if waited > SOCKET_MODE_ACK_DEADLINE:
+                    self._problems.append(
+                        f"socket_mode.ack for {envelope.type} envelope {envelope_id} came after {waited:.1f}s; "
+                        f"Slack gives up after {SOCKET_MODE_ACK_DEADLINE:g}s"
+                    )
+                if message.get("payload") is not None and not envelope.accepts_response_payload:
+                    self._problems.append(
+                        f"socket_mode.ack for {envelope.type} envelope {envelope_id} carries a payload, but the "
+                        "envelope does not accept one (Slack ignores it)"
+                    )
+            self._record("socket_mode.ack", message, {}, _Reply(200, b"", error=error))
 
     # -- state helpers (lock held) ---------------------------------------------------------------------------
 

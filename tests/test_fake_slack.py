@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
+import socket
+import struct
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 
+from sandbox import fake_slack
 from sandbox.fake_slack import FakeSlack, validate_blocks
-from sandbox.slack_driver import SlackDriver
+from sandbox.slack_driver import SlackDriver, SocketModeDriver
 
 TOKEN = "xoxb-test"
 CHANNEL = "C0TEST"
@@ -366,3 +374,328 @@ def test_form_encoded_calls_with_a_token_field_are_understood(fake: FakeSlack) -
     (call,) = fake.calls_to("chat.postMessage")
     assert call.args["blocks"] == [section("hi")] and "token" not in call.args
     assert fake.messages(CHANNEL)[0]["blocks"][0]["text"]["text"] == "hi"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Socket Mode
+# ---------------------------------------------------------------------------------------------------------
+
+TEXT, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x0, 0x8, 0x9, 0xA
+
+
+class Received:
+    """What a slack_sdk SocketModeClient got: every message (hello included) and the envelopes, which it acks."""
+
+    def __init__(self) -> None:
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.requests: queue.Queue[SocketModeRequest] = queue.Queue()
+
+    def on_message(self, client: Any, message: dict[str, Any], raw: str | None) -> None:
+        self.messages.put(message)
+
+    def on_request(self, client: Any, request: SocketModeRequest) -> None:
+        self.requests.put(request)
+        client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
+
+
+@pytest.fixture
+def received() -> Received:
+    return Received()
+
+
+@pytest.fixture
+def socket_client(fake: FakeSlack, received: Received) -> Iterator[SocketModeClient]:
+    """slack_sdk's builtin Socket Mode client (the one Bolt's SocketModeHandler uses), listening, not connected."""
+    client = SocketModeClient(
+        app_token=fake.app_token,
+        web_client=WebClient(token=TOKEN, base_url=fake.api_url),
+        auto_reconnect_enabled=False,
+    )
+    client.message_listeners.append(received.on_message)
+    client.socket_mode_request_listeners.append(received.on_request)
+    yield client
+    # Slack's close frame first: the client then lets go of its socket at once (close() alone would wait out the
+    # client's 3 s receive timeout) ...
+    fake.close_sockets()
+    assert fake.wait_for_sockets(0)
+    session = client.current_session
+    if session is not None:
+        # ... on its own thread, which may still be finishing under this lock: closing the session meanwhile
+        # trips slack_sdk's check-then-close race in Connection.disconnect (AttributeError on None).
+        with session.sock_send_lock:
+            pass
+    client.close()
+
+
+class RawWebSocket:
+    """A bare WebSocket client, to check the fake's server frame by frame (frames masked, as clients must)."""
+
+    def __init__(
+        self, url: str, *, key: str = "dGhlIHNhbXBsZSBub25jZQ==", headers: dict[str, str] | None = None
+    ) -> None:
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
+        request_headers = {
+            "Host": f"{parts.hostname}:{parts.port}",
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Key": key,
+            "Sec-WebSocket-Version": "13",
+            **(headers or {}),
+        }
+        lines = [f"GET {parts.path} HTTP/1.1", *(f"{k}: {v}" for k, v in request_headers.items() if v)]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.file = self.sock.makefile("rb")
+        status_line = self.file.readline().decode()
+        self.status = int(status_line.split()[1])
+        self.headers: dict[str, str] = {}
+        while (line := self.file.readline().decode().strip()) != "":
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+
+    def send(self, opcode: int, payload: bytes = b"", *, fin: bool = True, masked: bool = True) -> None:
+        first = (0x80 if fin else 0) | opcode
+        mask_bit = 0x80 if masked else 0
+        if len(payload) < 126:
+            header = struct.pack("!BB", first, mask_bit | len(payload))
+        else:
+            header = struct.pack("!BBH", first, mask_bit | 126, len(payload))
+        if masked:
+            key = os.urandom(4)
+            payload = key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + payload)
+
+    def send_json(self, message: dict[str, Any]) -> None:
+        self.send(TEXT, json.dumps(message).encode())
+
+    def receive(self) -> tuple[int, bytes]:
+        """The next frame from the server as (opcode, payload); (-1, b"") at end of stream."""
+        head = self.file.read(2)
+        if len(head) < 2:
+            return -1, b""
+        assert head[0] & 0x80, "the fake sends unfragmented frames"
+        assert not head[1] & 0x80, "servers must not mask frames"
+        length = head[1] & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self.file.read(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self.file.read(8))
+        return head[0] & 0x0F, self.file.read(length)
+
+    def receive_json(self) -> dict[str, Any]:
+        opcode, payload = self.receive()
+        assert opcode == TEXT, (opcode, payload)
+        return json.loads(payload)
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def socket_url(fake: FakeSlack) -> str:
+    return WebClient(base_url=fake.api_url).apps_connections_open(app_token=fake.app_token)["url"]
+
+
+def test_socket_mode_client_connects_receives_an_envelope_and_acks_it(
+    fake: FakeSlack, socket_client: SocketModeClient, received: Received
+) -> None:
+    socket_client.connect()
+
+    assert fake.socket_connected(timeout=5)
+    hello = received.messages.get(timeout=5)
+    envelope_id = fake.send_envelope("interactive", {"type": "block_actions", "actions": [{"action_id": "claim"}]})
+    (ack,) = fake.wait_for("socket_mode.ack", where=lambda c: c.args.get("envelope_id") == envelope_id)
+
+    assert hello["type"] == "hello" and hello["num_connections"] == 1
+    assert hello["connection_info"] == {"app_id": fake.app_id} and "debug_info" in hello
+    request = received.requests.get(timeout=5)
+    assert (request.envelope_id, request.type) == (envelope_id, "interactive")
+    assert request.payload == {"type": "block_actions", "actions": [{"action_id": "claim"}]}
+    assert request.accepts_response_payload is False and request.retry_attempt == 0 and request.retry_reason == ""
+    assert ack.args == {"envelope_id": envelope_id} and ack.ok
+    (connection_open,) = fake.calls_to("apps.connections.open")
+    assert connection_open.headers["Authorization"] == f"Bearer {fake.app_token}"
+    assert connection_open.args == {}  # the token is not an argument
+    assert [c.method for c in fake.calls] == ["apps.connections.open", "socket_mode.connect", "socket_mode.ack"]
+    assert fake.problems == []
+
+
+def test_socket_mode_driver_clicks_through_the_socket(
+    fake: FakeSlack, client: WebClient, socket_client: SocketModeClient, received: Received
+) -> None:
+    client.chat_postMessage(channel=CHANNEL, text="card", blocks=card(button("Claim", "claim", "c-7")))
+    (message,) = fake.messages(CHANNEL)
+    socket_client.connect()
+    assert fake.socket_connected(timeout=5)
+    driver = SocketModeDriver(fake)
+
+    envelope_id = driver.click("Claim", on=message, channel=CHANNEL, user="U0ANA", user_name="ana")
+    ack = driver.ack(envelope_id)
+
+    assert ack.args["envelope_id"] == envelope_id
+    request = received.requests.get(timeout=5)
+    assert request.type == "interactive" and request.payload == driver.payloads[envelope_id]
+    payload = request.payload
+    assert payload["type"] == "block_actions" and payload["user"]["id"] == "U0ANA"
+    assert payload["container"]["message_ts"] == message["ts"]
+    (action,) = payload["actions"]
+    assert (action["action_id"], action["block_id"], action["value"]) == ("claim", "card-actions", "c-7")
+    WebhookClient(payload["response_url"]).send(text="Claimed")
+    assert fake.ephemerals(CHANNEL, "U0ANA")[0]["text"] == "Claimed"
+    with pytest.raises(AssertionError, match=r"visible buttons: \['Claim'\]"):
+        driver.click("Resolve", on=message, channel=CHANNEL, user="U0ANA")
+    assert fake.problems == []
+
+
+def test_disconnect_message_makes_the_client_reconnect(
+    fake: FakeSlack, socket_client: SocketModeClient, received: Received
+) -> None:
+    socket_client.connect()
+    assert fake.socket_connected(timeout=5)
+
+    fake.send_disconnect("refresh_requested")
+
+    first, second = fake.wait_for("socket_mode.connect", count=2)
+    assert first.args["ticket"] != second.args["ticket"]  # a fresh URL from a second apps.connections.open
+    assert len(fake.calls_to("apps.connections.open")) == 2
+    # The client drops the old connection once the new one is up (after its receive timeout: up to 3 s).
+    (old,) = fake.wait_for("socket_mode.close", where=lambda c: c.args["ticket"] == first.args["ticket"])
+    assert (old.args["by"], old.args["code"]) == ("app", 1006)  # slack_sdk closes without a close frame
+    assert fake.socket_connected(timeout=5) and fake.socket_count == 1
+    envelope_id = fake.send_envelope("interactive", {"type": "block_actions"})
+    assert received.requests.get(timeout=5).envelope_id == envelope_id
+    fake.wait_for("socket_mode.ack", where=lambda c: c.args.get("envelope_id") == envelope_id)
+    assert fake.problems == []
+
+
+def test_apps_connections_open_wants_the_app_token(fake: FakeSlack) -> None:
+    web = WebClient(base_url=fake.api_url)
+
+    with pytest.raises(SlackApiError) as with_bot_token:
+        web.apps_connections_open(app_token=TOKEN)
+    with pytest.raises(SlackApiError) as with_other_app_token:
+        web.apps_connections_open(app_token="xapp-someone-else")
+    with pytest.raises(SlackApiError) as app_token_elsewhere:
+        WebClient(token=fake.app_token, base_url=fake.api_url).chat_postMessage(channel=CHANNEL, text="hi")
+    url = web.apps_connections_open(app_token=fake.app_token)["url"]
+
+    assert with_bot_token.value.response["error"] == "invalid_auth"
+    assert with_other_app_token.value.response["error"] == "invalid_auth"
+    assert app_token_elsewhere.value.response["error"] == "not_allowed_token_type"
+    assert url.startswith(f"ws://127.0.0.1:{urlsplit(fake.url).port}/socket-mode/")
+    assert len(fake.problems) == 2  # the bot token for apps.connections.open, the app token for chat.postMessage
+    assert "apps.connections.open: called with the bot token" in fake.problems[0]
+
+
+def test_websocket_handshake_ping_fragments_and_close(fake: FakeSlack) -> None:
+    url = socket_url(fake)
+    ws = RawWebSocket(url)
+    try:
+        hello = ws.receive_json()
+        assert fake.socket_connected(timeout=0)
+
+        ws.send(PING, b"are you there")
+        pong = ws.receive()
+        envelope_id = fake.send_envelope(
+            "events_api", {"event": {"type": "app_mention"}}, accepts_response_payload=True
+        )
+        envelope = ws.receive_json()
+        ack = json.dumps({"envelope_id": envelope_id, "payload": {"text": "ok"}}).encode()
+        ws.send(TEXT, ack[:10], fin=False)
+        ws.send(PING, b"in between")  # control frames may come between fragments
+        ws.send(CONTINUATION, ack[10:])
+        pong_between = ws.receive()
+        (recorded,) = fake.wait_for("socket_mode.ack")
+        ws.send(CLOSE, struct.pack("!H", 1000) + b"bye")
+        echoed = ws.receive()
+        end = ws.receive()
+    finally:
+        ws.close()
+
+    # RFC 6455 section 1.3's example key and accept value.
+    assert ws.status == 101 and ws.headers["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    assert ws.headers["upgrade"].lower() == "websocket" and ws.headers["connection"].lower() == "upgrade"
+    assert hello["type"] == "hello"
+    assert pong == (PONG, b"are you there") and pong_between == (PONG, b"in between")
+    assert envelope == {
+        "envelope_id": envelope_id,
+        "type": "events_api",
+        "payload": {"event": {"type": "app_mention"}},
+        "accepts_response_payload": True,
+        "retry_attempt": 0,
+        "retry_reason": "",
+    }
+    assert recorded.args == {"envelope_id": envelope_id, "payload": {"text": "ok"}}
+    assert echoed == (CLOSE, struct.pack("!H", 1000)) and end == (-1, b"")
+    assert not fake.socket_connected(timeout=0)  # removed before the server closed the TCP connection
+    (closed,) = fake.calls_to("socket_mode.close")
+    assert closed.args == {"ticket": url.rsplit("/", 1)[1], "by": "app", "code": 1000}
+    assert fake.problems == []
+
+
+def test_socket_urls_are_single_use_and_handshakes_are_checked(fake: FakeSlack) -> None:
+    url = socket_url(fake)
+    first = RawWebSocket(url)
+    again = RawWebSocket(url)
+    no_key = RawWebSocket(socket_url(fake), headers={"Sec-WebSocket-Key": ""})
+    made_up = RawWebSocket(url.rsplit("/", 1)[0] + "/not-a-ticket")
+    for ws in (first, again, no_key, made_up):
+        ws.close()
+
+    assert (first.status, again.status, no_key.status, made_up.status) == (101, 401, 400, 401)
+    assert [c.status for c in fake.calls_to("socket_mode.connect")] == [101, 401, 400, 401]
+    problems = fake.problems
+    assert len(problems) == 3
+    assert "already used URL" in problems[0] and "Sec-WebSocket-Key" in problems[1]
+
+
+def test_protocol_errors_and_bad_acks_are_problems(fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fake_slack, "SOCKET_MODE_ACK_DEADLINE", -1.0)  # every ack is late
+    ws = RawWebSocket(socket_url(fake))
+    try:
+        ws.receive_json()  # hello
+        envelope_id = fake.send_envelope("interactive", {"type": "block_actions"})
+        ws.receive_json()
+        ws.send_json({"envelope_id": envelope_id, "payload": {"text": "not wanted"}})
+        ws.send_json({"envelope_id": envelope_id})
+        ws.send_json({"envelope_id": "never-sent"})
+        ws.send_json({"type": "not an ack"})
+        fake.wait_for("socket_mode.ack", count=3)
+        ws.send(TEXT, b"{}", masked=False)
+        closed = ws.receive()
+        end = ws.receive()
+    finally:
+        ws.close()
+
+    assert closed == (CLOSE, struct.pack("!H", 1002) + b"client frames must be masked") and end == (-1, b"")
+    (ended,) = fake.calls_to("socket_mode.close")
+    assert (ended.args["by"], ended.args["code"], ended.error) == ("slack", 1002, "protocol_error")
+    assert [c.error for c in fake.calls_to("socket_mode.ack")] == [None, "already_acked", "unknown_envelope"]
+    expected = ["came after", "carries a payload", "acked twice", "never sent", "unexpected message", "masked"]
+    problems = fake.problems
+    assert len(problems) == len(expected), problems
+    for problem, words in zip(problems, expected, strict=True):
+        assert words in problem, problems
+
+
+def test_send_envelope_needs_a_connected_app_and_stop_closes_sockets(fake: FakeSlack) -> None:
+    with pytest.raises(AssertionError, match="no app is connected"):
+        fake.send_envelope("interactive", {"type": "block_actions"})
+    assert not fake.socket_connected(timeout=0.01)
+    ws = RawWebSocket(socket_url(fake))
+    try:
+        ws.receive_json()  # hello
+
+        fake.stop()
+
+        closed = ws.receive()
+        end = ws.receive()
+    finally:
+        ws.close()
+
+    assert closed == (CLOSE, struct.pack("!H", 1001) + b"server stopping")
+    assert end == (-1, b"")
+    assert fake.socket_count == 0
+    (ended,) = fake.calls_to("socket_mode.close")
+    assert (ended.args["by"], ended.args["code"]) == ("slack", 1001)

@@ -58,8 +58,11 @@ def test_edits_apply_without_restart_and_a_broken_edit_keeps_the_last_good(tmp_p
     path.write_text('[[department]]\nname = "Legal"\nusers = ["U0LEGAL01"]\n')
     directory = DirectoryFile(path)
 
-    _rewrite(path, '[[department]]\nname = "Legal"\nusers = ["U0LEGAL01"]\n\n'
-                   '[[department]]\nname = "Product"\nchannel = "C0PRODUCT1"\n')
+    _rewrite(
+        path,
+        '[[department]]\nname = "Legal"\nusers = ["U0LEGAL01"]\n\n'
+        '[[department]]\nname = "Product"\nchannel = "C0PRODUCT1"\n',
+    )
     assert [d.name for d in directory.current().departments] == ["Legal", "Product"]
 
     _rewrite(path, '[[department]]\nname = "Legal"\n')

@@ -1,0 +1,91 @@
+"""A care team using Heard through (fake) Slack: people click buttons, fill modals, and read what they are told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.fake_slack import Call, FakeSlack
+from sandbox.slack_driver import DriverResponse, SlackDriver
+
+
+def visible_text(message: dict[str, Any]) -> str:
+    """Everything a person reads on a message: section texts, context lines, button labels."""
+    parts: list[str] = [message.get("text", "")]
+    for block in message.get("blocks", []):
+        if isinstance(block.get("text"), dict):
+            parts.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            text = element.get("text")
+            parts.append(text["text"] if isinstance(text, dict) else str(text or ""))
+    return "\n".join(parts)
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [
+        element["text"]["text"]
+        for block in message.get("blocks", [])
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("type") == "button"
+    ]
+
+
+class CareTeam:
+    def __init__(self, fake: FakeSlack, slack: SlackDriver, channel: str) -> None:
+        self.fake = fake
+        self.slack = slack
+        self.channel = channel
+
+    def card(self, index: int = 0) -> dict[str, Any]:
+        self.fake.wait_for("chat.postMessage", where=lambda call: call.args.get("channel") == self.channel)
+        cards = [m for m in self.fake.messages(self.channel) if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+        return cards[index]
+
+    def click(self, user: str, button: str, on: dict[str, Any] | None = None, channel: str | None = None) -> None:
+        message = on if on is not None else self.card()
+        answer = self.slack.click(button, on=message, channel=channel or self.channel, user=user)
+        assert answer.status == 200, f"Heard answered {answer.status} to {button!r}: {answer.body}"
+
+    def open_form(self, user: str, button: str, on: dict[str, Any] | None = None) -> dict[str, Any]:
+        opened = len(self.fake.calls_to("views.open"))
+        self.click(user, button, on)
+        self.fake.wait_for("views.open", count=opened + 1)
+        return self.fake.open_views(user)[-1]
+
+    def fill(self, user: str, button: str, values: dict[str, Any], on: dict[str, Any] | None = None) -> DriverResponse:
+        view = self.open_form(user, button, on)
+        return self.slack.submit_view(view, user, values)
+
+    def card_shows(self, text: str, index: int = 0, timeout: float = 5.0) -> dict[str, Any]:
+        """Wait until the card (re-rendered by Heard) shows `text`; return it."""
+        ts = self.card(index)["ts"]
+        self.fake.wait_for(
+            "chat.update",
+            where=lambda call: call.args.get("ts") == ts and text in visible_text(call.args),
+            timeout=timeout,
+        )
+        return self.fake.message(self.channel, ts)
+
+    def told(self, user: str, text: str, via: str = "response_url", timeout: float = 5.0) -> Call:
+        """A private answer to `user` containing `text`: after a click through its response_url, after a modal
+        through chat.postEphemeral."""
+
+        def matches(call: Call) -> bool:
+            return text in visible_text(call.args) and (via == "response_url" or call.args.get("user") == user)
+
+        return self.fake.wait_for(via, where=matches, timeout=timeout)[0]
+
+    def dm(self, user: str, text: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The latest DM from Heard to `user` containing `text`."""
+        self.fake.wait_for(
+            "chat.postMessage",
+            where=lambda call: call.args.get("channel") == user and text in visible_text(call.args),
+            timeout=timeout,
+        )
+        return [m for m in self.fake.dms(user) if text in visible_text(m)][-1]
+
+    def thread(self) -> list[str]:
+        card = self.card()
+        return [
+            visible_text(reply) for reply in self.fake.replies(self.channel, card["ts"]) if reply["ts"] != card["ts"]
+        ]

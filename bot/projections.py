@@ -7,7 +7,7 @@ sends, so a message always shows the state as it is at that moment.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ APPROVAL_REQUEST = "approval_request"
 FOLLOW_UP = "follow_up"
 THREAD_LOG = "thread_log"
 
+EARLIER_LINE_RETRY = timedelta(milliseconds=200)
 # The thread shows people's actions; what the card itself says (it arrived) needs no line.
 NOT_LOGGED = {Action.RECEIVE.value}
 
@@ -171,6 +172,18 @@ class Projections:
             return None
         if complaint.slack_ts is None or complaint.slack_channel is None:
             raise NotReady  # the line belongs under the card, which is not posted yet
+        earlier_unsent = session.scalar(
+            select(Delivery.id)
+            .where(
+                Delivery.kind == THREAD_LOG,
+                Delivery.complaint_id == complaint.id,
+                Delivery.ref_id < row.ref_id,
+                Delivery.status.in_((delivery.PENDING, delivery.SENDING)),
+            )
+            .limit(1)
+        )
+        if earlier_unsent is not None:
+            raise NotReady(EARLIER_LINE_RETRY)  # lines appear in the order things happened
         return Outgoing(complaint.slack_channel, thread_log_line(event, now, self.timezone), complaint.slack_ts)
 
     @staticmethod

@@ -6,6 +6,13 @@ travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/que
 
 * answers the handful of methods Heard uses and keeps the resulting channel state (messages, threads,
   ephemerals) so tests can look at what a user would see;
+* opens modals like Slack: ``views.open``/``views.push`` exchange a ``trigger_id`` the fake issued
+  (``new_trigger``; the drivers' clicks do it), once and within ``TRIGGER_LIFETIME`` seconds; the views stay
+  open (``open_views``) until the app's answer to their submission closes them
+  (``answer_view_submission``, or the ack of a Socket Mode envelope) or ``views.update`` changes them;
+* keeps the bot's direct messages: ``conversations.open`` gives a stable ``D…`` channel per user, and
+  ``chat.postMessage`` to a user id posts there and answers with that channel (``dms``);
+* answers ``usergroups.users.list`` (groups set with ``set_user_group``) and ``users.info`` (any ``U…`` id);
 * validates Block Kit the way Slack does (``slack_sdk.models`` plus the limits the SDK does not check)
   and collects everything suspicious in ``problems`` - tests assert ``fake.problems == []``;
 * serves ``response_url``\\s;
@@ -21,6 +28,12 @@ Example::
         client = WebClient(token=fake.bot_token, base_url=fake.api_url)
         client.chat_postMessage(channel="C1", text="hi")
         assert fake.messages("C1")[0]["text"] == "hi"
+
+A modal, opened with the trigger of a click (``SlackDriver.click`` issues one the same way)::
+
+    trigger_id = fake.new_trigger("U0ANA")
+    client.views_open(trigger_id=trigger_id, view=modal)
+    (view,) = fake.open_views("U0ANA")
 
 Socket Mode, with the app connected through ``apps.connections.open`` (e.g. Bolt's ``SocketModeHandler``)::
 
@@ -40,6 +53,7 @@ import copy
 import hashlib
 import json
 import logging
+import re
 import secrets
 import socket
 import struct
@@ -47,20 +61,24 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 __all__ = [
     "MAX_MESSAGE_BLOCKS",
+    "MAX_VIEW_BLOCKS",
     "Call",
     "FakeSlack",
     "validate_blocks",
+    "validate_view",
 ]
 
 logger = logging.getLogger(__name__)
@@ -78,6 +96,17 @@ RESPONSE_URL_MAX_USES = 5
 SOCKET_MODE_ACK_DEADLINE = 3.0
 #: Where the WebSocket URLs handed out by ``apps.connections.open`` point (on the fake's own port).
 SOCKET_MODE_PATH = "/socket-mode/"
+#: Blocks Slack accepts in a modal (and the Home tab).
+MAX_VIEW_BLOCKS = 100
+#: Seconds a trigger_id can be exchanged for a modal (``views.open``/``views.push``); each works once.
+TRIGGER_LIFETIME = 3.0
+#: Seconds Slack waits for the HTTP answer to a ``view_submission`` (later answers leave the modal open, with
+#: an error shown, and are recorded as problems).
+VIEW_SUBMISSION_DEADLINE = 3.0
+#: Views one modal can stack (the root and two pushed); another ``views.push`` fails with push_limit_reached.
+MAX_VIEW_STACK = 3
+#: The time zone ``users.info`` reports for users not configured with ``set_user``.
+DEFAULT_USER_TZ = "America/Los_Angeles"
 
 # ---------------------------------------------------------------------------------------------------------
 # Block Kit validation
@@ -99,6 +128,11 @@ _TEXT_LIMITS: dict[tuple[str, str], int] = {
     ("section", "fields"): 2000,
     ("header", "text"): 150,
     ("button", "text"): 75,
+    ("input", "label"): 2000,
+    ("input", "hint"): 2000,
+    ("option", "text"): 75,
+    ("option", "description"): 75,
+    ("option_group", "label"): 75,
 }
 
 # Maximum list lengths, by (type of the object holding the list, key).
@@ -114,7 +148,23 @@ _PLAIN_TEXT_ONLY_KEYS = frozenset({"placeholder", "label", "hint", "title", "con
 
 # String limits, by key (for any object) or by (object type, key).
 _STRING_LIMITS: dict[str, int] = {"block_id": 255, "action_id": 255}
-_TYPED_STRING_LIMITS: dict[tuple[str, str], int] = {("button", "value"): 2000, ("button", "url"): 3000}
+_TYPED_STRING_LIMITS: dict[tuple[str, str], int] = {
+    ("button", "value"): 2000,
+    ("button", "url"): 3000,
+    ("option", "value"): 150,
+    ("option", "url"): 3000,
+}
+
+# Objects without a "type" of their own, named by the key that holds them.
+_UNTYPED_OBJECTS = {
+    "options": "option",
+    "initial_option": "option",
+    "initial_options": "option",
+    "option_groups": "option_group",
+}
+
+# Fields a block must have, checked before the SDK (whose error would name a constructor argument).
+_REQUIRED_BLOCK_FIELDS: dict[str, tuple[str, ...]] = {"input": ("label", "element")}
 
 
 def validate_blocks(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[str]:
@@ -152,6 +202,9 @@ def _validate_block(raw: Any, ptr: str) -> list[str]:
     block_type = raw.get("type")
     if not isinstance(block_type, str):
         return [f"block has no type [json-pointer:{ptr}]"]
+    missing = [key for key in _REQUIRED_BLOCK_FIELDS.get(block_type, ()) if raw.get(key) is None]
+    if missing:
+        return [f"{block_type} block needs a {key!r} [json-pointer:{ptr}/{key}]" for key in missing]
     try:
         parsed = Block.parse(copy.deepcopy(raw))
     except (TypeError, ValueError, SlackObjectFormationError) as exc:
@@ -180,7 +233,7 @@ def _check_node(node: Any, ptr: str, *, parent_type: str, key: str, errors: list
         return
     if not isinstance(node, dict):
         return
-    node_type = node.get("type") if isinstance(node.get("type"), str) else ""
+    node_type = node.get("type") if isinstance(node.get("type"), str) else _UNTYPED_OBJECTS.get(key, "")
     if node_type in _TEXT_TYPES:
         _check_text_object(node, ptr, parent_type=parent_type, key=key, errors=errors)
         return
@@ -244,6 +297,85 @@ def _diff_against_sdk(raw: Any, normalized: Any, ptr: str, errors: list[str]) ->
                 _diff_against_sdk(item, norm, f"{ptr}/{i}", errors)
     elif isinstance(raw, str) and isinstance(normalized, dict):
         errors.append(f"must be a text object, not a bare string [json-pointer:{ptr}]")
+
+
+# Top-level fields of a modal view, and the limits Slack puts on them.
+_VIEW_FIELDS = frozenset(
+    {
+        "type",
+        "title",
+        "blocks",
+        "close",
+        "submit",
+        "private_metadata",
+        "callback_id",
+        "clear_on_close",
+        "notify_on_close",
+        "external_id",
+        "submit_disabled",
+    }
+)
+_VIEW_TEXT_LIMIT = 24
+_VIEW_STRING_LIMITS = {"private_metadata": 3000, "callback_id": 255, "external_id": 255}
+
+
+def validate_view(view: Any) -> list[str]:
+    """Check a modal ``view`` (for ``views.open``/``views.push``/``views.update``, or a ``response_action``) the
+    way Slack would; return the problems (empty when valid), with json-pointers under ``/view``.
+
+    A modal needs ``type: "modal"`` and a ``title``; ``title``/``submit``/``close`` are plain_text of at most 24
+    characters; ``submit`` is required once there is an input block; at most 100 blocks, each valid as for
+    messages (input blocks need a label and an element); ``private_metadata`` at most 3000 characters,
+    ``callback_id`` and ``external_id`` at most 255; no fields Slack does not know (``id``, ``hash``, ``state``
+    ... of a view Slack sent are not accepted back).
+    """
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            return ["view is not valid JSON [json-pointer:/view]"]
+    if not isinstance(view, dict):
+        return [f"view must be an object, not {type(view).__name__} [json-pointer:/view]"]
+    errors: list[str] = []
+    if view.get("type") != "modal":
+        errors.append(f"view type must be 'modal', not {view.get('type')!r} [json-pointer:/view/type]")
+    for key in ("title", "submit", "close"):
+        value = view.get(key)
+        if value is None:
+            if key == "title":
+                errors.append("a modal needs a title [json-pointer:/view/title]")
+            continue
+        if not isinstance(value, dict) or value.get("type") != "plain_text":
+            errors.append(f"{key} must be a plain_text object [json-pointer:/view/{key}]")
+            continue
+        text = value.get("text")
+        if not isinstance(text, str) or not text:
+            errors.append(f"{key} needs a non-empty 'text' [json-pointer:/view/{key}/text]")
+        elif len(text) > _VIEW_TEXT_LIMIT:
+            errors.append(
+                f"{key} is {len(text)} characters, Slack allows {_VIEW_TEXT_LIMIT} [json-pointer:/view/{key}/text]"
+            )
+    blocks = view.get("blocks")
+    if blocks is None:
+        errors.append("a modal needs blocks [json-pointer:/view/blocks]")
+    else:
+        problems = validate_blocks(blocks, max_blocks=MAX_VIEW_BLOCKS)
+        errors.extend(p.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks") for p in problems)
+        has_input = isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+        if has_input and view.get("submit") is None:
+            errors.append("a modal with input blocks needs a submit button [json-pointer:/view/submit]")
+    for key, limit in _VIEW_STRING_LIMITS.items():
+        value = view.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors.append(f"{key} must be a string [json-pointer:/view/{key}]")
+        elif len(value) > limit:
+            errors.append(f"{key} is {len(value)} characters, Slack allows {limit} [json-pointer:/view/{key}]")
+    for key, value in view.items():
+        if key not in _VIEW_FIELDS and value is not None:
+            errors.append(f"unknown field {key!r} [json-pointer:/view/{key}]")
+    return errors
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -339,6 +471,26 @@ class _Envelope:
     accepts_response_payload: bool
     sent_at: float
     acked: bool = False
+    #: For a view_submission: the view whose fate the ack's payload decides.
+    view_id: str | None = None
+
+
+@dataclass
+class _Trigger:
+    """A trigger_id the fake issued for an interaction of ``user`` (inside the open view ``view_id``, if any)."""
+
+    user: str
+    issued_at: float
+    view_id: str | None = None
+    used: bool = False
+
+
+@dataclass
+class _OpenView:
+    """A modal open in ``user``'s Slack client (``view`` as Slack shows it to the app)."""
+
+    user: str
+    view: JSONDict
 
 
 # RFC 6455 opcodes.
@@ -574,6 +726,13 @@ class FakeSlack:
         self._tickets: set[str] = set()
         self._sockets: list[_SocketConnection] = []
         self._envelopes: dict[str, _Envelope] = {}
+        # Modals: the trigger ids issued, and the open views by id (in the order they were opened or pushed).
+        self._triggers: dict[str, _Trigger] = {}
+        self._views: dict[str, _OpenView] = {}
+        # DM (and group DM) channels that exist, with their members; user groups and users.info overrides.
+        self._ims: dict[str, tuple[str, ...]] = {}
+        self._user_groups: dict[str, list[str]] = {}
+        self._users: dict[str, JSONDict] = {}
 
         self._methods: dict[str, Callable[[JSONDict], JSONDict]] = {
             "auth.test": self._auth_test,
@@ -584,6 +743,12 @@ class FakeSlack:
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
+            "conversations.open": self._conversations_open,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "usergroups.users.list": self._usergroups_users_list,
+            "users.info": self._users_info,
         }
 
     # -- lifecycle -----------------------------------------------------------------------------------------
@@ -639,7 +804,8 @@ class FakeSlack:
         return self.url + "/api/"
 
     def reset(self) -> None:
-        """Forget calls, problems, messages, ephemerals, response_urls, injections and rate-limit state."""
+        """Forget calls, problems, messages (DMs included), ephemerals, response_urls, injections, rate-limit
+        state, triggers and open views. User groups and users (``set_user_group``, ``set_user``) stay."""
         with self._lock:
             self._calls.clear()
             self._problems.clear()
@@ -649,6 +815,9 @@ class FakeSlack:
             self._injections.clear()
             self._buckets.clear()
             self._envelopes.clear()
+            self._triggers.clear()
+            self._views.clear()
+            self._ims.clear()
 
     # -- configuration -------------------------------------------------------------------------------------
 
@@ -724,6 +893,37 @@ class FakeSlack:
             stored = self._store(channel, message, thread_ts)
             self._changed.notify_all()
             return stored["ts"]
+
+    def set_user_group(self, group_id: str, users: Sequence[str]) -> None:
+        """Make ``group_id`` (``S…``) a user group with ``users`` as members, for ``usergroups.users.list``;
+        setting it again replaces the members. Groups never set answer ``no_such_subteam``."""
+        if not _is_id(group_id, "S"):
+            raise ValueError(f"user group ids look like S0123ABC, not {group_id!r}")
+        with self._lock:
+            self._user_groups[group_id] = list(users)
+
+    def set_user(
+        self, user: str, *, name: str | None = None, real_name: str | None = None, tz: str | None = None
+    ) -> None:
+        """Say what ``users.info`` answers for ``user``: by default a name derived from the id (``U0ANA``: ``ana``,
+        ``Ana``) in ``DEFAULT_USER_TZ``. ``tz`` is an IANA zone name (ZoneInfoNotFoundError if unknown)."""
+        if not _is_user_id(user):
+            raise ValueError(f"user ids look like U0123ABC or W0123ABC, not {user!r}")
+        if tz is not None:
+            ZoneInfo(tz)
+        with self._lock:
+            fields = {"name": name, "real_name": real_name, "tz": tz}
+            self._users.setdefault(user, {}).update({k: v for k, v in fields.items() if v is not None})
+
+    def new_trigger(self, user: str, *, view_id: str | None = None) -> str:
+        """Issue a ``trigger_id`` for an interaction of ``user``, as Slack puts one into every interactive payload
+        (the drivers' clicks and submissions call this). It opens (or pushes) one modal, within
+        ``TRIGGER_LIFETIME`` seconds. ``view_id``: the interaction happened in that open modal, so ``views.push``
+        stacks onto it."""
+        trigger_id = f"{secrets.randbelow(10**10)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
+        with self._lock:
+            self._triggers[trigger_id] = _Trigger(user, time.monotonic(), view_id)
+        return trigger_id
 
     # -- inspection ----------------------------------------------------------------------------------------
 
@@ -802,6 +1002,83 @@ class FakeSlack:
                 if (channel is None or e["channel"] == channel) and (user is None or e["user"] == user)
             ]
 
+    def dm_channel(self, user: str) -> str:
+        """The id of the bot's DM channel with ``user``: ``D`` and the id without its ``U`` (``U0ANA``: ``D0ANA``;
+        ``W…`` ids keep their ``W``). Stable, whether or not the DM exists yet."""
+        if not _is_user_id(user):
+            raise ValueError(f"user ids look like U0123ABC or W0123ABC, not {user!r}")
+        return _im_id(user)
+
+    def dms(self, user: str) -> list[JSONDict]:
+        """Top-level messages of the bot's DM with ``user``, oldest first (copies, metadata included), each with
+        the DM's id under ``"channel"`` (which Slack's message objects lack), e.g. for ``SlackDriver.click``."""
+        channel = self.dm_channel(user)
+        return [{**message, "channel": channel} for message in self.messages(channel)]
+
+    def dm_user(self, channel: str) -> str | None:
+        """Whose DM with the bot ``channel`` is (None when it is not a DM channel id)."""
+        if not re.fullmatch(r"D[A-Z0-9]+", channel):
+            return None
+        rest = channel[1:]
+        return rest if rest.startswith("W") else "U" + rest
+
+    # -- modals --------------------------------------------------------------------------------------------
+
+    def open_views(self, user: str | None = None) -> list[JSONDict]:
+        """The modals open in ``user``'s Slack (everyone's when None), oldest first, each as Slack shows it to the
+        app (``id``, ``hash``, ``root_view_id``, ``previous_view_id``, ``state``, ``blocks`` with their ids ...).
+        A pushed view comes after the one it covers; ``views.update`` keeps a view's place."""
+        with self._lock:
+            return [copy.deepcopy(o.view) for o in self._views.values() if user is None or o.user == user]
+
+    def view_user(self, view_id: str) -> str:
+        """Whose Slack shows the open view ``view_id``. Raises KeyError when it is not open."""
+        with self._lock:
+            return self._open_view(view_id).user
+
+    def close_view(self, view_id: str) -> None:
+        """The person closes the open view ``view_id`` (its Cancel button): it goes, with any views pushed on top
+        of it. Raises KeyError when it is not open."""
+        with self._changed:
+            self._open_view(view_id)
+            self._close_view(view_id)
+            self._changed.notify_all()
+
+    def answer_view_submission(self, view_id: str, status: int, body: str, *, waited: float = 0.0) -> str:
+        """Do what Slack does with the app's HTTP answer (``status``, ``body``, after ``waited`` seconds) to the
+        submission of the open view ``view_id`` (``SlackDriver.submit_view`` calls this). Returns the outcome:
+
+        * ``"closed"``: an empty 200 (a plain ack) closes the view (a pushed view uncovers the one below);
+        * ``"errors"``: ``response_action: errors`` keeps it open with the messages under the fields; errors for
+          block ids that are not input blocks of the view are recorded as problems (Slack shows none of them) and
+          answer ``"failed"``;
+        * ``"updated"`` / ``"pushed"`` / ``"cleared"``: ``response_action`` ``update``/``push`` (with a valid
+          ``view``) and ``clear`` (closes the whole stack);
+        * ``"failed"``: Slack shows the person an error and the view stays open: a non-200 status, an answer later
+          than ``VIEW_SUBMISSION_DEADLINE`` or one Slack cannot use (the last two are recorded as problems).
+
+        Raises KeyError when the view is not open.
+        """
+        with self._changed:
+            self._open_view(view_id)
+            where = f"view_submission of {view_id}"
+            if waited > VIEW_SUBMISSION_DEADLINE:
+                self._problems.append(
+                    f"{where} answered after {waited:.1f}s; Slack gives up after {VIEW_SUBMISSION_DEADLINE:g}s"
+                )
+                return "failed"
+            if status != 200:
+                return "failed"
+            answer: Any = None
+            if body.strip():
+                try:
+                    answer = json.loads(body)
+                except ValueError:
+                    answer = body
+            outcome = self._apply_view_answer(view_id, answer, where)
+            self._changed.notify_all()
+            return outcome
+
     # -- Socket Mode ---------------------------------------------------------------------------------------
 
     def socket_connected(self, timeout: float = 5.0) -> bool:
@@ -839,8 +1116,15 @@ class FakeSlack:
         Goes to the newest open connection. The app's ack is recorded as a ``"socket_mode.ack"`` call, e.g.
         ``fake.wait_for("socket_mode.ack", where=lambda c: c.args["envelope_id"] == envelope_id)``. Raises
         AssertionError when no app is connected (Slack would tell the user the app did not respond).
+
+        For an ``interactive`` envelope carrying a ``view_submission`` (send it with
+        ``accepts_response_payload=True``, as Slack does), the ack's ``payload`` decides the view's fate as in
+        ``answer_view_submission``; a late ack leaves the view open.
         """
         envelope_id = str(uuid.uuid4())
+        view_id = None
+        if type_ == "interactive" and payload.get("type") == "view_submission":
+            view_id = (payload.get("view") or {}).get("id")
         message = {
             "envelope_id": envelope_id,
             "type": type_,
@@ -856,7 +1140,9 @@ class FakeSlack:
                 raise AssertionError(f"no app is connected over Socket Mode; cannot send a {type_} envelope")
             connection = sockets[-1]
             # Registered before sending: the ack may come back before send_text returns.
-            self._envelopes[envelope_id] = _Envelope(envelope_id, type_, accepts_response_payload, time.monotonic())
+            self._envelopes[envelope_id] = _Envelope(
+                envelope_id, type_, accepts_response_payload, time.monotonic(), view_id=view_id
+            )
         try:
             connection.send_text(text)
         except OSError:
@@ -983,7 +1269,7 @@ class FakeSlack:
         if handler is None:
             self._problems.append(f"{method}: unknown method (the fake does not implement it)")
             return _Reply.json({"ok": False, "error": "unknown_method"})
-        if method == "chat.postMessage" and self._rate_limited(str(args.get("channel", ""))):
+        if method == "chat.postMessage" and self._rate_limited(_resolve_channel(str(args.get("channel", "")))):
             return _Reply.json({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
         return _Reply.json(handler(args))
 
@@ -1029,6 +1315,11 @@ class FakeSlack:
         channel = args.get("channel")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
+        if _is_user_id(channel):
+            # A bot posting to a user id posts into its DM with them, and answers with the DM's channel id.
+            if channel == self.bot_user_id:
+                return {"ok": False, "error": "cannot_dm_bot"}
+            channel = self._open_im((channel,))
         invalid = self._check_content("chat.postMessage", channel, args)
         if invalid is not None:
             return invalid
@@ -1041,6 +1332,9 @@ class FakeSlack:
 
     def _chat_update(self, args: JSONDict) -> JSONDict:
         channel, ts = args.get("channel"), args.get("ts")
+        refusal = self._user_as_channel("chat.update", channel)
+        if refusal is not None:
+            return refusal
         stored = self._channels.get(str(channel), {}).get(str(ts))
         if stored is None:
             return {"ok": False, "error": "message_not_found"}
@@ -1058,6 +1352,9 @@ class FakeSlack:
 
     def _chat_delete(self, args: JSONDict) -> JSONDict:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
+        refusal = self._user_as_channel("chat.delete", channel)
+        if refusal is not None:
+            return refusal
         if self._channels.get(channel, {}).pop(ts, None) is None:
             return {"ok": False, "error": "message_not_found"}
         return {"ok": True, "channel": channel, "ts": ts}
@@ -1076,6 +1373,9 @@ class FakeSlack:
 
     def _chat_get_permalink(self, args: JSONDict) -> JSONDict:
         channel, ts = str(args.get("channel")), str(args.get("message_ts"))
+        refusal = self._user_as_channel("chat.getPermalink", channel)
+        if refusal is not None:
+            return refusal
         stored = self._channels.get(channel, {}).get(ts)
         if stored is None:
             return {"ok": False, "error": "message_not_found"}
@@ -1088,19 +1388,13 @@ class FakeSlack:
         channel = args.get("channel")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
-        inclusive = _truthy(args.get("inclusive"))
-        oldest = _ts_key(str(args.get("oldest") or "0"))
-        latest = _ts_key(str(args.get("latest"))) if args.get("latest") else None
+        refusal = self._user_as_channel("conversations.history", channel)
+        if refusal is not None:
+            return refusal
         limit = max(1, min(int(args.get("limit") or 100), 999))
         offset = _decode_cursor(args.get("cursor"))
         with_metadata = _truthy(args.get("include_all_metadata"))
-
-        def in_window(m: JSONDict) -> bool:
-            key = _ts_key(m["ts"])
-            above = key >= oldest if inclusive else key > oldest
-            below = latest is None or (key <= latest if inclusive else key < latest)
-            return above and below
-
+        in_window = _window(args)
         top = [m for m in _sorted_messages(self._channels.get(channel, {}).values()) if _is_top_level(m)]
         window = [m for m in reversed(top) if in_window(m)]  # newest first, as Slack answers
         page = window[offset : offset + limit]
@@ -1115,22 +1409,140 @@ class FakeSlack:
 
     def _conversations_replies(self, args: JSONDict) -> JSONDict:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
+        refusal = self._user_as_channel("conversations.replies", channel)
+        if refusal is not None:
+            return refusal
         stored = self._channels.get(channel, {})
         found = stored.get(ts)
         if found is None:
             return {"ok": False, "error": "thread_not_found"}
         parent_ts = found.get("thread_ts") or ts
         with_metadata = _truthy(args.get("include_all_metadata"))
-        thread = [
-            m for m in _sorted_messages(stored.values()) if m["ts"] == parent_ts or m.get("thread_ts") == parent_ts
+        in_window = _window(args)
+        ordered = _sorted_messages(stored.values())
+        # The parent comes first whatever oldest/latest say; the window applies to the replies. Later pages
+        # (cursor) hold replies only.
+        thread = [m for m in ordered if m["ts"] == parent_ts] + [
+            m for m in ordered if m["ts"] != parent_ts and m.get("thread_ts") == parent_ts and in_window(m)
         ]
         limit = max(1, min(int(args.get("limit") or 1000), 1000))
+        offset = _decode_cursor(args.get("cursor"))
+        page = thread[offset : offset + limit]
+        has_more = offset + limit < len(thread)
         return {
             "ok": True,
-            "messages": [_public_message(m, with_metadata) for m in thread[:limit]],
-            "has_more": len(thread) > limit,
-            "response_metadata": {"next_cursor": ""},
+            "messages": [_public_message(m, with_metadata) for m in page],
+            "has_more": has_more,
+            "response_metadata": {"next_cursor": _encode_cursor(offset + limit) if has_more else ""},
         }
+
+    def _conversations_open(self, args: JSONDict) -> JSONDict:
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        return_im = _truthy(args.get("return_im"))
+        if not users:
+            channel = str(args.get("channel") or "")
+            if not channel:
+                return {"ok": False, "error": "users_list_not_supplied"}
+            if channel not in self._ims:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "no_op": True, "already_open": True, "channel": self._im_object(channel, return_im)}
+        if not all(_is_user_id(user) for user in users):
+            return {"ok": False, "error": "user_not_found"}
+        members = tuple(dict.fromkeys(user for user in users if user != self.bot_user_id))
+        if not members:
+            return {"ok": False, "error": "cannot_dm_bot"}
+        if len(members) > 8:
+            return {"ok": False, "error": "too_many_users"}
+        already = (_im_id(members[0]) if len(members) == 1 else _mpim_id(members)) in self._ims
+        channel = self._open_im(members)
+        answer: JSONDict = {"ok": True, "channel": self._im_object(channel, return_im)}
+        if already:
+            answer.update(no_op=True, already_open=True)
+        return answer
+
+    def _usergroups_users_list(self, args: JSONDict) -> JSONDict:
+        group = str(args.get("usergroup") or "")
+        if not group:
+            return _invalid_arguments("missing required field: usergroup")
+        members = self._user_groups.get(group)
+        if members is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(members)}
+
+    def _users_info(self, args: JSONDict) -> JSONDict:
+        user = str(args.get("user") or "")
+        if not _is_user_id(user):
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": self._user_object(user)}
+
+    # -- views (modals) ------------------------------------------------------------------------------------
+
+    def _views_open(self, args: JSONDict) -> JSONDict:
+        trigger = self._trigger_for("views.open", args)
+        if not isinstance(trigger, _Trigger):
+            return trigger
+        invalid = self._check_view("views.open", args.get("view"))
+        if invalid is not None:
+            return invalid
+        raw: JSONDict = args["view"]
+        duplicate = self._duplicate_external_id(raw)
+        if duplicate is not None:
+            return duplicate
+        trigger.used = True
+        view = self._new_view(raw)
+        self._views[view["id"]] = _OpenView(trigger.user, view)
+        return {"ok": True, "view": copy.deepcopy(view)}
+
+    def _views_push(self, args: JSONDict) -> JSONDict:
+        trigger = self._trigger_for("views.push", args)
+        if not isinstance(trigger, _Trigger):
+            return trigger
+        invalid = self._check_view("views.push", args.get("view"))
+        if invalid is not None:
+            return invalid
+        raw: JSONDict = args["view"]
+        below = self._views.get(trigger.view_id) if trigger.view_id else None
+        if below is None:  # a trigger from outside a modal: onto the modal the person has open, if any
+            mine = [o for o in self._views.values() if o.user == trigger.user]
+            below = mine[-1] if mine else None
+        if below is None:
+            self._problems.append(f"views.push: {trigger.user} has no modal open to push onto (views.open opens one)")
+            return {"ok": False, "error": "not_found"}
+        root = str(below.view["root_view_id"])
+        stack = self._stack(root)
+        if len(stack) >= MAX_VIEW_STACK:
+            self._problems.append(f"views.push: modal {root} already stacks {len(stack)} views, Slack allows 3")
+            return {"ok": False, "error": "push_limit_reached"}
+        duplicate = self._duplicate_external_id(raw)
+        if duplicate is not None:
+            return duplicate
+        trigger.used = True
+        view = self._new_view(raw, root=root, previous=str(stack[-1]["id"]))
+        self._views[view["id"]] = _OpenView(trigger.user, view)
+        return {"ok": True, "view": copy.deepcopy(view)}
+
+    def _views_update(self, args: JSONDict) -> JSONDict:
+        view_id, external_id = args.get("view_id"), args.get("external_id")
+        if not view_id and not external_id:
+            return _invalid_arguments("either view_id or external_id is required")
+        if view_id:
+            target = self._views.get(str(view_id))
+        else:
+            target = next((o for o in self._views.values() if o.view["external_id"] == external_id), None)
+        if target is None:
+            return {"ok": False, "error": "not_found"}
+        expected = args.get("hash")
+        if expected and expected != target.view["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        invalid = self._check_view("views.update", args.get("view"))
+        if invalid is not None:
+            return invalid
+        raw: JSONDict = args["view"]
+        duplicate = self._duplicate_external_id(raw, besides=str(target.view["id"]))
+        if duplicate is not None:
+            return duplicate
+        target.view = self._replaced_view(target.view, raw)
+        return {"ok": True, "view": copy.deepcopy(target.view)}
 
     # -- response_url ----------------------------------------------------------------------------------------
 
@@ -1337,7 +1749,8 @@ class FakeSlack:
             else:
                 envelope.acked = True
                 waited = time.monotonic() - envelope.sent_at
-                if waited > SOCKET_MODE_ACK_DEADLINE:
+                late = waited > SOCKET_MODE_ACK_DEADLINE
+                if late:
                     self._problems.append(
                         f"socket_mode.ack for {envelope.type} envelope {envelope_id} came after {waited:.1f}s; "
                         f"Slack gives up after {SOCKET_MODE_ACK_DEADLINE:g}s"
@@ -1347,6 +1760,14 @@ class FakeSlack:
                         f"socket_mode.ack for {envelope.type} envelope {envelope_id} carries a payload, but the "
                         "envelope does not accept one (Slack ignores it)"
                     )
+                if envelope.view_id is not None and not late:
+                    if envelope.view_id in self._views:
+                        where = f"view_submission of {envelope.view_id} (envelope {envelope_id})"
+                        self._apply_view_answer(envelope.view_id, message.get("payload"), where)
+                    else:
+                        self._problems.append(
+                            f"socket_mode.ack for a view_submission of {envelope.view_id}, which is not open"
+                        )
             self._record("socket_mode.ack", message, {}, _Reply(200, b"", error=error))
 
     # -- state helpers (lock held) ---------------------------------------------------------------------------
@@ -1452,12 +1873,229 @@ class FakeSlack:
         self._ephemerals.append(ephemeral)
         return ephemeral
 
+    def _user_as_channel(self, method: str, channel: Any) -> JSONDict | None:
+        """Only chat.postMessage takes a user id for their DM; elsewhere Slack does not find such a channel."""
+        if not _is_user_id(channel):
+            return None
+        self._problems.append(
+            f"{method}: channel {channel} is a user id; Slack wants the DM's channel id ({_im_id(channel)}), which "
+            "chat.postMessage answers and conversations.open returns"
+        )
+        return {"ok": False, "error": "channel_not_found"}
+
+    def _open_im(self, members: tuple[str, ...]) -> str:
+        """The DM (one member) or group DM with ``members``, created when it does not exist yet."""
+        channel = _im_id(members[0]) if len(members) == 1 else _mpim_id(members)
+        self._ims.setdefault(channel, (members, int(time.time())))
+        return channel
+
+    def _im_object(self, channel: str, full: bool) -> JSONDict:
+        """The channel as conversations.open answers it: only the id, unless ``return_im``."""
+        if not full:
+            return {"id": channel}
+        members, created = self._ims[channel]
+        shown: JSONDict = {"id": channel, "created": created, "is_org_shared": False, "is_open": True}
+        if channel.startswith("D"):
+            shown.update(is_im=True, user=members[0], last_read="0000000000.000000", unread_count=0, priority=0)
+        else:
+            shown.update(is_mpim=True, is_private=True, name=f"mpdm-{'--'.join(members).lower()}-1")
+        return shown
+
+    def _user_object(self, user: str) -> JSONDict:
+        """What users.info says about ``user``: derived from the id, with ``set_user``'s overrides."""
+        override = self._users.get(user, {})
+        is_bot = user == self.bot_user_id
+        slug = "heard" if is_bot else (user[1:].lstrip("0") or user[1:]).lower()
+        name = str(override.get("name") or slug)
+        real_name = str(override.get("real_name") or name.capitalize())
+        tz = str(override.get("tz") or DEFAULT_USER_TZ)
+        now = datetime.now(ZoneInfo(tz))
+        offset = now.utcoffset()
+        profile: JSONDict = {
+            "real_name": real_name,
+            "real_name_normalized": real_name,
+            "display_name": name,
+            "display_name_normalized": name,
+            "team": self.team_id,
+        }
+        if is_bot:
+            profile["bot_id"] = self.bot_id
+        return {
+            "id": user,
+            "team_id": self.team_id,
+            "name": name,
+            "deleted": False,
+            "real_name": real_name,
+            "tz": tz,
+            "tz_label": now.tzname(),
+            "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": int(time.time()),
+        }
+
+    def _trigger_for(self, method: str, args: JSONDict) -> _Trigger | JSONDict:
+        """The trigger a views.open/views.push call exchanges, or the error answer. Not marked used: the caller
+        does that once the view is accepted."""
+        trigger_id = args.get("trigger_id") or args.get("interactivity_pointer")
+        if not trigger_id:
+            self._problems.append(f"{method}: no trigger_id")
+            return _invalid_arguments("missing required field: trigger_id")
+        trigger = self._triggers.get(str(trigger_id))
+        if trigger is None:
+            self._problems.append(f"{method}: trigger_id {trigger_id} was never issued (interactions bring them)")
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if trigger.used:
+            self._problems.append(f"{method}: trigger_id {trigger_id} was exchanged already (each opens one view)")
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        age = time.monotonic() - trigger.issued_at
+        if age > TRIGGER_LIFETIME:
+            self._problems.append(
+                f"{method}: trigger_id {trigger_id} used {age:.1f}s after the interaction; "
+                f"Slack lets it open a view for {TRIGGER_LIFETIME:g}s"
+            )
+            return {"ok": False, "error": "expired_trigger_id"}
+        return trigger
+
+    def _check_view(self, method: str, raw: Any) -> JSONDict | None:
+        """Validate a view argument; the error answer (recorded as problems), or None when acceptable."""
+        errors = ["missing required field: view"] if raw is None or raw == "" else validate_view(raw)
+        if not errors:
+            return None
+        self._problems.extend(f"{method}: {e}" for e in errors)
+        return {
+            "ok": False,
+            "error": "invalid_arguments",
+            "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+        }
+
+    def _duplicate_external_id(self, raw: JSONDict, besides: str | None = None) -> JSONDict | None:
+        external_id = raw.get("external_id")
+        if external_id and any(
+            o.view["external_id"] == external_id and o.view["id"] != besides for o in self._views.values()
+        ):
+            return {"ok": False, "error": "duplicate_external_id"}
+        return None
+
+    def _new_view(self, raw: JSONDict, *, root: str | None = None, previous: str | None = None) -> JSONDict:
+        """A view as Slack keeps and shows it: the app's fields plus id, hash, state and the stack links."""
+        view_id = _view_id()
+        view: JSONDict = {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": raw["type"],
+            "blocks": _with_ids(raw.get("blocks") or []),
+            "private_metadata": raw.get("private_metadata") or "",
+            "callback_id": raw.get("callback_id") or "",
+            "state": {"values": {}},
+            "hash": _view_hash(),
+            "title": copy.deepcopy(raw["title"]),
+            "clear_on_close": bool(raw.get("clear_on_close") or False),
+            "notify_on_close": bool(raw.get("notify_on_close") or False),
+            "close": copy.deepcopy(raw.get("close")),
+            "submit": copy.deepcopy(raw.get("submit")),
+            "previous_view_id": previous,
+            "root_view_id": root or view_id,
+            "app_id": self.app_id,
+            "external_id": raw.get("external_id") or "",
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+        if raw.get("submit_disabled") is not None:
+            view["submit_disabled"] = bool(raw["submit_disabled"])
+        return view
+
+    def _replaced_view(self, old: JSONDict, raw: JSONDict) -> JSONDict:
+        """``old`` with the content of ``raw`` (views.update, response_action update): same id and place in the
+        stack, a new hash."""
+        view = self._new_view(raw, root=old["root_view_id"], previous=old["previous_view_id"])
+        view["id"] = old["id"]
+        if not raw.get("external_id"):
+            view["external_id"] = old["external_id"]
+        return view
+
+    def _stack(self, root: str) -> list[JSONDict]:
+        """The views of one modal, the root first."""
+        return [o.view for o in self._views.values() if o.view["root_view_id"] == root]
+
+    def _open_view(self, view_id: str) -> _OpenView:
+        found = self._views.get(view_id)
+        if found is None:
+            raise KeyError(f"view {view_id} is not open; open views: {sorted(self._views)}")
+        return found
+
+    def _close_view(self, view_id: str) -> None:
+        """Close ``view_id`` and the views pushed on top of it."""
+        stack = [view["id"] for view in self._stack(str(self._views[view_id].view["root_view_id"]))]
+        for closing in stack[stack.index(view_id) :]:
+            del self._views[closing]
+
+    def _apply_view_answer(self, view_id: str, answer: Any, where: str) -> str:
+        """What Slack does with the app's answer to a view_submission (see ``answer_view_submission``)."""
+        current = self._views[view_id]
+        if answer is None or answer == {}:
+            self._close_view(view_id)
+            return "closed"
+        if not isinstance(answer, dict):
+            shown = str(answer)[:200]
+            self._problems.append(f"{where}: the answer is not a JSON object (Slack shows an error): {shown}")
+            return "failed"
+        action = answer.get("response_action")
+        if action is None:
+            self._problems.append(f"{where}: an answer without response_action (Slack ignores it): {sorted(answer)}")
+            self._close_view(view_id)
+            return "closed"
+        if action == "errors":
+            errors = answer.get("errors")
+            inputs = sorted(str(b.get("block_id")) for b in current.view["blocks"] if b.get("type") == "input")
+            if not isinstance(errors, dict) or not errors:
+                self._problems.append(f"{where}: response_action errors without errors (Slack shows an error)")
+                return "failed"
+            unknown = sorted(str(k) for k in errors if k not in inputs)
+            if unknown:
+                self._problems.append(
+                    f"{where}: errors for {unknown}, which are not input blocks of the view (those are {inputs}); "
+                    "Slack shows the person a generic error instead"
+                )
+                return "failed"
+            return "errors"
+        if action == "clear":
+            self._close_view(str(current.view["root_view_id"]))
+            return "cleared"
+        if action in ("update", "push"):
+            raw = answer.get("view")
+            problems = ["missing required field: view"] if raw is None else validate_view(raw)
+            if problems:
+                self._problems.extend(f"{where}: response_action {action}: {p}" for p in problems)
+                return "failed"
+            if isinstance(raw, str):
+                raw = json.loads(raw)
+            if action == "update":
+                current.view = self._replaced_view(current.view, raw)
+                return "updated"
+            root = str(current.view["root_view_id"])
+            stack = self._stack(root)
+            if len(stack) >= MAX_VIEW_STACK:
+                self._problems.append(f"{where}: response_action push onto {len(stack)} stacked views, Slack allows 3")
+                return "failed"
+            pushed = self._new_view(raw, root=root, previous=str(stack[-1]["id"]))
+            self._views[pushed["id"]] = _OpenView(current.user, pushed)
+            return "pushed"
+        self._problems.append(f"{where}: unknown response_action {action!r} (Slack shows an error)")
+        return "failed"
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Module helpers
 # ---------------------------------------------------------------------------------------------------------
 
-_JSON_ARGS = ("blocks", "metadata", "attachments")
+_JSON_ARGS = ("blocks", "metadata", "attachments", "view")
 
 
 def _parse_args(query: str, raw: bytes, content_type: str) -> JSONDict:
@@ -1510,6 +2148,56 @@ def _gateway_timeout() -> _Reply:
     return _Reply(504, page.encode(), "text/html; charset=utf-8", error="timeout")
 
 
+def _is_id(value: Any, prefixes: str) -> bool:
+    """Whether ``value`` looks like a Slack id starting with one of ``prefixes`` (``U0ANA``, ``S0TEAM`` ...)."""
+    return isinstance(value, str) and re.fullmatch(f"[{prefixes}][A-Z0-9]{{2,}}", value) is not None
+
+
+def _is_user_id(value: Any) -> bool:
+    return _is_id(value, "UW")
+
+
+def _im_id(user: str) -> str:
+    """The bot's DM channel with ``user``: ``D`` + the id without its ``U`` (``W…`` ids keep their ``W``)."""
+    return "D" + (user[1:] if user.startswith("U") else user)
+
+
+def _mpim_id(members: tuple[str, ...]) -> str:
+    return "G" + hashlib.sha1(",".join(sorted(members)).encode()).hexdigest()[:10].upper()
+
+
+def _resolve_channel(channel: str) -> str:
+    """Where a chat.postMessage to ``channel`` lands: a user id means the DM with them."""
+    return _im_id(channel) if _is_user_id(channel) else channel
+
+
+def _view_id() -> str:
+    return "V" + secrets.token_hex(5).upper()
+
+
+def _view_hash() -> str:
+    return f"{int(time.time())}.{secrets.token_hex(4)}"
+
+
+def _invalid_arguments(message: str) -> JSONDict:
+    return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [f"[ERROR] {message}"]}}
+
+
+def _window(args: JSONDict) -> Callable[[JSONDict], bool]:
+    """Whether a message falls between ``oldest`` and ``latest`` (exclusive unless ``inclusive``)."""
+    inclusive = _truthy(args.get("inclusive"))
+    oldest = _ts_key(str(args.get("oldest") or "0"))
+    latest = _ts_key(str(args.get("latest"))) if args.get("latest") else None
+
+    def in_window(message: JSONDict) -> bool:
+        key = _ts_key(message["ts"])
+        above = key >= oldest if inclusive else key > oldest
+        below = latest is None or (key <= latest if inclusive else key < latest)
+        return above and below
+
+    return in_window
+
+
 def _truthy(value: Any) -> bool:
     return value is True or value == 1 or (isinstance(value, str) and value.lower() in {"1", "true", "yes"})
 
@@ -1557,6 +2245,8 @@ def _with_ids(blocks: Any) -> Any:
 def _interactive_elements(block: JSONDict) -> Iterator[JSONDict]:
     if block.get("type") == "actions":
         yield from (e for e in block.get("elements") or [] if isinstance(e, dict))
+    if block.get("type") == "input" and isinstance(block.get("element"), dict):
+        yield block["element"]
     accessory = block.get("accessory")
     if isinstance(accessory, dict) and accessory.get("type") not in (None, "image"):
         yield accessory

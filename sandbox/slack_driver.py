@@ -10,15 +10,30 @@ see) and carry a real ``response_url`` served by the same fake (``block_actions_
 * over Socket Mode with ``SocketModeDriver``: an ``interactive`` envelope on the fake's WebSocket, to the app
   connected through ``apps.connections.open``; the app's ack is recorded by the fake as a ``socket_mode.ack``
   call.
+
+Each click carries a ``trigger_id`` issued by the fake for the clicking user, so the app can open a modal with
+it (``views.open``) as it would in Slack: once, within 3 seconds. Modal submissions (``submit_view``) are
+built from a view open in the fake (``fake.open_views(user)``), with the inputs filled in by their visible
+labels (``view_submission_payload``); the app's answer then closes the view in the fake, keeps it open with
+field errors, or updates it, as Slack would::
+
+    slack.click("Escalate", on=card, channel=CHANNEL, user=ANA)
+    fake.wait_for("views.open")  # the app opens it after acking the click
+    (view,) = fake.open_views(ANA)
+    answer = slack.submit_view(view, ANA, {"Department": "Legal", "Reason": "Threatens to sue"})
+    assert answer.field_errors() == {} and fake.open_views(ANA) == []
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import json
-import secrets
+import re
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -27,7 +42,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from sandbox.fake_slack import Call, FakeSlack
 
-__all__ = ["DriverResponse", "SlackDriver", "SocketModeDriver", "block_actions_payload"]
+__all__ = [
+    "DriverResponse",
+    "SlackDriver",
+    "SocketModeDriver",
+    "block_actions_payload",
+    "view_submission_payload",
+]
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -41,12 +62,17 @@ class DriverResponse:
     body: str
     elapsed_ms: float
     headers: dict[str, str] = field(default_factory=dict)
-    #: The interactive payload that was sent (for ``click``), e.g. to read its ``response_url``.
+    #: The interactive payload that was sent (for ``click`` and ``submit_view``), e.g. to read its ``response_url``.
     payload: dict[str, Any] | None = None
 
     def json(self) -> Any:
         """The body parsed as JSON (raises ValueError if it is not JSON)."""
         return json.loads(self.body)
+
+    def field_errors(self) -> dict[str, str]:
+        """The errors of a ``response_action: errors`` answer to a view submission, by block id (empty when the
+        answer had none, e.g. Bolt's plain ack)."""
+        return _field_errors(self.body)
 
 
 class SlackDriver:
@@ -77,7 +103,8 @@ class SlackDriver:
         user_name: str | None = None,
         channel_name: str | None = None,
     ) -> DriverResponse:
-        """Click the button labelled ``button_text`` on the stored message ``on`` as ``user`` in ``channel``.
+        """Click the button labelled ``button_text`` on the stored message ``on`` as ``user`` in ``channel`` (a
+        DM's ``D…`` id for a message in the bot's DM with ``user``, see ``fake.dm_channel``).
 
         Raises AssertionError (listing the visible buttons) when the message has no such button.
         """
@@ -93,6 +120,37 @@ class SlackDriver:
         )
         body = urlencode({"payload": json.dumps(payload)})
         response = self.post_signed(body, content_type=FORM)
+        return DriverResponse(response.status, response.body, response.elapsed_ms, response.headers, payload)
+
+    def submit_view(
+        self,
+        view: dict[str, Any],
+        user: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        user_name: str | None = None,
+        require_inputs: bool = True,
+    ) -> DriverResponse:
+        """Submit the modal ``view`` (one of ``fake.open_views(user)``) as ``user``, with ``values`` typed or picked
+        into its inputs by their visible labels (see ``view_submission_payload``), and hand the app's answer to the
+        fake: an empty 200 closes the view there, ``response_action: errors`` keeps it open
+        (``DriverResponse.field_errors()`` reads them).
+
+        Raises AssertionError, sending nothing, for what Slack would not let the person submit.
+        """
+        payload = view_submission_payload(
+            self.fake,
+            view,
+            user,
+            values,
+            user_name=user_name,
+            api_app_id=self.api_app_id,
+            require_inputs=require_inputs,
+        )
+        response = self.post_signed(urlencode({"payload": json.dumps(payload)}), content_type=FORM)
+        self.fake.answer_view_submission(
+            payload["view"]["id"], response.status, response.body, waited=response.elapsed_ms / 1000
+        )
         return DriverResponse(response.status, response.body, response.elapsed_ms, response.headers, payload)
 
     def post_signed(
@@ -178,6 +236,34 @@ class SocketModeDriver:
         self.payloads[envelope_id] = payload
         return envelope_id
 
+    def submit_view(
+        self,
+        view: dict[str, Any],
+        user: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        user_name: str | None = None,
+        require_inputs: bool = True,
+    ) -> str:
+        """Submit the modal ``view`` as ``user``: the same ``view_submission`` payload as
+        ``SlackDriver.submit_view``, sent as an ``interactive`` envelope that accepts a response payload.
+
+        Returns the envelope id; the fake applies the ack's payload to the view (an empty ack closes it), and
+        ``field_errors(envelope_id)`` waits for the ack and reads the errors it carries.
+        """
+        payload = view_submission_payload(
+            self.fake,
+            view,
+            user,
+            values,
+            user_name=user_name,
+            api_app_id=self.api_app_id,
+            require_inputs=require_inputs,
+        )
+        envelope_id = self.fake.send_envelope("interactive", payload, accepts_response_payload=True)
+        self.payloads[envelope_id] = payload
+        return envelope_id
+
     def ack(self, envelope_id: str, timeout: float | None = None) -> Call:
         """Wait for the app's ack of ``envelope_id`` (the fake's ``socket_mode.ack`` call); AssertionError if
         none came within ``timeout`` (default: the driver's)."""
@@ -187,6 +273,14 @@ class SocketModeDriver:
             timeout=self.timeout if timeout is None else timeout,
         )
         return ack
+
+    def field_errors(self, envelope_id: str, timeout: float | None = None) -> dict[str, str]:
+        """Wait for the ack of a ``submit_view`` envelope; the ``response_action: errors`` it carries, by block id
+        (empty for a plain ack)."""
+        payload = self.ack(envelope_id, timeout).args.get("payload")
+        if isinstance(payload, dict) and payload.get("response_action") == "errors":
+            return {str(k): str(v) for k, v in (payload.get("errors") or {}).items()}
+        return {}
 
 
 def block_actions_payload(
@@ -201,11 +295,18 @@ def block_actions_payload(
     api_app_id: str | None = None,
 ) -> dict[str, Any]:
     """The ``block_actions`` payload Slack sends when ``user`` clicks the button labelled ``button_text`` on the
-    stored message ``on`` in ``channel``, with a fresh response_url served by ``fake``.
+    stored message ``on`` in ``channel``, with a fresh response_url served by ``fake`` and a trigger_id the fake
+    issued for ``user`` (for ``views.open``).
 
-    Raises AssertionError (listing the visible buttons) when the message has no such button.
+    ``channel`` may be the bot's DM with ``user`` (``D…``). Raises AssertionError (listing the visible buttons)
+    when the message has no such button, or when ``channel`` is someone else's DM with the bot.
     """
     block, button = _find_button(on, button_text)
+    dm_user = fake.dm_user(channel)
+    if dm_user is not None and dm_user != user:
+        raise AssertionError(f"{channel} is {dm_user}'s DM with the bot; {user} cannot see it")
+    if channel_name is None:
+        channel_name = "directmessage" if dm_user is not None else channel.lower()
     name = user_name or user.lower()
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -219,12 +320,13 @@ def block_actions_payload(
             "channel_id": channel,
             "is_ephemeral": False,
         },
-        "trigger_id": f"{secrets.randbelow(10**10)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}",
+        "trigger_id": fake.new_trigger(user),
         "team": {"id": fake.team_id, "domain": fake.team_domain},
         "enterprise": None,
         "is_enterprise_install": False,
-        "channel": {"id": channel, "name": channel_name or channel.lower()},
-        "message": on,
+        "channel": {"id": channel, "name": channel_name},
+        # Without the "channel" that fake.dms() adds for convenience: Slack's message objects have none.
+        "message": {key: value for key, value in on.items() if key != "channel"},
         "state": {"values": {}},
         "response_url": fake.new_response_url(channel=channel, message_ts=on["ts"], user=user),
         "actions": [
@@ -262,3 +364,180 @@ def _find_button(message: dict[str, Any], text: str) -> tuple[dict[str, Any], di
                 return block, element
             visible.append(str(label))
     raise AssertionError(f"no button {text!r} on message {message.get('ts')}; visible buttons: {visible or 'none'}")
+
+
+# How each input element reports its value in ``view.state.values``: element type -> (state key, initial key, kind).
+_INPUT_ELEMENTS: dict[str, tuple[str, str, str]] = {
+    "plain_text_input": ("value", "initial_value", "text"),
+    "email_text_input": ("value", "initial_value", "text"),
+    "url_text_input": ("value", "initial_value", "text"),
+    "number_input": ("value", "initial_value", "number"),
+    "static_select": ("selected_option", "initial_option", "option"),
+    "external_select": ("selected_option", "initial_option", "option"),
+    "radio_buttons": ("selected_option", "initial_option", "option"),
+    "multi_static_select": ("selected_options", "initial_options", "options"),
+    "multi_external_select": ("selected_options", "initial_options", "options"),
+    "checkboxes": ("selected_options", "initial_options", "options"),
+    "datepicker": ("selected_date", "initial_date", "date"),
+    "timepicker": ("selected_time", "initial_time", "time"),
+    "datetimepicker": ("selected_date_time", "initial_date_time", "datetime"),
+    "users_select": ("selected_user", "initial_user", "id"),
+    "multi_users_select": ("selected_users", "initial_users", "ids"),
+    "conversations_select": ("selected_conversation", "initial_conversation", "id"),
+    "multi_conversations_select": ("selected_conversations", "initial_conversations", "ids"),
+    "channels_select": ("selected_channel", "initial_channel", "id"),
+    "multi_channels_select": ("selected_channels", "initial_channels", "ids"),
+}
+_MULTI_KINDS = frozenset({"options", "ids"})
+
+
+def view_submission_payload(
+    fake: FakeSlack,
+    view: dict[str, Any],
+    user: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    user_name: str | None = None,
+    api_app_id: str | None = None,
+    require_inputs: bool = True,
+) -> dict[str, Any]:
+    """The ``view_submission`` payload Slack sends when ``user`` submits the modal ``view`` (identified by its
+    ``id``; the fake's current version of it is what the person sees and submits), with a trigger_id the fake
+    issued for ``user`` inside that view (for ``views.push``).
+
+    ``values`` fills inputs by their visible label, e.g. ``{"Department": "Legal", "Reason": "...", "Date":
+    "2026-11-25", "Time": "10:00", "New owner": "U0BEN"}``: text inputs take the text; single and multiple
+    selects, radio buttons and checkboxes the visible text of the option(s) (or option objects, for external
+    selects); date and time pickers ``YYYY-MM-DD`` / ``HH:MM`` (or ``date`` / ``time`` objects); user, conversation
+    and channel selects ids; None empties an input. Inputs not given keep their initial value, or are empty.
+    ``view.state.values`` then holds every input block, as Slack sends it (``{"type": ..., "value": ...}``,
+    ``selected_option``, ``selected_date`` ...).
+
+    Raises AssertionError for what Slack would not let the person do: submit a view that is not open in their
+    Slack, name a label or option that is not there, type more than ``max_length``, or leave a required input
+    empty (``require_inputs=False`` lets that through, to test the app's own check).
+    """
+    view_id = view.get("id")
+    mine = fake.open_views(user)
+    current = next((open_view for open_view in mine if open_view["id"] == view_id), None)
+    if current is None:
+        shown = [open_view["id"] for open_view in mine] or "none"
+        raise AssertionError(f"view {view_id} is not open in {user}'s Slack (their open views: {shown})")
+    given = dict(values or {})
+    inputs = [block for block in current["blocks"] if block.get("type") == "input"]
+    labels = [_label(block) for block in inputs]
+    unknown = [label for label in given if label not in labels]
+    if unknown:
+        raise AssertionError(f"no input labelled {unknown} in view {view_id}; its inputs: {labels}")
+    ambiguous = sorted({label for label in given if labels.count(label) > 1})
+    if ambiguous:
+        raise AssertionError(f"several inputs are labelled {ambiguous} in view {view_id}")
+
+    state: dict[str, Any] = {}
+    missing: list[str] = []
+    for block, label in zip(inputs, labels, strict=True):
+        element = block["element"]
+        element_type = element.get("type")
+        spec = _INPUT_ELEMENTS.get(element_type)
+        if spec is None:
+            raise AssertionError(f"the driver cannot fill a {element_type} input ({label!r})")
+        state_key, initial_key, kind = spec
+        if label in given:
+            value = _input_value(kind, element, label, given[label])
+        elif element.get(initial_key) is not None:
+            value = copy.deepcopy(element[initial_key])
+        else:
+            value = [] if kind in _MULTI_KINDS else None
+        if value in (None, "", []) and not block.get("optional"):
+            missing.append(label)
+        state[block["block_id"]] = {element["action_id"]: {"type": element_type, state_key: value}}
+    if missing and require_inputs:
+        raise AssertionError(f"Slack does not submit view {view_id} with required inputs empty: {missing}")
+
+    submitted = copy.deepcopy(current)
+    submitted["state"] = {"values": state}
+    name = user_name or user.lower()
+    return {
+        "type": "view_submission",
+        "team": {"id": fake.team_id, "domain": fake.team_domain},
+        "user": {"id": user, "username": name, "name": name, "team_id": fake.team_id},
+        "api_app_id": api_app_id or fake.app_id,
+        "token": "fake-verification-token",
+        "trigger_id": fake.new_trigger(user, view_id=str(view_id)),
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
+def _label(block: dict[str, Any]) -> str:
+    return str((block.get("label") or {}).get("text"))
+
+
+def _input_value(kind: str, element: dict[str, Any], label: str, given: Any) -> Any:
+    """What ``view.state.values`` holds for ``given`` typed or picked into the input ``element``."""
+    if given is None:
+        return [] if kind in _MULTI_KINDS else None
+    if kind == "text":
+        text = str(given)
+        limit = element.get("max_length")
+        if isinstance(limit, int) and len(text) > limit:
+            raise AssertionError(f"{label!r} takes at most {limit} characters; Slack does not submit {len(text)}")
+        least = element.get("min_length")
+        if text and isinstance(least, int) and len(text) < least:
+            raise AssertionError(f"{label!r} needs at least {least} characters; Slack does not submit {len(text)}")
+        return text or None
+    if kind == "number":
+        text = str(given)
+        pattern = r"-?\d+(\.\d+)?" if element.get("is_decimal_allowed") else r"-?\d+"
+        if not re.fullmatch(pattern, text):
+            raise AssertionError(f"{label!r} takes a number; Slack does not submit {text!r}")
+        return text
+    if kind == "option":
+        return _option(element, label, given)
+    if kind == "options":
+        return [_option(element, label, item) for item in given]
+    if kind == "date":
+        text = given.isoformat() if isinstance(given, dt.date) else str(given)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise AssertionError(f"{label!r} is a date picker; give YYYY-MM-DD, not {text!r}")
+        dt.date.fromisoformat(text)  # ValueError for a day that does not exist
+        return text
+    if kind == "time":
+        text = given.strftime("%H:%M") if isinstance(given, dt.time) else str(given)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+            raise AssertionError(f"{label!r} is a time picker; give HH:MM, not {text!r}")
+        return text
+    if kind == "datetime":
+        return int(given)
+    if kind == "ids":
+        return [str(item) for item in given]
+    return str(given)
+
+
+def _option(element: dict[str, Any], label: str, given: Any) -> dict[str, Any]:
+    """The option object whose visible text is ``given`` (an option object is taken as it is)."""
+    if isinstance(given, dict):
+        return copy.deepcopy(given)
+    options = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        options.extend(group.get("options") or [])
+    for option in options:
+        if (option.get("text") or {}).get("text") == given:
+            return copy.deepcopy(option)
+    visible = [(option.get("text") or {}).get("text") for option in options]
+    raise AssertionError(f"no option {given!r} in {label!r}; visible options: {visible or 'none (give the object)'}")
+
+
+def _field_errors(body: str) -> dict[str, str]:
+    """The ``errors`` of a ``response_action: errors`` answer (empty for anything else)."""
+    if not body.strip():
+        return {}
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return {}
+    if isinstance(answer, dict) and answer.get("response_action") == "errors":
+        return {str(k): str(v) for k, v in (answer.get("errors") or {}).items()}
+    return {}

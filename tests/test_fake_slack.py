@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import queue
@@ -24,9 +25,12 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 
+from bot.blocks import modals
+from bot.delivery.direct import SlackDirect, SlackUnavailable
+from bot.directory import Department
 from sandbox import fake_slack
 from sandbox.fake_slack import FakeSlack, validate_blocks
-from sandbox.slack_driver import SlackDriver, SocketModeDriver
+from sandbox.slack_driver import SlackDriver, SocketModeDriver, block_actions_payload, view_submission_payload
 
 TOKEN = "xoxb-test"
 CHANNEL = "C0TEST"
@@ -102,7 +106,7 @@ def test_threads_permalinks_ephemerals_and_errors(fake: FakeSlack, client: WebCl
         client.chat_update(channel=CHANNEL, ts="1.000001", text="x")
     assert missing.value.response["error"] == "message_not_found"
     with pytest.raises(SlackApiError) as unknown:
-        client.api_call("users.info", params={"user": "U0ANA"})
+        client.api_call("pins.add", params={"channel": CHANNEL, "timestamp": parent})
     assert unknown.value.response["error"] == "unknown_method"
     with pytest.raises(SlackApiError) as wrong_token:
         WebClient(token="xoxb-wrong", base_url=fake.api_url).auth_test()
@@ -699,3 +703,598 @@ def test_send_envelope_needs_a_connected_app_and_stop_closes_sockets(fake: FakeS
     assert fake.socket_count == 0
     (ended,) = fake.calls_to("socket_mode.close")
     assert (ended.args["by"], ended.args["code"]) == ("slack", 1001)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Modals, DMs, user groups, users
+# ---------------------------------------------------------------------------------------------------------
+
+ANA, BEN = "U0ANA", "U0BEN"
+DEPARTMENTS = [
+    Department("legal", "Legal", "Lawsuits", ("lawyer",), ("U0LEGAL",), (), None, True),
+    Department("product", "Product", "", (), (), ("S0PRODUCT",), "C0PRODUCT", False),
+]
+
+
+def text_input(label: str, block_id: str, *, optional: bool = False, **element: Any) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"type": "plain_text_input", "action_id": block_id, **element},
+    }
+    if optional:
+        block["optional"] = True
+    return block
+
+
+def modal(*blocks: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": "test_view",
+        "title": {"type": "plain_text", "text": "A form"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": "7.2",
+        "blocks": list(blocks) or [text_input("Note", "note")],
+    }
+    view.update(fields)
+    return view
+
+
+def heard_modals() -> list[dict[str, Any]]:
+    return [
+        modals.escalate_modal("7.2", "*Maria* says: still waiting", DEPARTMENTS),
+        modals.follow_up_modal("7.2", "summary", dt.date(2026, 11, 25), dt.time(10, 0), "UTC"),
+        modals.resolve_modal("7.2", "summary"),
+        modals.reassign_modal("7.2", "summary", ANA),
+        modals.reassign_modal("7.2", "summary", None),
+    ]
+
+
+def open_modal(fake: FakeSlack, client: WebClient, view: dict[str, Any], user: str = ANA) -> dict[str, Any]:
+    return client.views_open(trigger_id=fake.new_trigger(user), view=view)["view"]
+
+
+@pytest.mark.parametrize("view", heard_modals(), ids=lambda view: view["callback_id"])
+def test_heard_modals_are_valid_views(view: dict[str, Any]) -> None:
+    assert fake_slack.validate_view(view) == []
+
+
+def test_views_open_exchanges_the_trigger_of_a_click_once(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel=CHANNEL, text="card", blocks=card(button("Escalate", "escalate", "7.2")))
+    (message,) = fake.messages(CHANNEL)
+    trigger_id = block_actions_payload(fake, "Escalate", on=message, channel=CHANNEL, user=ANA)["trigger_id"]
+    escalate = modals.escalate_modal("7.2", "*Maria* says: still waiting", DEPARTMENTS)
+
+    SlackDirect(client).open_modal(trigger_id, escalate)  # how Heard opens it
+    with pytest.raises(SlackUnavailable):
+        SlackDirect(client).open_modal(trigger_id, escalate)
+    with pytest.raises(SlackApiError) as made_up:
+        client.views_open(trigger_id="123.456.abc", view=escalate)
+
+    opened, again, _ = fake.calls_to("views.open")
+    assert (
+        opened.ok and again.error == "exchanged_trigger_id" and made_up.value.response["error"] == "invalid_trigger_id"
+    )
+    (view,) = fake.open_views(ANA)
+    assert fake.open_views(BEN) == [] and fake.open_views() == [view] and fake.view_user(view["id"]) == ANA
+    assert view["id"].startswith("V") and view["hash"] and view["state"] == {"values": {}}
+    assert (view["root_view_id"], view["previous_view_id"]) == (view["id"], None)
+    assert (view["callback_id"], view["private_metadata"], view["title"]) == (
+        "escalate_view",
+        "7.2",
+        escalate["title"],
+    )
+    assert (view["team_id"], view["app_id"], view["bot_id"]) == (fake.team_id, fake.app_id, fake.bot_id)
+    assert [b.get("block_id") for b in view["blocks"][1:]] == ["department", "reason", "severity"]
+    assert all(b["block_id"] for b in view["blocks"])  # Slack names blocks the app left unnamed
+    problems = fake.problems
+    assert len(problems) == 2 and "exchanged already" in problems[0] and "never issued" in problems[1]
+
+
+def test_an_expired_trigger_opens_nothing_and_an_invalid_view_keeps_the_trigger(
+    fake: FakeSlack, client: WebClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = fake.new_trigger(ANA)
+    with pytest.raises(SlackApiError) as invalid:
+        client.views_open(trigger_id=fresh, view=modal(title={"type": "plain_text", "text": "x" * 25}))
+    client.views_open(trigger_id=fresh, view=modal())  # a refused view did not use the trigger up
+    monkeypatch.setattr(fake_slack, "TRIGGER_LIFETIME", 0.05)
+    stale = fake.new_trigger(ANA)
+    time.sleep(0.1)
+    with pytest.raises(SlackApiError) as expired:
+        client.views_open(trigger_id=stale, view=modal())
+
+    assert invalid.value.response["error"] == "invalid_arguments"
+    assert invalid.value.response["response_metadata"]["messages"] == [
+        "[ERROR] title is 25 characters, Slack allows 24 [json-pointer:/view/title/text]"
+    ]
+    assert expired.value.response["error"] == "expired_trigger_id"
+    assert len(fake.open_views(ANA)) == 1
+    problems = fake.problems
+    assert len(problems) == 2 and "views.open: title is 25" in problems[0] and "after the interaction" in problems[1]
+
+
+def _with(view: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**view, **changes}
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        (_with(modal(), type="home"), "view type must be 'modal', not 'home' [json-pointer:/view/type]"),
+        (_with(modal(), title=None), "a modal needs a title [json-pointer:/view/title]"),
+        (
+            _with(modal(), submit={"type": "plain_text", "text": "s" * 25}),
+            "submit is 25 characters, Slack allows 24 [json-pointer:/view/submit/text]",
+        ),
+        (
+            _with(modal(), close={"type": "mrkdwn", "text": "Close"}),
+            "close must be a plain_text object [json-pointer:/view/close]",
+        ),
+        (_with(modal(), submit=None), "a modal with input blocks needs a submit button [json-pointer:/view/submit]"),
+        (
+            modal(*[section(str(i)) for i in range(101)]),
+            "101 blocks, Slack allows 100 [json-pointer:/view/blocks]",
+        ),
+        (
+            _with(modal(), private_metadata="m" * 3001),
+            "private_metadata is 3001 characters, Slack allows 3000 [json-pointer:/view/private_metadata]",
+        ),
+        (
+            _with(modal(), callback_id="c" * 256),
+            "callback_id is 256 characters, Slack allows 255 [json-pointer:/view/callback_id]",
+        ),
+        (
+            modal({"type": "input", "element": {"type": "plain_text_input"}}),
+            "input block needs a 'label' [json-pointer:/view/blocks/0/label]",
+        ),
+        (
+            modal({"type": "input", "label": {"type": "plain_text", "text": "Note"}}),
+            "input block needs a 'element' [json-pointer:/view/blocks/0/element]",
+        ),
+        (
+            modal(
+                {
+                    "type": "input",
+                    "label": {"type": "plain_text", "text": "Pick"},
+                    "element": {
+                        "type": "static_select",
+                        "options": [{"text": {"type": "plain_text", "text": "o" * 76}, "value": "o"}],
+                    },
+                }
+            ),
+            "option text is 76 characters, Slack allows 75 [json-pointer:/view/blocks/0/element/options/0/text/text]",
+        ),
+        (_with(modal(), id="V123", hash="1.a"), "unknown field 'id' [json-pointer:/view/id]"),
+    ],
+    ids=[
+        "type",
+        "title-missing",
+        "submit-long",
+        "close-mrkdwn",
+        "submit-missing",
+        "blocks",
+        "metadata",
+        "callback",
+        "label",
+        "element",
+        "option",
+        "unknown",
+    ],
+)
+def test_validate_view_catches_what_slack_rejects(view: dict[str, Any], expected: str) -> None:
+    assert expected in fake_slack.validate_view(view)
+
+
+def test_views_update_and_push_keep_a_stack(fake: FakeSlack, client: WebClient) -> None:
+    root = open_modal(fake, client, modal(external_id="form-7"))
+
+    updated = client.views_update(view_id=root["id"], hash=root["hash"], view=modal(text_input("Why", "why")))["view"]
+    with pytest.raises(SlackApiError) as stale:
+        client.views_update(view_id=root["id"], hash=root["hash"], view=modal())
+    by_external_id = client.views_update(external_id="form-7", view=modal(title={"type": "plain_text", "text": "B"}))
+    with pytest.raises(SlackApiError) as unknown:
+        client.views_update(view_id="V0NOPE", view=modal())
+    pushed = client.views_push(trigger_id=fake.new_trigger(ANA, view_id=root["id"]), view=modal())["view"]
+    third = client.views_push(trigger_id=fake.new_trigger(ANA), view=modal())["view"]  # onto what ANA has open
+    with pytest.raises(SlackApiError) as too_many:
+        client.views_push(trigger_id=fake.new_trigger(ANA, view_id=root["id"]), view=modal())
+    with pytest.raises(SlackApiError) as nothing_open:
+        client.views_push(trigger_id=fake.new_trigger(BEN), view=modal())
+
+    assert updated["id"] == root["id"] and updated["hash"] != root["hash"]
+    assert updated["blocks"][0]["block_id"] == "why" and updated["external_id"] == "form-7"
+    assert stale.value.response["error"] == "hash_conflict" and unknown.value.response["error"] == "not_found"
+    assert by_external_id["view"]["title"]["text"] == "B"
+    assert (pushed["root_view_id"], pushed["previous_view_id"]) == (root["id"], root["id"])
+    assert (third["root_view_id"], third["previous_view_id"]) == (root["id"], pushed["id"])
+    assert too_many.value.response["error"] == "push_limit_reached"
+    assert nothing_open.value.response["error"] == "not_found"
+    assert [v["id"] for v in fake.open_views(ANA)] == [root["id"], pushed["id"], third["id"]]
+    fake.close_view(pushed["id"])  # Cancel on the second view closes it and the one above
+    assert [v["id"] for v in fake.open_views(ANA)] == [root["id"]]
+    fake.reset()
+    assert fake.open_views() == []
+
+
+def test_view_answers_close_update_push_or_keep_the_view(fake: FakeSlack, client: WebClient) -> None:
+    view = open_modal(fake, client, modal(text_input("Reason", "reason"), section("context")))
+
+    kept = fake.answer_view_submission(view["id"], 200, '{"response_action": "errors", "errors": {"reason": "Why?"}}')
+    wrong_block = fake.answer_view_submission(
+        view["id"], 200, json.dumps({"response_action": "errors", "errors": {"nope": "x"}})
+    )
+    refused = fake.answer_view_submission(view["id"], 500, "")
+    late = fake.answer_view_submission(view["id"], 200, "", waited=3.5)
+    updated = fake.answer_view_submission(view["id"], 200, json.dumps({"response_action": "update", "view": modal()}))
+    pushed = fake.answer_view_submission(view["id"], 200, json.dumps({"response_action": "push", "view": modal()}))
+    stacked = fake.open_views(ANA)
+    popped = fake.answer_view_submission(stacked[-1]["id"], 200, "")
+    remaining = fake.open_views(ANA)
+    fake.answer_view_submission(view["id"], 200, json.dumps({"response_action": "push", "view": modal()}))
+    cleared = fake.answer_view_submission(fake.open_views(ANA)[-1]["id"], 200, '{"response_action": "clear"}')
+
+    assert (kept, wrong_block, refused, late, updated, pushed) == (
+        "errors",
+        "failed",
+        "failed",
+        "failed",
+        "updated",
+        "pushed",
+    )
+    assert len(stacked) == 2 and stacked[0]["id"] == view["id"] and stacked[0]["hash"] != view["hash"]
+    assert popped == "closed" and [v["id"] for v in remaining] == [view["id"]]
+    assert cleared == "cleared" and fake.open_views() == []
+    problems = fake.problems
+    assert len(problems) == 2
+    assert "errors for ['nope']" in problems[0] and "answered after 3.5s" in problems[1]
+    with pytest.raises(KeyError):
+        fake.answer_view_submission(view["id"], 200, "")
+
+
+def test_direct_messages_live_in_a_stable_dm_channel(fake: FakeSlack, client: WebClient) -> None:
+    metadata = {"event_type": "heard_delivery", "event_payload": {"key": "dm:1"}}
+    before = f"{time.time() - 1:.6f}"
+
+    opened = client.conversations_open(users=ANA)
+    again = client.conversations_open(users=[ANA], return_im=True)
+    posted = client.chat_postMessage(channel=ANA, text="Follow-up due", metadata=metadata)
+    reply = client.chat_postMessage(channel=ANA, text="in the thread", thread_ts=posted["ts"], metadata=metadata)
+    client.chat_update(channel=posted["channel"], ts=posted["ts"], text="Follow-up due (done)")
+    history = client.conversations_history(channel="D0ANA", oldest=before, include_all_metadata=True)
+    later = client.conversations_history(channel="D0ANA", oldest=posted["ts"])
+    replies = client.conversations_replies(channel="D0ANA", ts=posted["ts"], oldest=before, include_all_metadata=True)
+    link = client.chat_getPermalink(channel="D0ANA", message_ts=reply["ts"])["permalink"]
+    with pytest.raises(SlackApiError) as by_user_id:
+        client.chat_update(channel=ANA, ts=posted["ts"], text="x")
+    with pytest.raises(SlackApiError) as to_the_bot:
+        client.conversations_open(users=fake.bot_user_id)
+
+    assert opened["channel"] == {"id": "D0ANA"} and "already_open" not in opened
+    assert again["already_open"] is True and again["channel"]["is_im"] and again["channel"]["user"] == ANA
+    assert posted["channel"] == "D0ANA" == fake.dm_channel(ANA) and reply["channel"] == "D0ANA"
+    assert fake.dm_user("D0ANA") == ANA and fake.dm_user(CHANNEL) is None
+    (dm,) = fake.dms(ANA)
+    assert (dm["text"], dm["channel"], dm["metadata"]) == ("Follow-up due (done)", "D0ANA", metadata)
+    assert fake.dms(BEN) == [] and fake.messages(ANA) == []
+    assert [m["ts"] for m in history["messages"]] == [posted["ts"]] and history["messages"][0]["metadata"] == metadata
+    assert later["messages"] == []
+    assert [m["ts"] for m in replies["messages"]] == [posted["ts"], reply["ts"]]
+    assert replies["messages"][1]["thread_ts"] == posted["ts"] and replies["messages"][1]["metadata"] == metadata
+    assert (
+        link
+        == f"https://fake.slack.com/archives/D0ANA/p{reply['ts'].replace('.', '')}?thread_ts={posted['ts']}&cid=D0ANA"
+    )
+    assert by_user_id.value.response["error"] == "channel_not_found"
+    assert to_the_bot.value.response["error"] == "cannot_dm_bot"
+    (problem,) = fake.problems
+    assert "chat.update: channel U0ANA is a user id" in problem
+
+
+def test_replies_honour_oldest_latest_cursor_and_metadata(fake: FakeSlack, client: WebClient) -> None:
+    metadata = {"event_type": "heard_delivery", "event_payload": {"key": "log:1"}}
+    parent = client.chat_postMessage(channel=CHANNEL, text="card")["ts"]
+    first, second, third = (
+        client.chat_postMessage(channel=CHANNEL, text=f"log {i}", thread_ts=parent, metadata=metadata)["ts"]
+        for i in range(3)
+    )
+
+    def ts_of(**args: Any) -> list[str]:
+        return [m["ts"] for m in client.conversations_replies(channel=CHANNEL, ts=parent, **args)["messages"]]
+
+    page = client.conversations_replies(channel=CHANNEL, ts=parent, limit=2)
+    rest = client.conversations_replies(
+        channel=CHANNEL, ts=parent, limit=2, cursor=page["response_metadata"]["next_cursor"]
+    )
+    plain = client.conversations_replies(channel=CHANNEL, ts=parent)["messages"]
+    with_metadata = client.conversations_replies(channel=CHANNEL, ts=parent, include_all_metadata=True)["messages"]
+
+    assert ts_of(oldest=first) == [parent, second, third]  # the parent always leads
+    assert ts_of(oldest=first, inclusive=True) == [parent, first, second, third]
+    assert ts_of(latest=third) == [parent, first, second]
+    assert [m["ts"] for m in page["messages"]] == [parent, first] and page["has_more"] is True
+    assert [m["ts"] for m in rest["messages"]] == [second, third] and rest["has_more"] is False
+    assert all("metadata" not in m for m in plain)
+    assert [m.get("metadata") for m in with_metadata] == [None, metadata, metadata, metadata]
+    assert all(m["thread_ts"] == parent for m in with_metadata)
+
+
+def test_user_groups_and_users_info(fake: FakeSlack, client: WebClient) -> None:
+    fake.set_user_group("S0CARE", [ANA, BEN])
+    fake.set_user("U0EVE", real_name="Eve Example", tz="Europe/Berlin")
+
+    members = client.usergroups_users_list(usergroup="S0CARE")["users"]
+    with pytest.raises(SlackApiError) as unknown_group:
+        client.usergroups_users_list(usergroup="S0NOPE")
+    ana = client.users_info(user=ANA)["user"]
+    eve = client.users_info(user="U0EVE")["user"]
+    bot = client.users_info(user=fake.bot_user_id)["user"]
+    with pytest.raises(SlackApiError) as not_a_user:
+        client.users_info(user=CHANNEL)
+    with pytest.raises(ValueError, match="S0123ABC"):
+        fake.set_user_group("care", [ANA])
+
+    assert members == [ANA, BEN] and SlackDirect(client).group_members("S0CARE") == {ANA, BEN}  # as Heard reads it
+    assert unknown_group.value.response["error"] == "no_such_subteam"
+    assert (ana["id"], ana["name"], ana["real_name"], ana["tz"]) == (ANA, "ana", "Ana", fake_slack.DEFAULT_USER_TZ)
+    assert isinstance(ana["tz_offset"], int) and ana["tz_label"] and ana["is_bot"] is False
+    assert ana["profile"]["display_name"] == "ana" and ana["team_id"] == fake.team_id
+    assert (eve["real_name"], eve["tz"], eve["tz_offset"] in (3600, 7200)) == ("Eve Example", "Europe/Berlin", True)
+    assert bot["is_bot"] is True and bot["profile"]["bot_id"] == fake.bot_id
+    assert not_a_user.value.response["error"] == "user_not_found"
+    assert fake.problems == []
+
+
+# -- driving modals --------------------------------------------------------------------------------------------
+
+
+def every_input_modal() -> dict[str, Any]:
+    def block(label: str, block_id: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "element": {"action_id": block_id, **element},
+        }
+
+    def option(text: str, value: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": text}, "value": value}
+
+    return modal(
+        section("Pick"),
+        block("Date", "date", {"type": "datepicker", "initial_date": "2026-11-24"}),
+        block("Time", "time", {"type": "timepicker"}, optional=True),
+        block("Who", "who", {"type": "users_select"}, optional=True),
+        block("Channels", "where", {"type": "multi_channels_select"}, optional=True),
+        block("Tags", "tags", {"type": "checkboxes", "options": [option("Urgent", "u"), option("VIP", "v")]}, True),
+        block(
+            "Area",
+            "area",
+            {
+                "type": "static_select",
+                "option_groups": [
+                    {"label": {"type": "plain_text", "text": "Money"}, "options": [option("Refunds", "refunds")]}
+                ],
+            },
+            optional=True,
+        ),
+        block("Count", "count", {"type": "number_input", "is_decimal_allowed": False}, optional=True),
+        block("Note", "note", {"type": "plain_text_input", "max_length": 10, "initial_value": "hello"}, True),
+    )
+
+
+def test_view_submission_payload_fills_inputs_by_label(fake: FakeSlack, client: WebClient) -> None:
+    escalate = open_modal(fake, client, modals.escalate_modal("7.2", "summary", DEPARTMENTS))
+    follow_up = open_modal(fake, client, modals.follow_up_modal("7.2", "s", dt.date(2026, 11, 25), dt.time(10), "UTC"))
+    reassign = open_modal(fake, client, modals.reassign_modal("7.2", "summary", ANA))
+    everything = open_modal(fake, client, every_input_modal())
+
+    payload = view_submission_payload(
+        fake, escalate, ANA, {"Department": "Legal (needs approval)", "Reason": "Threatens to sue"}, user_name="ana"
+    )
+    picked = view_submission_payload(fake, follow_up, ANA, {"Date": dt.date(2026, 12, 1), "Note": "Call back"})
+    kept = view_submission_payload(fake, reassign, ANA, {})
+    changed = view_submission_payload(fake, reassign, ANA, {"New owner": BEN})
+    filled = view_submission_payload(
+        fake,
+        everything,
+        ANA,
+        {"Time": dt.time(9, 5), "Who": BEN, "Channels": [CHANNEL], "Tags": ["VIP"], "Area": "Refunds", "Count": 3},
+    )
+
+    assert {k: payload[k] for k in ("type", "api_app_id", "token", "response_urls")} == {
+        "type": "view_submission",
+        "api_app_id": fake.app_id,
+        "token": "fake-verification-token",
+        "response_urls": [],
+    }
+    assert payload["user"] == {"id": ANA, "username": "ana", "name": "ana", "team_id": fake.team_id}
+    assert payload["team"] == {"id": fake.team_id, "domain": fake.team_domain}
+    submitted = payload["view"]
+    assert {k: v for k, v in submitted.items() if k != "state"} == {k: v for k, v in escalate.items() if k != "state"}
+    assert submitted["state"]["values"] == {
+        "department": {
+            "department": {
+                "type": "static_select",
+                "selected_option": escalate["blocks"][1]["element"]["options"][0],
+            }
+        },
+        "reason": {"reason": {"type": "plain_text_input", "value": "Threatens to sue"}},
+        "severity": {
+            "severity": {"type": "static_select", "selected_option": escalate["blocks"][3]["element"]["initial_option"]}
+        },
+    }
+    assert modals.submitted_value(submitted, "department") == "legal"  # what Heard reads from it
+    assert modals.submitted_value(submitted, "severity") == "medium"
+    assert picked["view"]["state"]["values"] == {
+        "date": {"date": {"type": "datepicker", "selected_date": "2026-12-01"}},
+        "time": {"time": {"type": "timepicker", "selected_time": "10:00"}},
+        "note": {"note": {"type": "plain_text_input", "value": "Call back"}},
+    }
+    assert kept["view"]["state"]["values"] == {"assignee": {"assignee": {"type": "users_select", "selected_user": ANA}}}
+    assert modals.submitted_value(changed["view"], "assignee") == BEN
+    assert filled["view"]["state"]["values"] == {
+        "date": {"date": {"type": "datepicker", "selected_date": "2026-11-24"}},
+        "time": {"time": {"type": "timepicker", "selected_time": "09:05"}},
+        "who": {"who": {"type": "users_select", "selected_user": BEN}},
+        "where": {"where": {"type": "multi_channels_select", "selected_channels": [CHANNEL]}},
+        "tags": {
+            "tags": {
+                "type": "checkboxes",
+                "selected_options": [{"text": {"type": "plain_text", "text": "VIP"}, "value": "v"}],
+            }
+        },
+        "area": {
+            "area": {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": "Refunds"}, "value": "refunds"},
+            }
+        },
+        "count": {"count": {"type": "number_input", "value": "3"}},
+        "note": {"note": {"type": "plain_text_input", "value": "hello"}},
+    }
+    # The submission's trigger opens views too (e.g. views.push from inside the modal).
+    client.views_push(trigger_id=payload["trigger_id"], view=modal())
+    assert fake.open_views(ANA)[-1]["previous_view_id"] == escalate["id"]
+    assert fake.problems == []
+
+
+@pytest.mark.parametrize(
+    ("user", "values", "message"),
+    [
+        (ANA, {"Departement": "Legal"}, r"no input labelled \['Departement'\].*'Department', 'Reason', 'Severity'"),
+        (ANA, {"Department": "Legal", "Reason": "x"}, r"no option 'Legal' in 'Department'.*'Legal \(needs approval\)'"),
+        (ANA, {"Department": "Product"}, r"required inputs empty: \['Reason'\]"),
+        (ANA, {"Department": "Product", "Reason": "x" * 2001}, r"'Reason' takes at most 2000 characters"),
+        (BEN, {}, r"not open in U0BEN's Slack"),
+    ],
+    ids=["label", "option", "required", "too-long", "someone-else"],
+)
+def test_view_submission_payload_refuses_what_slack_would_not_send(
+    fake: FakeSlack, client: WebClient, user: str, values: dict[str, Any], message: str
+) -> None:
+    escalate = open_modal(fake, client, modals.escalate_modal("7.2", "summary", DEPARTMENTS))
+
+    with pytest.raises(AssertionError, match=message):
+        view_submission_payload(fake, escalate, user, values)
+
+
+def test_view_submission_payload_can_skip_the_required_check(fake: FakeSlack, client: WebClient) -> None:
+    escalate = open_modal(fake, client, modals.escalate_modal("7.2", "summary", DEPARTMENTS))
+
+    payload = view_submission_payload(fake, escalate, ANA, {"Department": "Product"}, require_inputs=False)
+
+    assert payload["view"]["state"]["values"]["reason"] == {"reason": {"type": "plain_text_input", "value": None}}
+
+
+class _Answering(BaseHTTPRequestHandler):
+    """Stands in for Heard's /slack/events: checks the signature like Bolt, keeps the payload, answers the next of
+    ``answers`` (a JSON body, or "" for a plain ack)."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+    answers: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        valid = SignatureVerifier("secret").is_valid(
+            body=body.decode(),
+            timestamp=self.headers["X-Slack-Request-Timestamp"],
+            signature=self.headers["X-Slack-Signature"],
+        )
+        answer = self.answers.pop(0).encode() if valid else b""
+        if valid:
+            self.received.append(json.loads(parse_qs(body.decode())["payload"][0]))
+        self.send_response(200 if valid else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def answering() -> Iterator[str]:
+    _Answering.received, _Answering.answers = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+    server.shutdown()
+    server.server_close()
+
+
+def test_submit_view_posts_a_signed_submission_and_the_answer_decides(
+    fake: FakeSlack, client: WebClient, answering: str
+) -> None:
+    driver = SlackDriver(answering, "secret", fake)
+    reassign = open_modal(fake, client, modals.reassign_modal("7.2", "summary", None))
+    _Answering.answers += [json.dumps({"response_action": "errors", "errors": {"assignee": "Not on the team"}}), ""]
+
+    refused = driver.submit_view(reassign, ANA, {"New owner": "U0EVE"})
+    still_open = fake.open_views(ANA)
+    accepted = driver.submit_view(reassign, ANA, {"New owner": BEN})
+
+    assert refused.status == 200 and refused.field_errors() == {"assignee": "Not on the team"}
+    assert [v["id"] for v in still_open] == [reassign["id"]]
+    assert accepted.status == 200 and accepted.body == "" and accepted.field_errors() == {}
+    assert fake.open_views(ANA) == []  # an empty ack closes the modal
+    first, second = _Answering.received
+    assert first == refused.payload and second == accepted.payload
+    assert modals.submitted_value(first["view"], "assignee") == "U0EVE"
+    assert modals.submitted_value(second["view"], "assignee") == BEN
+    with pytest.raises(AssertionError, match="not open"):
+        driver.submit_view(reassign, ANA, {"New owner": BEN})
+    assert fake.problems == []
+
+
+def test_clicks_in_a_dm_come_from_its_owner_and_open_modals(fake: FakeSlack, client: WebClient, answering: str) -> None:
+    driver = SlackDriver(answering, "secret", fake)
+    client.chat_postMessage(channel=ANA, text="Follow-up due", blocks=card(button("Done", "follow_up_done", "4")))
+    (dm,) = fake.dms(ANA)
+    _Answering.answers.append("")
+
+    clicked = driver.click("Done", on=dm, channel=dm["channel"], user=ANA)
+    client.views_open(trigger_id=_Answering.received[0]["trigger_id"], view=modal())
+    with pytest.raises(AssertionError, match="U0ANA's DM with the bot; U0BEN cannot see it"):
+        driver.click("Done", on=dm, channel=dm["channel"], user=BEN)
+
+    payload = clicked.payload
+    assert payload is not None and payload == _Answering.received[0]
+    assert payload["channel"] == {"id": "D0ANA", "name": "directmessage"}
+    assert payload["container"]["channel_id"] == "D0ANA" and "channel" not in payload["message"]
+    assert payload["actions"][0]["value"] == "4"
+    assert len(fake.open_views(ANA)) == 1
+    WebhookClient(payload["response_url"]).send(text="Marked done", replace_original=True)
+    assert fake.dms(ANA)[0]["text"] == "Marked done"
+    assert fake.problems == []
+
+
+def test_socket_mode_submit_view_the_ack_payload_decides(fake: FakeSlack, client: WebClient) -> None:
+    escalate = open_modal(fake, client, modals.escalate_modal("7.2", "summary", DEPARTMENTS))
+    driver = SocketModeDriver(fake)
+    ws = RawWebSocket(socket_url(fake))
+    try:
+        ws.receive_json()  # hello
+
+        refused_id = driver.submit_view(escalate, ANA, {"Department": "Product", "Reason": " "})
+        refused = ws.receive_json()
+        errors = {"response_action": "errors", "errors": {"reason": "Say why"}}
+        ws.send_json({"envelope_id": refused_id, "payload": errors})
+        field_errors = driver.field_errors(refused_id)
+        still_open = fake.open_views(ANA)
+        accepted_id = driver.submit_view(escalate, ANA, {"Department": "Product", "Reason": "Crash"})
+        ws.receive_json()
+        ws.send_json({"envelope_id": accepted_id})
+        accepted_errors = driver.field_errors(accepted_id)
+    finally:
+        ws.close()
+
+    assert refused["type"] == "interactive" and refused["accepts_response_payload"] is True
+    assert refused["payload"] == driver.payloads[refused_id] and refused["payload"]["type"] == "view_submission"
+    assert field_errors == {"reason": "Say why"} and [v["id"] for v in still_open] == [escalate["id"]]
+    assert accepted_errors == {} and fake.open_views(ANA) == []
+    assert fake.problems == []

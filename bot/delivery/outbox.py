@@ -53,6 +53,10 @@ class Outgoing:
 class NotReady(Exception):
     """The projection depends on something not delivered yet (a thread reply before its card): retry soon."""
 
+    def __init__(self, retry_in: timedelta = timedelta(seconds=2)) -> None:
+        super().__init__(f"not ready; retry in {retry_in.total_seconds()}s")
+        self.retry_in = retry_in
+
 
 def refresh(
     session: Session,

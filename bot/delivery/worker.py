@@ -32,7 +32,6 @@ from storage.models import Delivery
 log = logging.getLogger("heard.delivery")
 
 IDLE_POLL_SECONDS = 1.0
-NOT_READY_RETRY = timedelta(seconds=2)
 MAX_BACKOFF_SECONDS = 300
 PURGE_INTERVAL_SECONDS = 600
 FINISHED_MESSAGE_RETENTION = timedelta(days=1)
@@ -223,8 +222,8 @@ class DeliveryWorker:
         else:
             try:
                 job.outgoing = self.renderers[row.kind](session, row, now)
-            except NotReady:
-                row.due_at = now + NOT_READY_RETRY
+            except NotReady as not_ready:
+                row.due_at = now + not_ready.retry_in
                 return None
             if job.outgoing is None:
                 row.status = DONE

@@ -41,28 +41,31 @@ def notify_department(
     session: Session, escalation: Escalation, recipients: list[str], mentions: str, now: datetime
 ) -> None:
     """One notice per recipient (a user id for a DM, or a channel id); all are kept up to date together."""
-    for recipient in recipients:
-        delivery.refresh(
-            session,
-            kind=ESCALATION_NOTICE,
-            key=f"escalation:{escalation.id}:{recipient}",
-            complaint_id=escalation.complaint_id,
-            ref_id=escalation.id,
-            now=now,
-            payload={"to": recipient, "mentions": mentions},
-        )
+    _per_recipient(session, ESCALATION_NOTICE, "escalation", escalation, recipients, now, {"mentions": mentions})
 
 
 def ask_for_approval(session: Session, escalation: Escalation, recipients: list[str], now: datetime) -> None:
+    _per_recipient(session, APPROVAL_REQUEST, "approval", escalation, recipients, now, {})
+
+
+def _per_recipient(
+    session: Session,
+    kind: str,
+    prefix: str,
+    escalation: Escalation,
+    recipients: list[str],
+    now: datetime,
+    payload: dict[str, str],
+) -> None:
     for recipient in recipients:
         delivery.refresh(
             session,
-            kind=APPROVAL_REQUEST,
-            key=f"approval:{escalation.id}:{recipient}",
+            kind=kind,
+            key=f"{prefix}:{escalation.id}:{recipient}",
             complaint_id=escalation.complaint_id,
             ref_id=escalation.id,
             now=now,
-            payload={"to": recipient},
+            payload={"to": recipient, **payload},
         )
 
 

@@ -300,6 +300,20 @@ def test_someone_outside_the_care_team_is_politely_refused(
     assert events(database) == [("received", "facebook")]
 
 
+def test_release_and_reopen_are_refused_to_outsiders_too(team: tuple, database: Database) -> None:
+    people, customer, _ = team
+    customer.complain()
+    people.click(ANA, "Claim")
+    people.click(EVE, "Release", on=people.card_shows("Owner: <@U0ANA>"))
+    people.told(EVE, "only the care team")
+    people.fill(ANA, "Resolve", {})
+
+    people.click(EVE, "Reopen", on=people.card_shows("Resolved"))
+
+    people.told(EVE, "only the care team")
+    assert complaint(database).status == "resolved" and complaint(database).owner_id == ANA
+
+
 def test_a_stale_click_explains_itself_and_refreshes_the_card(team: tuple, fake_slack: FakeSlack) -> None:
     people, customer, _ = team
     customer.complain()

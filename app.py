@@ -62,14 +62,14 @@ class Heard:
             threads=settings.delivery_workers,
             lease=settings.slack_timeout * 3,
         )
-        self.scheduler = Scheduler([lambda: self.services.send_due_follow_ups()])
+        self.scheduler = Scheduler([lambda: self.services.send_due_follow_ups(), lambda: self.services.run_sla()])
         self.services = Services(
             settings,
             self.database,
             self.delivery.wake,
             SlackDirect(self.client),
             self.directory,
-            on_follow_up_due=self.scheduler.wake_at,
+            wake_at=self.scheduler.wake_at,
         )
         self.bolt = self._build_bolt()
         self.web = HeardWeb(self.services, None if settings.socket_mode else self.bolt)

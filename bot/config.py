@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.business_hours import BusinessCalendar, CalendarError, parse_holidays
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_PATH = "heard.db"
 DEFAULT_DIRECTORY_PATH = "directory.toml"
@@ -78,6 +80,11 @@ class Settings:
     thread_log: bool
     follow_up_after: timedelta
     follow_up_time: time
+    resolve_window: timedelta
+    breach_repeat: timedelta
+    breach_repeats: int
+    on_duty: tuple[str, ...]
+    calendar: BusinessCalendar
     log_level: str
 
     @property
@@ -180,6 +187,14 @@ class _Reader:
             self.problems.append(f"{name}={text!r} is not a time of day: use 24-hour HH:MM, e.g. {default}")
             return time.fromisoformat(default)
 
+    def calendar(self, timezone: ZoneInfo) -> BusinessCalendar:
+        try:
+            holidays = parse_holidays(self.raw("HOLIDAYS"))
+            return BusinessCalendar.parse(self.raw("BUSINESS_HOURS"), timezone, holidays)
+        except CalendarError as error:
+            self.problems.append(str(error))
+            return BusinessCalendar.always_open()
+
     def size(self, name: str, default: int) -> int:
         text = self.raw(name)
         if text is None:
@@ -256,6 +271,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         "INGEST_SECRET",
         "a long random string that webhook senders use to sign POST /ingest (openssl rand -hex 32)",
     )
+    timezone = reader.zone("HEARD_TZ", "UTC")
     settings = Settings(
         slack_bot_token=bot_token or "",
         slack_signing_secret=signing_secret or "",
@@ -267,7 +283,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         ingest_secret=ingest_secret,
         ack_window=reader.duration("ACK_WINDOW", "60m"),
         nag_before=reader.durations("NAG_BEFORE", "15m,5m"),
-        timezone=reader.zone("HEARD_TZ", "UTC"),
+        timezone=timezone,
         ingest_max_bytes=reader.size("INGEST_MAX_BYTES", 256 * 1024),
         delivery_workers=reader.integer(
             "DELIVERY_WORKERS", 4, low=1, high=64, hint="use the number of threads sending to Slack, 1 to 64"
@@ -280,6 +296,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         thread_log=reader.switch("HEARD_THREAD_LOG", default=True),
         follow_up_after=reader.duration("FOLLOW_UP_AFTER", "3d"),
         follow_up_time=reader.clock_time("FOLLOW_UP_TIME", "10:00"),
+        resolve_window=reader.duration("RESOLVE_WINDOW", "24h"),
+        breach_repeat=reader.duration("BREACH_REPEAT", "15m"),
+        breach_repeats=reader.integer(
+            "BREACH_REPEATS", 3, low=0, high=50, hint="use how many reminders follow a breach, 0 to 50"
+        ),
+        on_duty=reader.people("HEARD_ON_DUTY"),
+        calendar=reader.calendar(timezone),
         log_level=_log_level(reader),
     )
     if reader.problems:

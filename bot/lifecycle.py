@@ -57,6 +57,10 @@ class Action(StrEnum):
     CANCEL_FOLLOW_UP = "follow-up cancelled"
     RESOLVE = "resolved"
     REOPEN = "reopened"
+    NAG = "nagged"
+    BREACH = "breached"
+    REMIND = "breach reminder"
+    SNOOZE_RESOLUTION = "resolution reminders snoozed"
 
 
 _OPEN = (Status.NEW, Status.ACKNOWLEDGED)
@@ -84,6 +88,10 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.FINISH_FOLLOW_UP: _same(*_ANY),
     Action.SNOOZE_FOLLOW_UP: _same(*_ANY),
     Action.CANCEL_FOLLOW_UP: _same(*_ANY),
+    Action.NAG: _same(*_OPEN),
+    Action.BREACH: _same(*_OPEN),
+    Action.REMIND: _same(*_OPEN),
+    Action.SNOOZE_RESOLUTION: _same(*_OPEN),
     Action.RESOLVE: {Status.NEW: Status.RESOLVED, Status.ACKNOWLEDGED: Status.RESOLVED},
     Action.REOPEN: {Status.RESOLVED: Status.ACKNOWLEDGED},
 }

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import delivery
+from bot.blocks import reminders
 from bot.blocks.card import CardView, render_card
 from bot.blocks.messages import approval_request, escalation_notice, follow_up_reminder, thread_log_line
 from bot.config import Settings
@@ -20,6 +21,7 @@ from bot.delivery import NotReady, Outgoing
 from bot.delivery.worker import PostedHook
 from bot.directory import DirectoryFile
 from bot.lifecycle import Action, FollowUpStatus
+from bot.sla import Clock, clock_applies
 from storage.models import AuditEvent, Complaint, Delivery, Escalation, FollowUp
 
 CARD = "card"
@@ -27,6 +29,8 @@ ESCALATION_NOTICE = "escalation_notice"
 APPROVAL_REQUEST = "approval_request"
 FOLLOW_UP = "follow_up"
 THREAD_LOG = "thread_log"
+NAG = "nag"
+BREACH = "breach"
 
 EARLIER_LINE_RETRY = timedelta(milliseconds=200)
 # The thread shows people's actions; what the card itself says (it arrived) needs no line.
@@ -86,6 +90,44 @@ def refresh_follow_up(session: Session, follow_up: FollowUp, now: datetime) -> N
     )
 
 
+def send_nag(session: Session, complaint: Complaint, which: Clock, stage: int, now: datetime) -> None:
+    """To the owner by DM when there is one, else in the card's thread for whoever is on duty."""
+    delivery.refresh(
+        session,
+        kind=NAG,
+        key=f"{NAG}:{complaint.id}:{which.value}:{stage}",
+        complaint_id=complaint.id,
+        now=now,
+        payload={"clock": which.value},
+    )
+
+
+def alert_breach(
+    session: Session,
+    complaint: Complaint,
+    which: Clock,
+    stage: int,
+    reminder: int,
+    recipients: list[str],
+    now: datetime,
+) -> None:
+    for recipient in recipients:
+        delivery.refresh(
+            session,
+            kind=BREACH,
+            key=f"{BREACH}:{complaint.id}:{which.value}:{stage}:{recipient}",
+            complaint_id=complaint.id,
+            now=now,
+            payload={"clock": which.value, "to": recipient, "reminder": reminder},
+        )
+
+
+def refresh_reminders(session: Session, complaint: Complaint, now: datetime) -> None:
+    """Nags and breach alerts already sent show when the clock stops (and lose their buttons)."""
+    delivery.refresh_existing(session, f"{NAG}:{complaint.id}:", now)
+    delivery.refresh_existing(session, f"{BREACH}:{complaint.id}:", now)
+
+
 def log_in_thread(session: Session, event: AuditEvent, now: datetime) -> None:
     if event.action in NOT_LOGGED:
         return
@@ -131,6 +173,8 @@ class Projections:
             APPROVAL_REQUEST: self.approval_request,
             FOLLOW_UP: self.follow_up,
             THREAD_LOG: self.thread_log,
+            NAG: self.nag,
+            BREACH: self.breach,
         }
 
     @property
@@ -188,6 +232,35 @@ class Projections:
         if earlier_unsent is not None:
             raise NotReady(EARLIER_LINE_RETRY)  # lines appear in the order things happened
         return Outgoing(complaint.slack_channel, thread_log_line(event, now, self.timezone), complaint.slack_ts)
+
+    def nag(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        complaint = session.get(Complaint, row.complaint_id)
+        if complaint is None:
+            return None
+        which = Clock(row.payload["clock"])
+        if row.ts is None and not clock_applies(complaint, which):
+            return None  # re-checked at send time: nobody is nagged about what is already done
+        if row.ts is not None or complaint.owner_id:
+            to = row.channel or complaint.owner_id
+            return Outgoing(str(to), reminders.nag(complaint, which, "", now, self.timezone))
+        if complaint.slack_ts is None or complaint.slack_channel is None:
+            raise NotReady
+        message = reminders.nag(complaint, which, self.on_duty_mention(), now, self.timezone)
+        return Outgoing(complaint.slack_channel, message, complaint.slack_ts)
+
+    def breach(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        complaint = session.get(Complaint, row.complaint_id)
+        if complaint is None:
+            return None
+        which = Clock(row.payload["clock"])
+        if row.ts is None and not clock_applies(complaint, which):
+            return None
+        message = reminders.breach(complaint, which, int(row.payload.get("reminder", 0)), now, self.timezone)
+        return Outgoing(row.payload["to"], message)
+
+    def on_duty_mention(self) -> str:
+        people = [f"<!subteam^{who}>" if who.startswith("S") else f"<@{who}>" for who in self.settings.on_duty]
+        return " ".join(people) or "<!here>"
 
     @staticmethod
     def _escalation(session: Session, row: Delivery) -> tuple[Complaint | None, Escalation | None]:

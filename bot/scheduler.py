@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger("heard.scheduler")
 
-SWEEP_EVERY = timedelta(seconds=30)
+SWEEP_EVERY = timedelta(seconds=10)
 WAKE_JOB = "wake-up"
 SWEEP_JOB = "sweep"
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import delivery, lifecycle, projections
+from bot import delivery, lifecycle, projections, sla
 from bot.blocks import modals
 from bot.blocks.card import fallback
 from bot.blocks.notice import render_notice
@@ -27,6 +27,7 @@ from bot.delivery.direct import SlackDirect, SlackUnavailable
 from bot.directory import Department, DirectoryFile
 from bot.lifecycle import Action, Actor, EscalationStatus, FollowUpStatus, Outcome, Status, TransitionRefused
 from bot.roles import Roles
+from bot.sla import Clock, SlaPolicy, StageKind
 from bot.sources import NewComplaint
 from storage.db import Database
 from storage.models import Complaint, Escalation, FollowUp
@@ -36,6 +37,9 @@ log = logging.getLogger("heard.services")
 # A post dated in the future (a sender's clock running fast) would stretch the window; trust our clock then.
 MAX_CLOCK_SKEW = timedelta(minutes=2)
 SNOOZE = timedelta(days=1)
+RESOLUTION_SNOOZE = timedelta(hours=1)
+# Stages done more than this after their moment are marked late in the audit trail.
+LATE_AFTER = timedelta(seconds=5)
 NOT_AN_AGENT = (
     "Sorry, only the care team can act on complaints in Heard. If you should be part of it, ask your Heard admin "
     "to add you to HEARD_AGENTS."
@@ -76,7 +80,7 @@ class Services:
         wake_delivery: delivery.Waker,
         slack: SlackDirect,
         directory: DirectoryFile | None,
-        on_follow_up_due: Callable[[datetime], None] = lambda _due: None,
+        wake_at: Callable[[datetime], None] = lambda _due: None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -84,7 +88,15 @@ class Services:
         self.slack = slack
         self.directory = directory
         self.roles = Roles(settings.agents, settings.managers, slack)
-        self._on_follow_up_due = on_follow_up_due
+        self._wake_at = wake_at
+        self.sla = SlaPolicy(
+            ack_window=settings.ack_window,
+            resolve_window=settings.resolve_window,
+            nag_before=settings.nag_before,
+            breach_repeat=settings.breach_repeat,
+            breach_repeats=settings.breach_repeats,
+            calendar=settings.calendar,
+        )
 
     # -- complaints arrive ----------------------------------------------------------------------------------------
 
@@ -102,6 +114,8 @@ class Services:
                 raise
             return IngestResult(existing, duplicate=True)
         log.info("complaint %s received from %s", complaint.id, new.source)
+        if complaint.sla_due_at is not None:
+            self._wake_at(complaint.sla_due_at)
         self._wake_delivery()
         return IngestResult(complaint.id, duplicate=False)
 
@@ -127,10 +141,14 @@ class Services:
             posted_at=posted_at,
             received_at=now,
             status=Status.NEW.value,
-            ack_deadline=posted_at + self.settings.ack_window,
+            ack_deadline=self.sla.deadline(posted_at, Clock.ACK),
+            resolve_deadline=self.sla.deadline(posted_at, Clock.RESOLVE),
+            ack_stage=0,
+            resolve_stage=0,
             slack_channel=self.settings.heard_channel,
             revision=1,
         )
+        complaint.sla_due_at = sla.next_due(complaint, self.sla)
         session.add(complaint)
         session.flush()  # assigns the id the audit event and the delivery refer to
         lifecycle.record(
@@ -375,7 +393,7 @@ class Services:
             return outcome
 
         if self._change(complaint_id, requester, schedule):
-            self._on_follow_up_due(due)
+            self._wake_at(due)
 
     def finish_follow_up(self, follow_up_id: int, requester: Requester) -> None:
         self._follow_up_step(follow_up_id, requester, Action.FINISH_FOLLOW_UP)
@@ -414,7 +432,7 @@ class Services:
         if notice:
             self._tell(requester, notice)
         if snoozed_until:
-            self._on_follow_up_due(snoozed_until)
+            self._wake_at(snoozed_until)
         self._wake_delivery()
 
     def send_due_follow_ups(self, limit: int = 200) -> datetime | None:
@@ -471,6 +489,7 @@ class Services:
             return False
         now = utcnow()
         changed = False
+        due: datetime | None = None
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id, with_for_update=True)
             if complaint is None:
@@ -482,14 +501,108 @@ class Services:
                     if changed:
                         projections.refresh_card(session, complaint, now)
                         self._log(session, outcome, now)
+                        due = self._rearm_sla(session, complaint, now)
                 except TransitionRefused as refused:
                     notice = str(refused)
                     projections.refresh_card(session, complaint, now)  # the card they used may be stale
             if notice:
                 channel = complaint.slack_channel if complaint is not None else None
                 self._enqueue_notice(session, requester, notice, channel, now)
+        if due is not None:
+            self._wake_at(due)
         self._wake_delivery()
         return changed
+
+    def _rearm_sla(self, session: Session, complaint: Complaint, now: datetime) -> datetime | None:
+        """After a change the clocks may have stopped (acknowledged, resolved) or restarted (reopened)."""
+        if complaint.status == Status.RESOLVED or complaint.acknowledged_at is not None:
+            projections.refresh_reminders(session, complaint, now)
+        complaint.sla_due_at = sla.next_due(complaint, self.sla)
+        return complaint.sla_due_at
+
+    # -- the SLA clocks ----------------------------------------------------------------------------------------------
+
+    def snooze_resolution(self, complaint_id: int, requester: Requester) -> None:
+        """The owner may quiet their own resolution reminders for a while (acknowledgement nags never snooze)."""
+
+        def snooze(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            if complaint.owner_id not in (None, requester.user_id):
+                raise TransitionRefused(f"Only its owner, {lifecycle.mention(complaint.owner_id)}, can snooze these.")
+            until = now + RESOLUTION_SNOOZE
+            outcome = lifecycle.apply(
+                session, complaint, Action.SNOOZE_RESOLUTION, requester.actor, now, {"until": until.isoformat()}
+            )
+            complaint.resolve_snoozed_until = until
+            return outcome
+
+        self._change(complaint_id, requester, snooze)
+
+    def run_sla(self, limit: int = 500) -> datetime | None:
+        """Do every nag, breach and reminder that has fallen due, each exactly once: the complaint row is locked
+        (FOR UPDATE SKIP LOCKED, so copies of Heard share the work) and its stage counter moves in the same
+        transaction as the message is queued. Work that fell due while Heard was down is done now, marked late;
+        of several stages missed, only the latest is sent. Returns when the next one falls due."""
+        now = utcnow()
+        managers = self._breach_recipients()
+        actor = Actor("scheduler", "scheduler")
+        woke: list[int] = []
+        with self.database.unit_of_work() as session:
+            due = session.scalars(
+                select(Complaint)
+                .where(Complaint.sla_due_at <= now)
+                .order_by(Complaint.sla_due_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for complaint in due:
+                for which in sla.Clock:
+                    self._do_stages(session, complaint, which, now, actor, managers)
+                complaint.sla_due_at = sla.next_due(complaint, self.sla)
+                woke.append(complaint.id)
+            upcoming = session.scalar(
+                select(Complaint.sla_due_at).where(Complaint.sla_due_at > now).order_by(Complaint.sla_due_at).limit(1)
+            )
+        if woke:
+            self._wake_delivery()
+        return upcoming
+
+    def _do_stages(
+        self, session: Session, complaint: Complaint, which: Clock, now: datetime, actor: Actor, managers: list[str]
+    ) -> None:
+        stages = sla.due_stages(complaint, which, self.sla, now)
+        if not stages:
+            return
+        stage = stages[-1]
+        sla.set_done_stages(complaint, which, stage.number)
+        late = now - stage.at
+        detail: dict[str, object] = {"clock": which.value, "stage": stage.number}
+        if late > LATE_AFTER:
+            detail["late_seconds"] = round(late.total_seconds(), 1)
+        if len(stages) > 1:
+            detail["skipped_stages"] = [skipped.number for skipped in stages[:-1]]
+        if stage.kind is StageKind.NAG:
+            action = Action.NAG
+            projections.send_nag(session, complaint, which, stage.number, now)
+        else:
+            action = Action.BREACH if stage.kind is StageKind.BREACH else Action.REMIND
+            reminder = stage.number - self._breach_stage_number(complaint, which)
+            projections.alert_breach(session, complaint, which, stage.number, reminder, managers, now)
+            projections.refresh_card(session, complaint, now)  # the card turns overdue
+        outcome = lifecycle.apply(session, complaint, action, actor, now, detail)
+        self._log(session, outcome, now)
+
+    def _breach_stage_number(self, complaint: Complaint, which: Clock) -> int:
+        stages = self.sla.stages(sla.clock_start(complaint), sla.clock_deadline(complaint, which))
+        return next(stage.number for stage in stages if stage.kind is StageKind.BREACH)
+
+    def _breach_recipients(self) -> list[str]:
+        """Managers by DM; without HEARD_MANAGERS (or when Slack cannot list a group) the complaints channel."""
+        if not self.settings.managers:
+            return [self.settings.heard_channel]
+        try:
+            return self.roles.manager_recipients() or [self.settings.heard_channel]
+        except SlackUnavailable:
+            return [self.settings.heard_channel]
 
     def _log(self, session: Session, outcome: Outcome, now: datetime) -> None:
         if self.settings.thread_log and outcome.event is not None:

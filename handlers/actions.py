@@ -80,6 +80,7 @@ def register(app: App, services: Services) -> None:
     app.action(ids.ACKNOWLEDGE)(on_complaint(services.acknowledge))
     app.action(ids.REOPEN)(on_complaint(services.reopen))
     app.action(ids.QUICK_FOLLOW_UP)(on_complaint(services.quick_follow_up))
+    app.action(ids.SNOOZE_RESOLUTION)(on_complaint(services.snooze_resolution))
     app.action(ids.ESCALATE)(opens_form(services, ids.ESCALATE_VIEW))
     app.action(ids.SCHEDULE_FOLLOW_UP)(opens_form(services, ids.FOLLOW_UP_VIEW))
     app.action(ids.RESOLVE)(opens_form(services, ids.RESOLVE_VIEW))

@@ -60,6 +60,7 @@ class Complaint(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_complaints_source_external_id"),
         Index("ix_complaints_status_ack_deadline", "status", "ack_deadline"),
+        Index("ix_complaints_sla_due_at", "sla_due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -79,6 +80,13 @@ class Complaint(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     ack_deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolve_deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    # How many stages (nags, breach, reminders) of each clock are done; claimed under the row lock.
+    ack_stage: Mapped[int] = mapped_column(Integer, default=0)
+    resolve_stage: Mapped[int] = mapped_column(Integer, default=0)
+    resolve_snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The next moment the SLA sweep has work for this complaint; NULL when nothing more will fall due.
+    sla_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     slack_permalink: Mapped[str | None] = mapped_column(String(500))

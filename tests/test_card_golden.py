@@ -40,6 +40,7 @@ def complaint(**changes: object) -> Complaint:
         "acknowledged_by": None,
         "acknowledged_at": None,
         "ack_deadline": POSTED + timedelta(hours=1),
+        "resolve_deadline": POSTED + timedelta(hours=24),
         "revision": 1,
     }
     fields.update(changes)

@@ -28,6 +28,7 @@ def new_complaint(database: Database) -> int:
             received_at=NOW,
             status="new",
             ack_deadline=NOW + timedelta(hours=1),
+            resolve_deadline=NOW + timedelta(hours=24),
             revision=1,
         )
         session.add(complaint)

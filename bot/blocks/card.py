@@ -116,7 +116,10 @@ def _complaint_text(complaint: Complaint) -> str:
 
 def _state_lines(view: CardView, now: datetime, tz: ZoneInfo) -> str:
     complaint = view.complaint
-    lines = [_acknowledgement_line(complaint, now, tz), _owner_line(complaint, now, tz)]
+    lines = [_acknowledgement_line(complaint, now, tz)]
+    if complaint.acknowledged_at is not None and complaint.status != Status.RESOLVED:
+        lines.append(_resolution_line(complaint, now, tz))
+    lines.append(_owner_line(complaint, now, tz))
     if complaint.status == Status.RESOLVED and complaint.resolved_at is not None:
         note = f" — {safe_mrkdwn(complaint.resolution_note, REASON_LIMIT)}" if complaint.resolution_note else ""
         lines.append(
@@ -155,6 +158,13 @@ def _acknowledgement_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> 
     if left <= timedelta(0):
         return f":rotating_light: *Overdue by {span(-left)}* — acknowledge now"
     return f":hourglass_flowing_sand: Acknowledge by {clock(complaint.ack_deadline, now, tz)} — {span(left)} left"
+
+
+def _resolution_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
+    left = complaint.resolve_deadline - now
+    if left <= timedelta(0):
+        return f":rotating_light: *Resolution overdue by {span(-left)}*"
+    return f":stopwatch: Resolve by {clock(complaint.resolve_deadline, now, tz)} — {span(left)} left"
 
 
 def _owner_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:

@@ -22,6 +22,8 @@ APPROVE_ESCALATION = "approve_escalation"
 DECLINE_ESCALATION = "decline_escalation"
 FOLLOW_UP_DONE = "follow_up_done"
 FOLLOW_UP_SNOOZE = "follow_up_snooze"
+# On resolution-window nags (value: a complaint reference)
+SNOOZE_RESOLUTION = "snooze_resolution"
 
 # Modals (callback_id) and their inputs (block_id; the element's action_id is the same string)
 ESCALATE_VIEW = "escalate_view"

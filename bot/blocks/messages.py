@@ -144,6 +144,10 @@ _LOG_WORDS = {
     Action.SNOOZE_FOLLOW_UP.value: "snoozed the follow-up",
     Action.RESOLVE.value: "resolved it",
     Action.REOPEN.value: "reopened it",
+    Action.NAG.value: "sent a reminder",
+    Action.BREACH.value: ":rotating_light: the deadline passed; managers were told",
+    Action.REMIND.value: ":rotating_light: still overdue; managers were reminded",
+    Action.SNOOZE_RESOLUTION.value: "snoozed the resolution reminders",
 }
 
 

@@ -97,3 +97,15 @@ def test_running_without_slack_credentials_says_what_is_missing(tmp_path: Path) 
     assert any(line.startswith("heard: SLACK_SIGNING_SECRET is not set") for line in lines)
     assert any(line.startswith("heard: HEARD_CHANNEL is not set") for line in lines)
     assert "Traceback" not in result.stderr
+
+
+def test_business_hours_and_holidays_are_checked_at_start_up() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings({**VALID, "BUSINESS_HOURS": "Mon-Fri 8-18"}, env_file=None)
+    assert error.value.problems[0].startswith("BUSINESS_HOURS='Mon-Fri 8-18' is not understood")
+
+    settings = load_settings(
+        {**VALID, "BUSINESS_HOURS": "Mon-Fri 08:00-18:00", "HOLIDAYS": "2026-12-25", "HEARD_TZ": "Europe/Madrid"},
+        env_file=None,
+    )
+    assert not settings.calendar.is_always_open

@@ -59,9 +59,8 @@ class Scheduler:
                 continue
             if due is not None:
                 upcoming.append(due)
-        with self._lock:
-            self._armed_for = None
         if upcoming:
+            # A wake-up armed meanwhile for an earlier moment (a new complaint) stays; wake_at keeps the earliest.
             self.wake_at(min(upcoming))
 
     def wake_at(self, moment: datetime) -> None:

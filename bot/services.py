@@ -469,6 +469,8 @@ class Services:
         if due:
             log.info("sent %d follow-up reminder(s)", len(due))
             self._wake_delivery()
+        if len(due) == limit:
+            return self.send_due_follow_ups(limit)  # more was due than one batch takes
         return upcoming
 
     # -- shared mechanics ------------------------------------------------------------------------------------------
@@ -564,6 +566,8 @@ class Services:
             )
         if woke:
             self._wake_delivery()
+        if len(due) == limit:
+            return self.run_sla(limit)  # more was due than one batch takes
         return upcoming
 
     def _do_stages(

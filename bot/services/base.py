@@ -1,0 +1,166 @@
+"""The mechanics every use case shares: who asks, locking the complaint, refreshing what shows it, and
+answering privately when a request did not (or did not need to) apply."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot import delivery, lifecycle, projections, sla
+from bot.blocks.notice import render_notice
+from bot.config import Settings
+from bot.delivery import utcnow
+from bot.delivery.direct import SlackDirect, SlackUnavailable
+from bot.directory import DirectoryFile
+from bot.lifecycle import Action, Actor, Outcome, Status, TransitionRefused
+from bot.roles import Roles
+from bot.sla import SlaPolicy
+from storage.db import Database
+from storage.models import Complaint
+
+log = logging.getLogger("heard.services")
+
+# A post dated in the future (a sender's clock running fast) would stretch the window; trust our clock then.
+MAX_CLOCK_SKEW = timedelta(minutes=2)
+SNOOZE = timedelta(days=1)
+RESOLUTION_SNOOZE = timedelta(hours=1)
+# Stages done more than this after their moment are marked late in the audit trail.
+LATE_AFTER = timedelta(seconds=5)
+NOT_AN_AGENT = (
+    "Sorry, only the care team can act on complaints in Heard. If you should be part of it, ask your Heard admin "
+    "to add you to HEARD_AGENTS."
+)
+NOT_A_MANAGER = "Only managers (HEARD_MANAGERS) can approve or decline escalations."
+GONE = "This complaint no longer exists in Heard."
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    complaint_id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked, and where a private answer to them should go."""
+
+    user_id: str
+    channel: str = ""
+    response_url: str | None = None
+    surface: str = "slack:button"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id, self.surface)
+
+
+# Field errors for a modal: block_id -> message, shown by Slack under the field.
+FieldErrors = dict[str, str]
+
+
+class UseCases:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        wake_delivery: delivery.Waker,
+        slack: SlackDirect,
+        directory: DirectoryFile | None,
+        wake_at: Callable[[datetime], None] = lambda _due: None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self._wake_delivery = wake_delivery
+        self.slack = slack
+        self.directory = directory
+        self.roles = Roles(settings.agents, settings.managers, slack)
+        self._wake_at = wake_at
+        self.sla = SlaPolicy(
+            ack_window=settings.ack_window,
+            resolve_window=settings.resolve_window,
+            nag_before=settings.nag_before,
+            breach_repeat=settings.breach_repeat,
+            breach_repeats=settings.breach_repeats,
+            calendar=settings.calendar,
+        )
+
+    # -- shared mechanics ------------------------------------------------------------------------------------------
+
+    def _act(self, complaint_id: int, action: Action, requester: Requester, detail: dict | None = None) -> None:
+        def change(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            return lifecycle.apply(session, complaint, action, requester.actor, now, detail)
+
+        self._change(complaint_id, requester, change)
+
+    def _change(
+        self, complaint_id: int, requester: Requester, change: Callable[[Session, Complaint, datetime], Outcome]
+    ) -> bool:
+        """Check who asks, lock the complaint, apply `change`, refresh what shows it, and answer privately when
+        the request did not (or did not need to) apply. Returns whether something changed."""
+        if not self._safely(self.roles.is_agent, requester.user_id):
+            self._tell(requester, NOT_AN_AGENT)
+            return False
+        now = utcnow()
+        changed = False
+        due: datetime | None = None
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, complaint_id, with_for_update=True)
+            if complaint is None:
+                notice: str | None = GONE
+            else:
+                try:
+                    outcome = change(session, complaint, now)
+                    notice, changed = outcome.notice, outcome.changed
+                    if changed:
+                        projections.refresh_card(session, complaint, now)
+                        self._log(session, outcome, now)
+                        due = self._rearm_sla(session, complaint, now)
+                except TransitionRefused as refused:
+                    notice = str(refused)
+                    projections.refresh_card(session, complaint, now)  # the card they used may be stale
+            if notice:
+                channel = complaint.slack_channel if complaint is not None else None
+                self._enqueue_notice(session, requester, notice, channel, now)
+        if due is not None:
+            self._wake_at(due)
+        self._wake_delivery()
+        return changed
+
+    def _rearm_sla(self, session: Session, complaint: Complaint, now: datetime) -> datetime | None:
+        """After a change the clocks may have stopped (acknowledged, resolved) or restarted (reopened)."""
+        if complaint.status == Status.RESOLVED or complaint.acknowledged_at is not None:
+            projections.refresh_reminders(session, complaint, now)
+        complaint.sla_due_at = sla.next_due(complaint, self.sla)
+        return complaint.sla_due_at
+
+    def _log(self, session: Session, outcome: Outcome, now: datetime) -> None:
+        if self.settings.thread_log and outcome.event is not None:
+            projections.log_in_thread(session, outcome.event, now)
+
+    def _safely(self, check: Callable[..., bool], *args: object) -> bool:
+        """Permission checks may need Slack (user groups); when it cannot answer, refuse rather than guess."""
+        try:
+            return check(*args)
+        except SlackUnavailable:
+            return False
+
+    def _tell(self, requester: Requester, text: str) -> None:
+        with self.database.unit_of_work() as session:
+            self._enqueue_notice(session, requester, text, None, utcnow())
+        self._wake_delivery()
+
+    def _enqueue_notice(
+        self, session: Session, requester: Requester, text: str, fallback_channel: str | None, now: datetime
+    ) -> None:
+        delivery.send_ephemeral(
+            session,
+            response_url=requester.response_url,
+            channel=requester.channel or fallback_channel or self.settings.heard_channel,
+            user=requester.user_id,
+            message=render_notice(text),
+            now=now,
+        )

@@ -17,12 +17,13 @@ from storage.models import AuditEvent, Complaint, Escalation, FollowUp
 EXCERPT = 500
 
 
-def _complaint_summary(complaint: Complaint) -> list[Block]:
+def complaint_summary(complaint: Complaint, excerpt: int = EXCERPT) -> list[Block]:
+    """Who, what (an excerpt) and a link back to the card: the head of every message about a complaint."""
     link = f" · <{complaint.slack_permalink}|Open the card>" if complaint.slack_permalink else ""
     return [
         SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
         SectionBlock(
-            text=MarkdownTextObject(text=safe_mrkdwn(complaint.text, EXCERPT) or "_(no text)_", verbatim=True)
+            text=MarkdownTextObject(text=safe_mrkdwn(complaint.text, excerpt) or "_(no text)_", verbatim=True)
         ),
         ContextBlock(elements=[MarkdownTextObject(text=f"Complaint #{complaint.id}{link}")]),
     ]
@@ -43,7 +44,7 @@ def escalation_notice(
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=headline)),
         SectionBlock(text=MarkdownTextObject(text=escalation_line(escalation))),
-        *_complaint_summary(complaint),
+        *complaint_summary(complaint),
     ]
     if EscalationStatus(escalation.status) is EscalationStatus.OPEN:
         blocks.append(ActionsBlock(elements=[_button("Accept", ids.ACCEPT_ESCALATION, escalation.id, "primary")]))
@@ -72,7 +73,7 @@ def approval_request(complaint: Complaint, escalation: Escalation, now: datetime
             )
         ),
         SectionBlock(text=MarkdownTextObject(text=escalation_line(escalation))),
-        *_complaint_summary(complaint),
+        *complaint_summary(complaint),
     ]
     status = EscalationStatus(escalation.status)
     if status is EscalationStatus.AWAITING_APPROVAL:
@@ -108,7 +109,7 @@ def follow_up_reminder(complaint: Complaint, follow_up: FollowUp, now: datetime,
                 text=f":calendar: *Follow-up due* — scheduled by <@{follow_up.scheduled_by}>\n*Note:* {note}"
             )
         ),
-        *_complaint_summary(complaint),
+        *complaint_summary(complaint),
     ]
     status = FollowUpStatus(follow_up.status)
     if status is FollowUpStatus.SENT:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.blocks import Message, ids
-from bot.blocks.card import fallback, who_and_where
-from bot.blocks.text import safe_mrkdwn
+from bot.blocks.card import fallback
+from bot.blocks.messages import complaint_summary
 from bot.blocks.when import clock, span
 from bot.lifecycle import Status
 from bot.sla import Clock, clock_applies, clock_deadline
@@ -18,17 +18,6 @@ from storage.models import Complaint
 
 EXCERPT = 300
 _GOAL = {Clock.ACK: "acknowledge", Clock.RESOLVE: "resolve"}
-
-
-def _summary(complaint: Complaint) -> list[Block]:
-    link = f" · <{complaint.slack_permalink}|Open the card>" if complaint.slack_permalink else ""
-    return [
-        SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
-        SectionBlock(
-            text=MarkdownTextObject(text=safe_mrkdwn(complaint.text, EXCERPT) or "_(no text)_", verbatim=True)
-        ),
-        ContextBlock(elements=[MarkdownTextObject(text=f"Complaint #{complaint.id}{link}")]),
-    ]
 
 
 def _stopped(complaint: Complaint, which: Clock, now: datetime, tz: ZoneInfo) -> str:
@@ -65,7 +54,7 @@ def nag(complaint: Complaint, which: Clock, mention: str, now: datetime, tz: Zon
         f":hourglass_flowing_sand: {mention + ' ' if mention else ''}*{goal.capitalize()} by "
         f"{clock(deadline, now, tz)}* — {timing}"
     )
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline)), *_summary(complaint)]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline)), *complaint_summary(complaint, EXCERPT)]
     if clock_applies(complaint, which):
         blocks.append(_buttons(complaint, which))
     else:
@@ -84,7 +73,7 @@ def breach(complaint: Complaint, which: Clock, reminder: int, now: datetime, tz:
         f":rotating_light: *Not {goal}d in time*{again}: complaint #{complaint.id} was due "
         f"{clock(deadline, now, tz)}, overdue by {span(now - deadline)} · {owner}"
     )
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline)), *_summary(complaint)]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline)), *complaint_summary(complaint, EXCERPT)]
     if not clock_applies(complaint, which):
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_stopped(complaint, which, now, tz))]))
     text = f"Overdue ({goal}): {fallback(complaint)}"

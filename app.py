@@ -34,6 +34,7 @@ from storage.db import Database, migrate
 log = logging.getLogger("heard")
 
 HTTP_THREADS = 8
+MAX_SLACK_BODY_BYTES = 2 * 1024 * 1024
 
 
 class Heard:
@@ -80,6 +81,8 @@ class Heard:
             threads=HTTP_THREADS,
             ident="heard",
             clear_untrusted_proxy_headers=True,
+            # Refuse (413) oversized bodies before buffering them; Slack's own payloads stay far below this.
+            max_request_body_size=max(settings.ingest_max_bytes, MAX_SLACK_BODY_BYTES),
         )
         self._socket_mode: SocketModeHandler | None = None
         self._connecting: threading.Thread | None = None

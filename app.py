@@ -33,7 +33,8 @@ from storage.db import Database, migrate
 
 log = logging.getLogger("heard")
 
-HTTP_THREADS = 8
+HTTP_THREADS = 16
+DIRECT_CALL_TIMEOUT_SECONDS = 2
 MAX_SLACK_BODY_BYTES = 2 * 1024 * 1024
 
 
@@ -60,6 +61,7 @@ class Heard:
             client=self.client,
             renderers=projections.renderers,
             on_posted=projections.on_posted,
+            default_channel=settings.heard_channel,
             threads=settings.delivery_workers,
             lease=settings.slack_timeout * 3,
         )
@@ -68,7 +70,14 @@ class Heard:
             settings,
             self.database,
             self.delivery.wake,
-            SlackDirect(self.client),
+            SlackDirect(
+                WebClient(
+                    token=settings.slack_bot_token,
+                    base_url=settings.slack_api_url,
+                    # These calls happen while someone waits on Slack's 3 seconds.
+                    timeout=DIRECT_CALL_TIMEOUT_SECONDS,
+                )
+            ),
             self.directory,
             wake_at=self.scheduler.wake_at,
         )
@@ -102,7 +111,9 @@ class Heard:
             # at start-up does not stop clicks from being recorded.
             authorize=self._authorize(),
             request_verification_enabled=not self.settings.socket_mode,
-            process_before_response=False,
+            # Listeners are short (one unit of work, then the outbox does the Slack calls), so they run on the
+            # request's own thread and answer when done: no hand-off to Bolt's small pool, no ack polling.
+            process_before_response=True,
         )
         actions.register(bolt, self.services)
         views.register(bolt, self.services)

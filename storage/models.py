@@ -156,7 +156,10 @@ class Delivery(Base):
     """The outbox: one row per message Heard keeps in Slack (or one private answer), see `bot/delivery/`."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_status_due_at", "status", "due_at"),
+        Index("ix_deliveries_complaint_id_kind", "complaint_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)

@@ -98,6 +98,8 @@ class DeliveryWorker:
     client: WebClient
     renderers: Mapping[str, Renderer]
     on_posted: Mapping[str, PostedHook] = field(default_factory=dict)
+    # Where projections go unless they say otherwise (the complaints channel); used to pace before rendering.
+    default_channel: str = ""
     threads: int = 4
     # Longer than any single Slack call can take (the client's timeout), so a live sender never loses its row.
     lease: timedelta = timedelta(seconds=30)
@@ -217,9 +219,16 @@ class DeliveryWorker:
             payload=dict(row.payload),
             ts=row.ts,
         )
+        # Pacing first, so a row that has to wait is not rendered for nothing.
         if row.kind == EPHEMERAL:
             job.channel = str(row.payload.get("channel", ""))
         else:
+            job.channel = row.channel or str(row.payload.get("to") or self.default_channel)
+        wait = self.gate.wait_seconds(job.method, job.channel, ticket=row.id)
+        if wait > 0:
+            row.due_at = now + timedelta(seconds=wait)
+            return None
+        if row.kind != EPHEMERAL:
             try:
                 job.outgoing = self.renderers[row.kind](session, row, now)
             except NotReady as not_ready:
@@ -229,10 +238,6 @@ class DeliveryWorker:
                 row.status = DONE
                 return None
             job.channel = row.channel or job.outgoing.channel
-        wait = self.gate.wait_seconds(job.method, job.channel)
-        if wait > 0:
-            row.due_at = now + timedelta(seconds=wait)
-            return None
         if job.method == "chat.postMessage":
             job.lookup_since = row.attempted_at if row.maybe_sent else None
             if not row.maybe_sent:

@@ -80,6 +80,7 @@ SLACK_LIMIT_MS = 3000.0
 HTTP_TARGET_P99_MS = 50.0
 UPDATE_TARGET_P99_MS = 250.0
 SEED_BATCH = 5000
+RESOLVE_WINDOW = timedelta(hours=24)
 ACK_WINDOW = timedelta(minutes=60)
 UTC_ZONE = ZoneInfo("UTC")
 USERS = 40
@@ -236,6 +237,11 @@ def complaint_row(complaint_id: int, rng: random.Random, now: datetime) -> dict[
         "received_at": posted_at + timedelta(seconds=rng.uniform(0.5, 20)),
         "status": "new",
         "ack_deadline": posted_at + ACK_WINDOW,
+        "resolve_deadline": posted_at + RESOLVE_WINDOW,
+        "ack_stage": 0,
+        "resolve_stage": 0,
+        # The SLA sweep is measured by bench/sla_precision.py; here no nag should compete with the clicks.
+        "sla_due_at": None,
         "slack_channel": CHANNEL,
         # Cards never clicked point at messages the fake does not hold; nothing touches them.
         "slack_ts": f"{int(posted_at.timestamp())}.{complaint_id % 1_000_000:06d}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,7 @@ class Database:
         self.url = database_url
         self.engine = make_engine(database_url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sqlite_writer = threading.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,8 +62,18 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: committed when the block ends normally, rolled back when it raises."""
-        with self._sessions() as session, session.begin():
+        with self._turn(), self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        # SQLite has one writer at a time, and its busy handler waits by sleeping in growing steps (up to 100 ms),
+        # so threads of one process queue here instead; other processes still meet the busy timeout.
+        if self._sqlite_writer is None:
+            yield
+            return
+        with self._sqlite_writer:
+            yield
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

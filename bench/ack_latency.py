@@ -223,7 +223,8 @@ def complaint_row(complaint_id: int, rng: random.Random, now: datetime) -> dict[
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     handle = f"{first.lower()}_{last[0].lower()}{rng.randint(1, 9999)}"
     source = rng.choice(SOURCES)
-    posted_at = now - timedelta(seconds=rng.uniform(0, 50 * 60))
+    # Within the last half hour: no nag (45 minutes after posting by default) falls due during the run.
+    posted_at = now - timedelta(seconds=rng.uniform(0, 30 * 60))
     return {
         "id": complaint_id,
         "source": source,

@@ -12,9 +12,10 @@ What is measured
     HEARD_CHANNEL. ``--processes`` (2) copies of Heard (``python app.py``, HEARD_THREAD_LOG=off,
     LOG_LEVEL=WARNING) run against the database; the fake Slack never rate-limits.
 
-    * Lateness when claimed: ``audit_events.at`` of the "nagged" event minus the stage's due moment. ``at`` is
-      the moment the sweep that claimed the stage began (``run_sla``'s ``now``), so this is a lower bound: the
-      stage is committed a little later, when that sweep's transaction ends. Target: p99 <= 1 s.
+    * Lateness when claimed, two ways. ``audit_events.at`` of the "nagged" event minus the stage's due moment:
+      ``at`` is when the sweep that claimed the stage began (``run_sla``'s ``now``), so this is a lower bound. And
+      the moment this process first saw the event committed, polling the audit trail every 50 ms, minus the due
+      moment: the stage is durably claimed then, whatever happens to Slack. Target: p99 <= 1 s.
     * Lateness in Slack, for the DM nags: when the fake Slack accepted the ``chat.postMessage`` (``Call.at``,
       converted from this process's monotonic clock with one wall/monotonic pair taken together) minus the due
       moment. This includes the commit and the delivery worker, so it is an upper bound of the claim lateness.
@@ -97,6 +98,7 @@ NAG_BEFORE = "15m,5m"
 RESOLVE_WINDOW = "24h"
 SEED_BATCH = 5000
 POLL_SECONDS = 0.5
+SEEN_POLL_SECONDS = 0.05
 OVERDUE_AT_START = 10  # part 2: complaints already due when the scheduler starts
 COMPARE_SPREAD = timedelta(hours=6)
 SETTLE_SECONDS = 2.0
@@ -518,6 +520,7 @@ class Precision:
     ready_seconds: list[float] = field(default_factory=list)
     ready_margin: float = 0.0  # seconds between the last Heard being ready and the first due nag
     claimed_by_end: float = 0.0  # seconds after the last due moment when the wait for claims ended
+    seen: dict[int, float] = field(default_factory=dict)  # complaint id -> first nag seen committed (epoch)
     waited_for_slack: float = 0.0
     events: list[tuple[int, float, dict[str, Any]]] = field(default_factory=list)
     posts: list[tuple[str, float, str]] = field(default_factory=list)  # (outbox key, wall time, "dm"/"thread")
@@ -603,23 +606,61 @@ def run_precision(url: str, args: argparse.Namespace) -> Precision:
     return run
 
 
+class CommitWatcher:
+    """Sees "nagged" events appear (committed) by polling the audit trail every `SEEN_POLL_SECONDS`.
+
+    Ids come from a sequence when a row is inserted, but transactions commit in any order, so a plain
+    "id > last seen" would miss a slow transaction's rows: the floor only rises over ids already seen."""
+
+    def __init__(self, database: Database) -> None:
+        from sqlalchemy import func, select
+
+        from storage.models import AuditEvent
+
+        self.database = database
+        with database.engine.connect() as connection:
+            self.floor = int(connection.scalar(select(func.max(AuditEvent.id))) or 0)
+        self.ids: set[int] = set()
+        self.seen: dict[int, float] = {}  # complaint id -> when its first nag was first seen committed
+
+    def poll(self) -> int:
+        from sqlalchemy import select
+
+        from storage.models import AuditEvent
+
+        with self.database.engine.connect() as connection:
+            rows = connection.execute(
+                select(AuditEvent.id, AuditEvent.complaint_id)
+                .where(AuditEvent.id > self.floor, AuditEvent.action == "nagged")
+                .order_by(AuditEvent.id)
+            ).all()
+        now = time.time()
+        for event_id, complaint_id in rows:
+            if event_id not in self.ids:
+                self.ids.add(event_id)
+                self.seen.setdefault(int(complaint_id), now)
+        while self.floor + 1 in self.ids:
+            self.floor += 1
+        return len(self.seen)
+
+
 def wait_for_claims(database: Database, heards: Sequence[HeardChild], run: Precision, args: argparse.Namespace) -> None:
-    """Poll the audit trail until every complaint has its nag, or `--grace` after the last due moment."""
+    """Watch the audit trail until every complaint has its nag, or `--grace` after the last due moment."""
+    watcher = CommitWatcher(database)
     last_due = max(run.due.values())
     deadline = last_due + args.grace
     next_report = time.time() + 10
     while True:
-        done = nag_count(database)
+        done = watcher.poll()
         now = time.time()
-        if done >= run.complaints or now >= deadline:
+        if done >= run.complaints or now >= deadline or any(not heard.alive() for heard in heards):
             run.claimed_by_end = now - last_due
-            return
-        if any(not heard.alive() for heard in heards):
+            run.seen = watcher.seen
             return
         if now >= next_report:
             print(f"  ... {done:,} of {run.complaints:,} nags claimed", flush=True)
             next_report = now + 10
-        time.sleep(POLL_SECONDS)
+        time.sleep(SEEN_POLL_SECONDS)
 
 
 def nag_posts(calls: Sequence[Call]) -> list[Call]:
@@ -770,17 +811,15 @@ def report_precision(run: Precision, args: argparse.Namespace) -> None:
     )
     print()
     print(f"  {'lateness after the due moment (ms)':<40}{'n':>13}{'p50':>9}{'p99':>9}{'max':>9}   target")
-    print(
-        figures(
-            "claimed: audit_events.at - due", claim_ms, run.complaints, f"p99 <= {TARGET_P99_MS:.0f}", TARGET_P99_MS
-        )
-    )
-    dm_claims = [(min(at for at, _ in first_stage[cid]) - due[cid]) * 1000 for cid in run.dm_ids if cid in first_stage]
-    print(figures("  of which the DM complaints", dm_claims, run.dm))
+    target = f"p99 <= {TARGET_P99_MS:.0f}"
+    print(figures("sweep began: audit_events.at - due", claim_ms, run.complaints, target, TARGET_P99_MS))
+    seen_ms = [(seen - due[cid]) * 1000 for cid, seen in run.seen.items() if cid in due]
+    print(figures("committed: seen by a 50 ms poll - due", seen_ms, run.complaints, target, TARGET_P99_MS))
     print(figures("DM in Slack: chat.postMessage - due", dm_ms, run.dm, "(upper bound)"))
     print()
-    print("  The claim figure is the honest scheduler figure (a lower bound: `at` is when the claiming sweep began);")
-    print("  the DM figure adds the commit and the delivery to Slack (an upper bound).")
+    print("  Claim lateness is the scheduler's precision. `at` is when the sweep that claimed the stage began (a lower")
+    print("  bound); 'committed' is when the bench first saw the event, polling every 50 ms (the honest figure: the")
+    print("  stage is then durably claimed). The DM line adds delivery to Slack.")
     print()
     print(
         f"  duplicates    {duplicates:,} stages claimed twice (must be 0); {slack_duplicates:,} nag messages posted "
@@ -1163,7 +1202,8 @@ def heard_version() -> str:
             ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            # Heard's code, that is: an edited benchmark does not change what is measured.
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"],
             capture_output=True,
             text=True,
             check=True,

@@ -74,8 +74,10 @@ def _per_recipient(
 
 
 def refresh_escalation(session: Session, escalation: Escalation, now: datetime) -> None:
-    delivery.refresh_existing(session, f"escalation:{escalation.id}:", now)
-    delivery.refresh_existing(session, f"approval:{escalation.id}:", now)
+    for kind in (ESCALATION_NOTICE, APPROVAL_REQUEST):
+        delivery.refresh_existing(
+            session, complaint_id=escalation.complaint_id, kind=kind, ref_id=escalation.id, now=now
+        )
 
 
 def refresh_follow_up(session: Session, follow_up: FollowUp, now: datetime) -> None:
@@ -124,8 +126,8 @@ def alert_breach(
 
 def refresh_reminders(session: Session, complaint: Complaint, now: datetime) -> None:
     """Nags and breach alerts already sent show when the clock stops (and lose their buttons)."""
-    delivery.refresh_existing(session, f"{NAG}:{complaint.id}:", now)
-    delivery.refresh_existing(session, f"{BREACH}:{complaint.id}:", now)
+    for kind in (NAG, BREACH):
+        delivery.refresh_existing(session, complaint_id=complaint.id, kind=kind, now=now)
 
 
 def log_in_thread(session: Session, event: AuditEvent, now: datetime) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import and_, case, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
@@ -75,9 +75,15 @@ def refresh(
         session.add(row)
 
 
-def refresh_existing(session: Session, key_prefix: str, now: datetime) -> None:
-    """Re-render every message whose key starts with `key_prefix` (e.g. all notices of one escalation)."""
-    _bump(session, Delivery.key.startswith(key_prefix, autoescape=True), now)
+def refresh_existing(
+    session: Session, *, complaint_id: int, kind: str, now: datetime, ref_id: int | None = None
+) -> None:
+    """Re-render every message of one kind about one complaint (optionally about one escalation, follow-up…),
+    e.g. all notices of an escalation once someone accepts it. Found through the (complaint_id, kind) index."""
+    which = and_(Delivery.complaint_id == complaint_id, Delivery.kind == kind)
+    if ref_id is not None:
+        which = and_(which, Delivery.ref_id == ref_id)
+    _bump(session, which, now)
 
 
 def _bump(session: Session, which: Any, now: datetime) -> int:

@@ -101,6 +101,7 @@ def send_nag(session: Session, complaint: Complaint, which: Clock, stage: int, n
         complaint_id=complaint.id,
         now=now,
         payload={"clock": which.value},
+        fresh=True,
     )
 
 
@@ -121,6 +122,7 @@ def alert_breach(
             complaint_id=complaint.id,
             now=now,
             payload={"clock": which.value, "to": recipient, "reminder": reminder},
+            fresh=True,
         )
 
 
@@ -130,12 +132,20 @@ def refresh_reminders(session: Session, complaint: Complaint, now: datetime) -> 
         delivery.refresh_existing(session, complaint_id=complaint.id, kind=kind, now=now)
 
 
-def log_in_thread(session: Session, event: AuditEvent, now: datetime) -> None:
+def log_in_thread(session: Session, complaint: Complaint, event: AuditEvent, now: datetime) -> None:
     if event.action in NOT_LOGGED:
         return
     session.flush()  # the event's id names its line
     delivery.refresh(
-        session, kind=THREAD_LOG, key=f"log:{event.id}", complaint_id=event.complaint_id, ref_id=event.id, now=now
+        session,
+        kind=THREAD_LOG,
+        key=f"log:{event.id}",
+        complaint_id=event.complaint_id,
+        ref_id=event.id,
+        now=now,
+        # Known up front, so a line that must wait for Slack's pace is not rendered for nothing.
+        payload={"to": complaint.slack_channel} if complaint.slack_channel else None,
+        fresh=True,
     )
 
 

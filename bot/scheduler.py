@@ -72,5 +72,12 @@ class Scheduler:
         if not self._scheduler.running:
             return
         self._scheduler.add_job(
-            self.sweep, DateTrigger(run_date=moment), id=WAKE_JOB, replace_existing=True, misfire_grace_time=None
+            self.sweep,
+            DateTrigger(run_date=moment),
+            id=WAKE_JOB,
+            replace_existing=True,
+            misfire_grace_time=None,
+            # Re-armed from inside a running sweep: the next one may start before this one ends (safe: sweeps
+            # claim work under row locks), rather than being dropped with a warning.
+            max_instances=2,
         )

@@ -15,7 +15,7 @@ from app import Heard
 from bot.config import Settings, load_settings
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
-from storage.db import Database, downgrade, migrate
+from storage.db import Database, migrate
 from tests.support import Ingester
 
 CHANNEL = "C0COMPLAINTS"
@@ -31,7 +31,10 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         database = Database(url)
-        downgrade(database)  # a clean slate even after an interrupted run
+        # A clean slate whatever an earlier (interrupted, or older) run left behind.
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
         migrate(database)
         database.dispose()
         return url

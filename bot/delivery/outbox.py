@@ -67,9 +67,11 @@ def refresh(
     now: datetime,
     ref_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    fresh: bool = False,
 ) -> None:
-    """Ask for the message `key` to be rendered from current state and posted (first time) or updated."""
-    if not _bump(session, Delivery.key == key, now):
+    """Ask for the message `key` to be rendered from current state and posted (first time) or updated.
+    `fresh` says the key cannot exist yet (one message per event or stage), which saves a round trip."""
+    if fresh or not _bump(session, Delivery.key == key, now):
         row = _new_row(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now)
         row.payload = payload or {}
         session.add(row)

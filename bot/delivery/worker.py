@@ -219,15 +219,13 @@ class DeliveryWorker:
             payload=dict(row.payload),
             ts=row.ts,
         )
-        # Pacing first, so a row that has to wait is not rendered for nothing.
-        if row.kind == EPHEMERAL:
-            job.channel = str(row.payload.get("channel", ""))
-        else:
-            job.channel = row.channel or str(row.payload.get("to") or self.default_channel)
-        wait = self.gate.wait_seconds(job.method, job.channel, ticket=row.id)
-        if wait > 0:
-            row.due_at = now + timedelta(seconds=wait)
-            return None
+        # Pace first where the destination is known, so a row that has to wait is not rendered for nothing;
+        # otherwise (a nag goes to its owner's DM or to the card's thread) render, then pace on the real target.
+        known = row.channel or row.payload.get("to") or (row.payload.get("channel") if row.kind == EPHEMERAL else None)
+        if known:
+            job.channel = str(known)
+            if self._must_wait(row, job, now):
+                return None
         if row.kind != EPHEMERAL:
             try:
                 job.outgoing = self.renderers[row.kind](session, row, now)
@@ -238,6 +236,8 @@ class DeliveryWorker:
                 row.status = DONE
                 return None
             job.channel = row.channel or job.outgoing.channel
+            if not known and self._must_wait(row, job, now):
+                return None
         if job.method == "chat.postMessage":
             job.lookup_since = row.attempted_at if row.maybe_sent else None
             if not row.maybe_sent:
@@ -248,6 +248,13 @@ class DeliveryWorker:
         row.lease_until = now + self.lease
         row.attempts = job.attempts
         return job
+
+    def _must_wait(self, row: Delivery, job: _Job, now: datetime) -> bool:
+        wait = self.gate.wait_seconds(job.method, job.channel, ticket=row.id)
+        if wait > 0:
+            row.due_at = now + timedelta(seconds=wait)
+            return True
+        return False
 
     def _deliver(self, job: _Job) -> None:
         try:

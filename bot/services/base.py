@@ -117,7 +117,7 @@ class UseCases:
                     notice, changed = outcome.notice, outcome.changed
                     if changed:
                         projections.refresh_card(session, complaint, now)
-                        self._log(session, outcome, now)
+                        self._log(session, complaint, outcome, now)
                         due = self._rearm_sla(session, complaint, now)
                 except TransitionRefused as refused:
                     notice = str(refused)
@@ -137,9 +137,9 @@ class UseCases:
         complaint.sla_due_at = sla.next_due(complaint, self.sla)
         return complaint.sla_due_at
 
-    def _log(self, session: Session, outcome: Outcome, now: datetime) -> None:
+    def _log(self, session: Session, complaint: Complaint, outcome: Outcome, now: datetime) -> None:
         if self.settings.thread_log and outcome.event is not None:
-            projections.log_in_thread(session, outcome.event, now)
+            projections.log_in_thread(session, complaint, outcome.event, now)
 
     def _safely(self, check: Callable[..., bool], *args: object) -> bool:
         """Permission checks may need Slack (user groups); when it cannot answer, refuse rather than guess."""

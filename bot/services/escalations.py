@@ -138,7 +138,7 @@ class EscalationUseCases(UseCases):
         if outcome.changed:
             projections.refresh_escalation(session, escalation, now)
             projections.refresh_card(session, complaint, now)
-            self._log(session, outcome, now)
+            self._log(session, complaint, outcome, now)
             if action is Action.APPROVE_ESCALATION:
                 if department is None:
                     return f"{escalation.department_name} is no longer in the directory; nobody was notified."

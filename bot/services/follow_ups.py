@@ -89,7 +89,7 @@ class FollowUpUseCases(UseCases):
                     notice = outcome.notice
                     if outcome.changed:
                         projections.refresh_card(session, complaint, now)
-                        self._log(session, outcome, now)
+                        self._log(session, complaint, outcome, now)
                         if action is Action.SNOOZE_FOLLOW_UP:
                             snoozed_until = follow_up.due_at
                             when = clock(snoozed_until, now, self.settings.timezone)
@@ -127,7 +127,7 @@ class FollowUpUseCases(UseCases):
                 )
                 projections.refresh_follow_up(session, follow_up, now)
                 projections.refresh_card(session, complaint, now)
-                self._log(session, outcome, now)
+                self._log(session, complaint, outcome, now)
             upcoming = session.scalar(
                 select(FollowUp.due_at)
                 .where(FollowUp.status == FollowUpStatus.SCHEDULED.value, FollowUp.due_at > now)

@@ -54,11 +54,13 @@ class SlaUseCases(UseCases):
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
-            for complaint in due:
-                for which in sla.Clock:
-                    self._do_stages(session, complaint, which, now, actor, managers)
-                complaint.sla_due_at = sla.next_due(complaint, self.sla)
-                woke.append(complaint.id)
+            # One flush at commit for the whole batch, not one per statement (rows are locked and independent).
+            with session.no_autoflush:
+                for complaint in due:
+                    for which in sla.Clock:
+                        self._do_stages(session, complaint, which, now, actor, managers)
+                    complaint.sla_due_at = sla.next_due(complaint, self.sla)
+                    woke.append(complaint.id)
             upcoming = session.scalar(
                 select(Complaint.sla_due_at).where(Complaint.sla_due_at > now).order_by(Complaint.sla_due_at).limit(1)
             )
@@ -91,7 +93,7 @@ class SlaUseCases(UseCases):
             projections.alert_breach(session, complaint, which, stage.number, reminder, managers, now)
             projections.refresh_card(session, complaint, now)  # the card turns overdue
         outcome = lifecycle.apply(session, complaint, action, actor, now, detail)
-        self._log(session, outcome, now)
+        self._log(session, complaint, outcome, now)
 
     def _breach_stage_number(self, complaint: Complaint, which: Clock) -> int:
         stages = self.sla.stages(sla.clock_start(complaint), sla.clock_deadline(complaint, which))

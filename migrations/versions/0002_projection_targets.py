@@ -21,8 +21,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("ref_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite")))
         batch.add_column(sa.Column("channel", sa.String(64)))
         batch.add_column(sa.Column("ts", sa.String(32)))
-    # Projections of one complaint are looked up together (e.g. thread-log lines keep their order).
-    op.create_index("ix_deliveries_complaint_id_kind", "deliveries", ["complaint_id", "kind"])
     # Cards posted before this revision: their place was only on the complaint.
     op.execute(
         "UPDATE deliveries SET channel = (SELECT slack_channel FROM complaints WHERE complaints.id = "
@@ -32,7 +30,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_deliveries_complaint_id_kind", "deliveries")
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_column("ts")
         batch.drop_column("channel")

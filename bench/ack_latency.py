@@ -40,10 +40,8 @@ import os
 import platform
 import queue
 import random
-import re
 import secrets
 import shlex
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -63,14 +61,23 @@ if str(ROOT) not in sys.path:
 
 from slack_sdk import WebClient  # noqa: E402
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.common import (  # noqa: E402
+    finish_seeding,
+    heard_version,
+    log_summary,
+    percentile,
+    prepare_schema,
+    safe_url,
+    server_version,
+)
 from bot.blocks import ids  # noqa: E402
 from bot.blocks.card import CardView, render_card  # noqa: E402
 from bot.delivery.worker import METADATA_EVENT  # noqa: E402
 from sandbox.fake_slack import Call, FakeSlack  # noqa: E402
-from storage.db import Database, downgrade, migrate  # noqa: E402
+from storage.db import Database  # noqa: E402
 from storage.models import AuditEvent, Complaint, Delivery  # noqa: E402
 from tests.conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, heard_environment  # noqa: E402
 from tests.support import HeardProcess  # noqa: E402
@@ -86,8 +93,6 @@ UTC_ZONE = ZoneInfo("UTC")
 USERS = 40
 # An open-loop click sent this much after its turn waited for a free client: Heard was not keeping up.
 LATE_SECONDS = 0.010
-# "2026-01-01 12:00:00,000 WARNING waitress.queue: Task queue depth is 3" -> "WARNING waitress.queue: ..."
-LOG_LINE = re.compile(r"^\S+ \S+ (\w+ [\w.]+: .*)$")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -98,7 +103,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python bench/ack_latency.py",
         description="Measure Heard's HTTP answer time and click-to-chat.update time for Claim/Acknowledge clicks.",
-        epilog="WARNING: a PostgreSQL database given here is wiped (alembic downgrade to base, then migrated).",
+        epilog="WARNING: a PostgreSQL database given here is wiped (its public schema is dropped, then migrated).",
     )
     parser.add_argument(
         "--database-url",
@@ -292,14 +297,6 @@ class Card:
     ts: str
 
 
-def prepare_schema(url: str) -> Database:
-    database = Database(url)
-    if not database.is_sqlite:
-        downgrade(database)  # a clean slate: this database is wiped
-    migrate(database)
-    return database
-
-
 def post_card(client: WebClient, row: dict[str, Any], now: datetime) -> str:
     """Post the card as Heard's delivery worker does (blocks, fallback text, metadata); returns its ts."""
     # Heard started without a directory file offers no Escalate button.
@@ -337,17 +334,6 @@ def seed(database: Database, fake: FakeSlack, total: int, targets: set[int], rng
             connection.execute(insert(Delivery), [delivery_row(row) for row in rows])
     finish_seeding(database)
     return cards
-
-
-def finish_seeding(database: Database) -> None:
-    if database.is_sqlite:
-        return
-    with database.engine.begin() as connection:
-        # Explicit ids do not advance the sequence; Heard's own inserts must not collide with them.
-        connection.execute(text("SELECT setval(pg_get_serial_sequence('complaints', 'id'), max(id)) FROM complaints"))
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        # As autovacuum would soon after such a load; without statistics the planner guesses.
-        connection.execute(text("ANALYZE"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -616,13 +602,6 @@ def machine_busy_seconds() -> float | None:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def server_version(database: Database) -> str:
-    if database.is_sqlite:
-        return f"SQLite {sqlite3.sqlite_version}"
-    with database.engine.connect() as connection:
-        return str(connection.scalar(text("SELECT version()"))).split(" on ")[0]
-
-
 def check_database(url: str, run: Run) -> None:
     database = Database(url)
     try:
@@ -701,13 +680,6 @@ def measure(run: Run, heard: DrainedHeard, fake: FakeSlack, clicks: list[Click],
 
 # ---------------------------------------------------------------------------------------------------------------
 # Report
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))
-    return ordered[int(rank) - 1]
 
 
 def figures_line(name: str, values: Sequence[float], target: str, target_p99: float) -> str:
@@ -794,16 +766,6 @@ def machine_summary(run: Run) -> str:
     )
 
 
-def log_summary(lines: Sequence[str]) -> list[tuple[str, int]]:
-    """Heard's log lines grouped by level, logger and message with the numbers blanked out, most frequent first."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        match = LOG_LINE.match(line)
-        key = re.sub(r"\d+", "#", match.group(1) if match else line.strip())
-        counts[key] = counts.get(key, 0) + 1
-    return sorted(counts.items(), key=lambda item: -item[1])
-
-
 def status_breakdown(sent: Sequence[Sent]) -> str:
     counts: dict[str, int] = {}
     for item in sent:
@@ -811,27 +773,6 @@ def status_breakdown(sent: Sequence[Sent]) -> str:
             key = item.error.split(":")[0] if item.error else str(item.status)
             counts[key] = counts.get(key, 0) + 1
     return f" ({', '.join(f'{key}: {count}' for key, count in sorted(counts.items()))})" if counts else ""
-
-
-def safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def heard_version() -> str:
-    """The commit being measured, and whether the working tree differs from it."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return f"{ROOT} (not a git checkout)"
-    return f"{commit[:90]}" + (" + uncommitted changes" if dirty else "")
 
 
 def print_header(args: argparse.Namespace) -> None:

@@ -48,7 +48,7 @@ What is measured
     * Ratios alternative / Heard, raw (a bare scheduler process against all of Heard) and as "Heard with the
       jobs" (Heard + what the jobs add over the baseline) / Heard.
 
-How to run (from the repository root; the database given is WIPED: alembic downgrade to base, then migrate)
+How to run (from the repository root; the database given is WIPED: its public schema is dropped, then migrated)
     createdb -h 127.0.0.1 -U postgres heard_bench_sla
     python bench/sla_precision.py                                   # 10,000 over 60 s; 100,000 compared
     python bench/sla_precision.py --complaints 500 --spread 10 --compare 5000        # a smoke run (~1 min)
@@ -84,6 +84,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    finish_seeding,
+    heard_version,
+    log_summary,
+    percentile,
+    prepare_schema,
+    safe_url,
+    server_version,
+)
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -107,8 +119,6 @@ APS_TABLE = "bench_apscheduler_jobs"
 APS_BASELINE_TABLE = "bench_apscheduler_baseline"
 NOOP_REF = "sla_precision:noop"  # the child runs this file as a script, so its directory is on sys.path
 CHILD_COMMAND = "_apscheduler"
-# "2026-01-01 12:00:00,000 WARNING apscheduler.scheduler: ..." -> "WARNING apscheduler.scheduler: ..."
-LOG_LINE = re.compile(r"^\S+ \S+ (\w+ [\w.]+: .*)$")
 
 
 def noop(complaint_id: int) -> None:
@@ -124,7 +134,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python bench/sla_precision.py",
         description="Measure how late Heard's SLA nags are with several copies, and compare start-up and memory "
         "with one APScheduler job per complaint.",
-        epilog="WARNING: the database is wiped (alembic downgrade to base, then migrate).",
+        epilog="WARNING: the database is wiped (its public schema is dropped, then migrated).",
     )
     parser.add_argument("--complaints", type=int, default=10_000, help="complaints whose first nag falls due (10000)")
     parser.add_argument("--spread", type=float, default=60.0, help="seconds over which those nags fall due (60)")
@@ -311,15 +321,6 @@ def audit_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
 # Database
 
 
-def prepare_schema(url: str) -> Database:
-    from storage.db import Database, downgrade, migrate
-
-    database = Database(url)
-    downgrade(database)  # a clean slate: this database is wiped
-    migrate(database)
-    return database
-
-
 def insert_rows(database: Database, rows: Sequence[dict[str, Any]]) -> None:
     from sqlalchemy import insert
 
@@ -333,23 +334,6 @@ def insert_rows(database: Database, rows: Sequence[dict[str, Any]]) -> None:
             connection.execute(insert(AuditEvent), [event for row in batch for event in audit_rows(row)])
 
 
-def finish_seeding(database: Database) -> None:
-    from sqlalchemy import text
-
-    with database.engine.begin() as connection:
-        # Explicit ids do not advance the sequence; Heard's own inserts must not collide with them.
-        connection.execute(text("SELECT setval(pg_get_serial_sequence('complaints', 'id'), max(id)) FROM complaints"))
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))  # as autovacuum would soon after such a load
-
-
-def server_version(database: Database) -> str:
-    from sqlalchemy import text
-
-    with database.engine.connect() as connection:
-        return str(connection.scalar(text("SELECT version()"))).split(" on ")[0]
-
-
 def nag_count(database: Database) -> int:
     from sqlalchemy import func, select
 
@@ -359,12 +343,6 @@ def nag_count(database: Database) -> int:
         return int(
             connection.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "nagged")) or 0
         )
-
-
-def safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -493,18 +471,6 @@ def policy_of(settings: Settings) -> SlaPolicy:
         breach_repeats=settings.breach_repeats,
         calendar=settings.calendar,
     )
-
-
-def log_summary(lines: Sequence[str]) -> list[tuple[str, int]]:
-    """Log lines grouped by level, logger and message with the numbers blanked out, most frequent first."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        if not line.strip() or line.startswith((" ", "\t", "Traceback")):
-            continue
-        match = LOG_LINE.match(line)
-        key = re.sub(r"\d+", "#", match.group(1) if match else line.strip())
-        counts[key] = counts.get(key, 0) + 1
-    return sorted(counts.items(), key=lambda item: -item[1])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -740,13 +706,6 @@ def finish_profilers(profilers: Sequence[subprocess.Popen]) -> None:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Part 1: report
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))
-    return ordered[int(rank) - 1]
 
 
 def figures(name: str, values: Sequence[float], of: int, target: str = "", target_ms: float | None = None) -> str:
@@ -1196,23 +1155,6 @@ def count_jobs(engine: Any, table: str) -> int:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Header and main
-
-
-def heard_version() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            # Heard's code, that is: an edited benchmark does not change what is measured.
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return f"{ROOT} (not a git checkout)"
-    return commit[:90] + (" + uncommitted changes" if dirty else "")
 
 
 def print_header(args: argparse.Namespace, server: str) -> None:

@@ -65,6 +65,9 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    FIRST_NAMES,
+    LAST_NAMES,
+    SOURCES,
     finish_seeding,
     heard_version,
     log_summary,
@@ -164,8 +167,6 @@ def database_urls(args: argparse.Namespace, scratch: Path) -> list[str]:
 # Realistic complaints
 
 
-FIRST_NAMES = ["Maria", "John", "Aisha", "Wei", "Lars", "Sofía", "Kenji", "Olu", "Chloé", "Dmitri", "Priya", "Sam"]
-LAST_NAMES = ["López", "Smith", "Khan", "Zhang", "Nielsen", "García", "Tanaka", "Adeyemi", "Martin", "Ivanov", "Rao"]
 OPENERS = [
     "Third time this month:",
     "Honestly disappointed.",
@@ -200,7 +201,6 @@ CLOSERS = [
     "👎👎👎",
     "Five years a customer and this is how you treat me.",
 ]
-SOURCES = ["facebook", "x", "instagram", "trustpilot", "email", "webhook"]
 
 
 def complaint_text(rng: random.Random) -> str:

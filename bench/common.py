@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 # "2026-01-01 12:00:00,000 WARNING waitress.queue: Task queue depth is 3" -> "WARNING waitress.queue: ..."
+# Who complains, and where: shared by the benchmarks' synthetic complaints.
+FIRST_NAMES = ["Maria", "John", "Aisha", "Wei", "Lars", "Sofía", "Kenji", "Olu", "Chloé", "Dmitri", "Priya", "Sam"]
+LAST_NAMES = ["López", "Smith", "Khan", "Zhang", "Nielsen", "García", "Tanaka", "Adeyemi", "Martin", "Ivanov", "Rao"]
+SOURCES = ["facebook", "x", "instagram", "trustpilot", "email", "webhook"]
 LOG_LINE = re.compile(r"^\S+ \S+ (\w+ [\w.]+: .*)$")
 
 

@@ -88,6 +88,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    FIRST_NAMES,
+    LAST_NAMES,
+    SOURCES,
     finish_seeding,
     heard_version,
     log_summary,
@@ -178,8 +181,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 # Realistic complaints
 
 
-FIRST_NAMES = ["Maria", "John", "Aisha", "Wei", "Lars", "Sofía", "Kenji", "Olu", "Chloé", "Dmitri", "Priya", "Sam"]
-LAST_NAMES = ["López", "Smith", "Khan", "Zhang", "Nielsen", "García", "Tanaka", "Adeyemi", "Martin", "Ivanov", "Rao"]
 PROBLEMS = [
     "my order #{n} arrived broken",
     "the app logs me out every 5 minutes",
@@ -192,7 +193,6 @@ PROBLEMS = [
     "my account was locked after the password reset",
 ]
 CLOSERS = ["Fix this.", "Will never order again 😡", "Can someone from @acme reply?", "", "👎👎👎"]
-SOURCES = ["facebook", "x", "instagram", "trustpilot", "email", "webhook"]
 
 
 def complaint_text(rng: random.Random) -> str:

@@ -16,12 +16,11 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     MarkdownTextObject,
     SectionBlock,
 )
 
-from bot.blocks import Message, ids
+from bot.blocks import Message, context_line, ids
 from bot.blocks.text import safe_mrkdwn
 from bot.blocks.when import clock, in_words, span
 from bot.lifecycle import EscalationStatus, Status
@@ -52,13 +51,7 @@ def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
         SectionBlock(text=MarkdownTextObject(text=_complaint_text(complaint), verbatim=True)),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"Posted {clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}", verbatim=True
-                )
-            ]
-        ),
+        context_line(f"Posted {clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}", verbatim=True),
         SectionBlock(text=MarkdownTextObject(text=_state_lines(view, now, tz))),
     ]
     blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_buttons(view, ref)))

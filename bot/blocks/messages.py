@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, ids
+from bot.blocks import Message, context_line, ids
 from bot.blocks.card import escalation_line, fallback, who_and_where
 from bot.blocks.text import safe_mrkdwn
 from bot.blocks.when import clock
@@ -25,7 +25,7 @@ def complaint_summary(complaint: Complaint, excerpt: int = EXCERPT) -> list[Bloc
         SectionBlock(
             text=MarkdownTextObject(text=safe_mrkdwn(complaint.text, excerpt) or "_(no text)_", verbatim=True)
         ),
-        ContextBlock(elements=[MarkdownTextObject(text=f"Complaint #{complaint.id}{link}")]),
+        context_line(f"Complaint #{complaint.id}{link}"),
     ]
 
 
@@ -50,13 +50,7 @@ def escalation_notice(
         blocks.append(ActionsBlock(elements=[_button("Accept", ids.ACCEPT_ESCALATION, escalation.id, "primary")]))
     elif escalation.accepted_at is not None:
         blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"Accepted by <@{escalation.accepted_by}> at {clock(escalation.accepted_at, now, tz)}"
-                    )
-                ]
-            )
+            context_line(f"Accepted by <@{escalation.accepted_by}> at {clock(escalation.accepted_at, now, tz)}")
         )
     text = f"{severity} escalation to {safe_mrkdwn(escalation.department_name, 120)}: {fallback(complaint)}"
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
@@ -87,15 +81,7 @@ def approval_request(complaint: Complaint, escalation: Escalation, now: datetime
         )
     elif escalation.decided_at is not None:
         word = "Declined" if status is EscalationStatus.DECLINED else "Approved"
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"{word} by <@{escalation.decided_by}> at {clock(escalation.decided_at, now, tz)}"
-                    )
-                ]
-            )
-        )
+        blocks.append(context_line(f"{word} by <@{escalation.decided_by}> at {clock(escalation.decided_at, now, tz)}"))
     text = f"Approval needed: escalate complaint #{complaint.id} to {department}"
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
@@ -123,10 +109,10 @@ def follow_up_reminder(complaint: Complaint, follow_up: FollowUp, now: datetime,
         )
     elif status is FollowUpStatus.DONE and follow_up.done_at is not None:
         done = f":white_check_mark: Done by <@{follow_up.done_by}> at {clock(follow_up.done_at, now, tz)}"
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=done)]))
+        blocks.append(context_line(done))
     elif status is FollowUpStatus.SCHEDULED:
         snoozed = f":zzz: Snoozed until {clock(follow_up.due_at, now, tz)}"
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=snoozed)]))
+        blocks.append(context_line(snoozed))
     text = f"Follow-up due for complaint #{complaint.id}: {fallback(complaint)}"
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
@@ -162,4 +148,4 @@ def thread_log_line(event: AuditEvent, now: datetime, tz: ZoneInfo) -> Message:
         what = f"{what} ({safe_mrkdwn(str(detail['department']), 120)})"
     who = "Heard" if event.actor == "scheduler" else f"<@{event.actor}>"
     text = f"{who} {what} · {clock(event.at, now, tz)}"
-    return Message(text=text, blocks=[ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()])
+    return Message(text=text, blocks=[context_line(text).to_dict()])

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, ids
+from bot.blocks import Message, context_line, ids
 from bot.blocks.card import fallback
 from bot.blocks.messages import complaint_summary
 from bot.blocks.when import clock, span
@@ -58,7 +58,7 @@ def nag(complaint: Complaint, which: Clock, mention: str, now: datetime, tz: Zon
     if clock_applies(complaint, which):
         blocks.append(_buttons(complaint, which))
     else:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_stopped(complaint, which, now, tz))]))
+        blocks.append(context_line(_stopped(complaint, which, now, tz)))
     text = f"{timing.capitalize()} to {goal}: {fallback(complaint)}"
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
@@ -75,6 +75,6 @@ def breach(complaint: Complaint, which: Clock, reminder: int, now: datetime, tz:
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline)), *complaint_summary(complaint, EXCERPT)]
     if not clock_applies(complaint, which):
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_stopped(complaint, which, now, tz))]))
+        blocks.append(context_line(_stopped(complaint, which, now, tz)))
     text = f"Overdue ({goal}): {fallback(complaint)}"
     return Message(text=text, blocks=[block.to_dict() for block in blocks])

@@ -68,6 +68,7 @@ from bench.common import (  # noqa: E402
     FIRST_NAMES,
     LAST_NAMES,
     SOURCES,
+    delivered_card_row,
     finish_seeding,
     heard_version,
     log_summary,
@@ -255,27 +256,6 @@ def complaint_row(complaint_id: int, rng: random.Random, now: datetime) -> dict[
     }
 
 
-def delivery_row(row: dict[str, Any]) -> dict[str, Any]:
-    delivered = row["received_at"] + timedelta(milliseconds=300)
-    return {
-        "key": f"card:{row['id']}",
-        "kind": "card",
-        "complaint_id": row["id"],
-        # Where the card landed: the worker updates it there (chat.update) instead of posting a new one.
-        "channel": row["slack_channel"],
-        "ts": row["slack_ts"],
-        "payload": {},
-        "status": "done",
-        "generation": 1,
-        "attempts": 1,
-        "due_at": row["received_at"],
-        "maybe_sent": False,
-        "attempted_at": row["received_at"],
-        "created_at": row["received_at"],
-        "delivered_at": delivered,
-    }
-
-
 def audit_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "complaint_id": row["id"],
@@ -331,7 +311,7 @@ def seed(database: Database, fake: FakeSlack, total: int, targets: set[int], rng
         with database.engine.begin() as connection:
             connection.execute(insert(Complaint), rows)
             connection.execute(insert(AuditEvent), [audit_row(row) for row in rows])
-            connection.execute(insert(Delivery), [delivery_row(row) for row in rows])
+            connection.execute(insert(Delivery), [delivered_card_row(row) for row in rows])
     finish_seeding(database)
     return cards
 

@@ -10,8 +10,9 @@ import re
 import sqlite3
 import subprocess
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -23,6 +24,27 @@ FIRST_NAMES = ["Maria", "John", "Aisha", "Wei", "Lars", "Sofía", "Kenji", "Olu"
 LAST_NAMES = ["López", "Smith", "Khan", "Zhang", "Nielsen", "García", "Tanaka", "Adeyemi", "Martin", "Ivanov", "Rao"]
 SOURCES = ["facebook", "x", "instagram", "trustpilot", "email", "webhook"]
 LOG_LINE = re.compile(r"^\S+ \S+ (\w+ [\w.]+: .*)$")
+
+
+def delivered_card_row(complaint: dict[str, Any]) -> dict[str, Any]:
+    """The outbox row of a card already in Slack, as after a real ingest: the worker updates it in place."""
+    delivered = complaint["received_at"] + timedelta(milliseconds=300)
+    return {
+        "key": f"card:{complaint['id']}",
+        "kind": "card",
+        "complaint_id": complaint["id"],
+        "channel": complaint["slack_channel"],
+        "ts": complaint["slack_ts"],
+        "payload": {},
+        "status": "done",
+        "generation": complaint["revision"],
+        "attempts": 1,
+        "due_at": complaint["received_at"],
+        "maybe_sent": False,
+        "attempted_at": complaint["received_at"],
+        "created_at": complaint["received_at"],
+        "delivered_at": delivered,
+    }
 
 
 def prepare_schema(url: str) -> Database:

@@ -91,6 +91,7 @@ from bench.common import (  # noqa: E402
     FIRST_NAMES,
     LAST_NAMES,
     SOURCES,
+    delivered_card_row,
     finish_seeding,
     heard_version,
     log_summary,
@@ -261,26 +262,6 @@ def first_nag_offset(policy: SlaPolicy) -> timedelta:
     return policy.ack_window - max(policy.nag_before)
 
 
-def card_delivery(row: dict[str, Any]) -> dict[str, Any]:
-    delivered = row["received_at"] + timedelta(milliseconds=300)
-    return {
-        "key": f"card:{row['id']}",
-        "kind": "card",
-        "complaint_id": row["id"],
-        "channel": row["slack_channel"],
-        "ts": row["slack_ts"],
-        "payload": {},
-        "status": "done",
-        "generation": row["revision"],
-        "attempts": 1,
-        "due_at": row["received_at"],
-        "maybe_sent": False,
-        "attempted_at": row["received_at"],
-        "created_at": row["received_at"],
-        "delivered_at": delivered,
-    }
-
-
 def audit_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     events = [
         {
@@ -330,7 +311,7 @@ def insert_rows(database: Database, rows: Sequence[dict[str, Any]]) -> None:
         batch = rows[start : start + SEED_BATCH]
         with database.engine.begin() as connection:
             connection.execute(insert(Complaint), list(batch))
-            connection.execute(insert(Delivery), [card_delivery(row) for row in batch])
+            connection.execute(insert(Delivery), [delivered_card_row(row) for row in batch])
             connection.execute(insert(AuditEvent), [event for row in batch for event in audit_rows(row)])
 
 

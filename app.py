@@ -27,6 +27,8 @@ from bot.directory import DirectoryError, DirectoryFile
 from bot.projections import Projections
 from bot.scheduler import Scheduler
 from bot.services import Services
+from bot.sources.x import make_client
+from bot.sources.x_poller import XPoller
 from handlers import actions, views
 from handlers.web import HeardWeb
 from storage.db import Database, migrate
@@ -81,6 +83,9 @@ class Heard:
             self.directory,
             wake_at=self.scheduler.wake_at,
         )
+        self.x_poller = self._x_poller()
+        if self.x_poller is not None and settings.x is not None:
+            self.scheduler.every("x-poll", settings.x.poll_interval, self.x_poller.poll)
         self.bolt = self._build_bolt()
         self.web = HeardWeb(self.services, None if settings.socket_mode else self.bolt)
         self.server = create_server(
@@ -101,6 +106,19 @@ class Heard:
     @property
     def port(self) -> int:
         return int(self.server.effective_port)  # type: ignore[union-attr]
+
+    def _x_poller(self) -> XPoller | None:
+        if self.settings.x is None:
+            return None
+        return XPoller(
+            self.settings.x,
+            self.database,
+            self.services.ingest_many,
+            self.delivery.wake,
+            owner=self.delivery.worker_id,
+            timezone=self.settings.timezone,
+            client=make_client(self.settings.x),
+        )
 
     def _build_bolt(self) -> App:
         bolt = App(
@@ -189,6 +207,8 @@ class Heard:
                 self._connecting.join(self.settings.slack_timeout.total_seconds() * 2)
             self._socket_mode.close()
         self.scheduler.stop()
+        if self.x_poller is not None:
+            self.x_poller.release_lease()
         self.delivery.stop()
         self.database.dispose()
 

@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 from bot.business_hours import BusinessCalendar, CalendarError, parse_holidays
+from bot.triage import (
+    DEFAULT_CATEGORIES,
+    DEFAULT_THREAT_WORDS,
+    DEFAULT_URGENT_WORDS,
+    TriageRules,
+    parse_categories,
+    parse_word_list,
+)
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_PATH = "heard.db"
@@ -28,6 +37,11 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PERSON = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|mb)?\s*$", re.IGNORECASE)
 _SIZE_FACTOR = {"b": 1, "kb": 1024, "mb": 1024 * 1024}
+_T = TypeVar("_T")
+_X_HANDLE = re.compile(r"^@?([A-Za-z0-9_]{1,15})$")
+# X's recent search takes queries up to 512 characters; Heard appends its own exclusions.
+X_QUERY_LIMIT = 512
+X_SEARCH_REACH = timedelta(days=7)
 
 
 class ConfigError(Exception):
@@ -53,6 +67,25 @@ def format_duration(value: timedelta) -> str:
         if seconds and seconds % _UNIT_SECONDS[unit] == 0:
             return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
     return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class XSettings:
+    """The X (Twitter) feeds: the brand's mentions and/or a keyword search, read with an app bearer token."""
+
+    bearer_token: str = field(repr=False)
+    user_id: str | None
+    handle: str | None
+    query: str | None
+    poll_interval: timedelta
+    first_lookback: timedelta
+    max_reads_per_day: int
+    gap_alert: timedelta
+    timeout: timedelta
+
+    @property
+    def watches_mentions(self) -> bool:
+        return bool(self.user_id or self.handle)
 
 
 @dataclass(frozen=True)
@@ -86,6 +119,8 @@ class Settings:
     on_duty: tuple[str, ...]
     calendar: BusinessCalendar
     log_level: str
+    triage: TriageRules = field(default_factory=TriageRules)
+    x: XSettings | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -304,10 +339,89 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         on_duty=reader.people("HEARD_ON_DUTY"),
         calendar=reader.calendar(timezone),
         log_level=_log_level(reader),
+        triage=_triage_rules(reader),
+        x=_x_settings(reader),
     )
     if reader.problems:
         raise ConfigError(reader.problems)
     return settings
+
+
+def _triage_rules(reader: _Reader) -> TriageRules:
+    vip = reader.integer(
+        "X_VIP_FOLLOWERS", 10_000, low=1, high=10**10, hint="use the follower count that makes an author a VIP"
+    )
+    return TriageRules(
+        vip_followers=vip,
+        urgent_words=_parsed(reader, "TRIAGE_URGENT_WORDS", parse_word_list, DEFAULT_URGENT_WORDS),
+        threat_words=_parsed(reader, "TRIAGE_THREAT_WORDS", parse_word_list, DEFAULT_THREAT_WORDS),
+        categories=_parsed(reader, "TRIAGE_CATEGORIES", parse_categories, DEFAULT_CATEGORIES),
+    )
+
+
+def _parsed(reader: _Reader, name: str, parse: Callable[[str], _T], default: _T) -> _T:
+    text = reader.raw(name)
+    if text is None:
+        return default
+    try:
+        return parse(text)
+    except ValueError as error:
+        reader.problems.append(f"{name} is not valid: {error}")
+        return default
+
+
+def _x_settings(reader: _Reader) -> XSettings | None:
+    token = reader.raw("X_BEARER_TOKEN")
+    user_id = reader.raw("X_USER_ID")
+    handle_text = reader.raw("X_HANDLE")
+    query = reader.raw("X_QUERY")
+    if token is None:
+        if user_id or handle_text or query:
+            reader.problems.append(
+                "X_BEARER_TOKEN is not set: X_USER_ID, X_HANDLE or X_QUERY need the Bearer Token from your X app "
+                "(developer portal, Keys and tokens)"
+            )
+        return None
+    if not (user_id or handle_text or query):
+        reader.problems.append(
+            "X_BEARER_TOKEN is set but nothing to watch: set X_HANDLE (the brand's account, for its mentions) "
+            'and/or X_QUERY (a keyword search such as acme OR "acme corp")'
+        )
+    if user_id and not user_id.isdigit():
+        reader.problems.append(f"X_USER_ID={user_id!r} is not an X user id: use the numeric id, or set X_HANDLE")
+    handle = None
+    if handle_text:
+        match = _X_HANDLE.match(handle_text)
+        if match is None:
+            reader.problems.append(f"X_HANDLE={handle_text!r} is not an X handle: use the brand's @name, e.g. @acme")
+        else:
+            handle = match.group(1)
+    if query and len(query) > X_QUERY_LIMIT - 40:
+        reader.problems.append(
+            f"X_QUERY is {len(query)} characters long: X allows {X_QUERY_LIMIT}, and Heard adds up to 40 "
+            "(-is:retweet -from:brand); shorten it"
+        )
+    return XSettings(
+        bearer_token=token,
+        user_id=user_id,
+        handle=handle,
+        query=query,
+        poll_interval=reader.duration("X_POLL_INTERVAL", "60s"),
+        first_lookback=_first_lookback(reader),
+        max_reads_per_day=reader.integer(
+            "X_MAX_READS_PER_DAY", 10_000, low=0, high=10**9, hint="use how many posts Heard may read a day (0: no cap)"
+        ),
+        gap_alert=reader.duration("X_GAP_ALERT", "10m"),
+        timeout=reader.duration("X_TIMEOUT", "10s"),
+    )
+
+
+def _first_lookback(reader: _Reader) -> timedelta:
+    lookback = reader.duration("X_FIRST_LOOKBACK", "1h")
+    if lookback > X_SEARCH_REACH:
+        reader.problems.append("X_FIRST_LOOKBACK is longer than 7 days: X's recent search reaches back 7 days at most")
+        return X_SEARCH_REACH
+    return lookback
 
 
 def _log_level(reader: _Reader) -> str:

@@ -42,6 +42,7 @@ class Action(StrEnum):
     """The audit trail's vocabulary: one value per kind of change."""
 
     RECEIVE = "received"
+    JOIN = "post joined"
     CLAIM = "claimed"
     RELEASE = "released"
     REASSIGN = "reassigned"

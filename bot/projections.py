@@ -15,14 +15,21 @@ from sqlalchemy.orm import Session
 from bot import delivery
 from bot.blocks import reminders
 from bot.blocks.card import CardView, render_card
-from bot.blocks.messages import approval_request, escalation_notice, follow_up_reminder, thread_log_line
+from bot.blocks.messages import (
+    approval_request,
+    escalation_notice,
+    follow_up_reminder,
+    joined_post_message,
+    thread_log_line,
+)
+from bot.blocks.notice import render_notice
 from bot.config import Settings
 from bot.delivery import NotReady, Outgoing
 from bot.delivery.worker import PostedHook
 from bot.directory import DirectoryFile
 from bot.lifecycle import Action, FollowUpStatus
 from bot.sla import Clock, clock_applies
-from storage.models import AuditEvent, Complaint, Delivery, Escalation, FollowUp
+from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery, Escalation, FollowUp
 
 CARD = "card"
 ESCALATION_NOTICE = "escalation_notice"
@@ -31,10 +38,12 @@ FOLLOW_UP = "follow_up"
 THREAD_LOG = "thread_log"
 NAG = "nag"
 BREACH = "breach"
+JOINED_POST = "joined_post"
+CHANNEL_NOTICE = "channel_notice"
 
 EARLIER_LINE_RETRY = timedelta(milliseconds=200)
 # The thread shows people's actions; what the card itself says (it arrived) needs no line.
-NOT_LOGGED = {Action.RECEIVE.value}
+NOT_LOGGED = {Action.RECEIVE.value, Action.JOIN.value}
 
 
 def refresh_card(session: Session, complaint: Complaint, now: datetime) -> None:
@@ -149,6 +158,30 @@ def log_in_thread(session: Session, complaint: Complaint, event: AuditEvent, now
     )
 
 
+def show_joined_post(session: Session, complaint: Complaint, post: ComplaintPost, now: datetime) -> None:
+    """A later post by the same author appears in the card's thread, so the whole conversation is in one place."""
+    delivery.refresh(
+        session,
+        kind=JOINED_POST,
+        key=f"{JOINED_POST}:{post.id}",
+        complaint_id=complaint.id,
+        ref_id=post.id,
+        now=now,
+        payload={"to": complaint.slack_channel} if complaint.slack_channel else None,
+        fresh=True,
+    )
+
+
+def tell_channel(session: Session, key: str, text: str, now: datetime) -> None:
+    """One message of Heard's own (not about one complaint) to the team's channel, posted once per `key`:
+    a feed that stopped, a gap in the data, a cap reached. `text` is Heard's own mrkdwn."""
+    if session.scalar(select(Delivery.id).where(Delivery.key == f"{CHANNEL_NOTICE}:{key}")) is not None:
+        return
+    delivery.refresh(
+        session, kind=CHANNEL_NOTICE, key=f"{CHANNEL_NOTICE}:{key}", complaint_id=None, now=now, payload={"text": text}
+    )
+
+
 def card_view(session: Session, complaint: Complaint, settings: Settings, can_escalate: bool) -> CardView:
     escalations = session.scalars(
         select(Escalation).where(Escalation.complaint_id == complaint.id).order_by(Escalation.id)
@@ -187,6 +220,8 @@ class Projections:
             THREAD_LOG: self.thread_log,
             NAG: self.nag,
             BREACH: self.breach,
+            JOINED_POST: self.joined_post,
+            CHANNEL_NOTICE: self.channel_notice,
         }
 
     @property
@@ -269,6 +304,20 @@ class Projections:
             return None
         message = reminders.breach(complaint, which, int(row.payload.get("reminder", 0)), now, self.timezone)
         return Outgoing(row.payload["to"], message)
+
+    def joined_post(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        post = session.get(ComplaintPost, row.ref_id)
+        complaint = session.get(Complaint, row.complaint_id)
+        if post is None or complaint is None:
+            return None
+        if complaint.slack_ts is None or complaint.slack_channel is None:
+            raise NotReady
+        return Outgoing(
+            complaint.slack_channel, joined_post_message(complaint, post, now, self.timezone), complaint.slack_ts
+        )
+
+    def channel_notice(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        return Outgoing(self.settings.heard_channel, render_notice(str(row.payload["text"])))
 
     def on_duty_mention(self) -> str:
         people = [f"<!subteam^{who}>" if who.startswith("S") else f"<@{who}>" for who in self.settings.on_duty]

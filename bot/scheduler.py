@@ -35,6 +35,19 @@ class Scheduler:
         self._lock = threading.Lock()
         self._armed_for: datetime | None = None
 
+    def every(self, name: str, interval: timedelta, job: Callable[[], None]) -> None:
+        """A job of its own on a fixed interval (polling a source), first run at start-up. Call before start()."""
+
+        def run() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("scheduled job %s failed; it runs again in %s", name, interval)
+
+        self._scheduler.add_job(
+            run, IntervalTrigger(seconds=interval.total_seconds()), id=name, next_run_time=datetime.now(UTC)
+        )
+
     def start(self) -> None:
         self._scheduler.add_job(
             self.sweep,

@@ -61,6 +61,7 @@ class Complaint(Base):
         UniqueConstraint("source", "external_id", name="uq_complaints_source_external_id"),
         Index("ix_complaints_status_ack_deadline", "status", "ack_deadline"),
         Index("ix_complaints_sla_due_at", "sla_due_at"),
+        Index("ix_complaints_conversation", "source", "author_id", "conversation_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -95,6 +96,19 @@ class Complaint(Base):
     resolution_note: Mapped[str | None] = mapped_column(Text)
     # Bumped on every change so a card render can be matched to the state it shows.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    author_followers: Mapped[int | None] = mapped_column(Integer)
+    author_verified: Mapped[bool | None] = mapped_column(Boolean)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    # Later posts by the same author in this conversation join the complaint instead of opening new ones.
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    triage_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    personal_data: Mapped[list[str]] = mapped_column(JSON, default=list)
+    threats: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category: Mapped[str | None] = mapped_column(String(64))
+    extra_posts: Mapped[int] = mapped_column(Integer, default=0)
+    # The post as the source sent it, kept as evidence.
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Escalation(Base):
@@ -135,6 +149,61 @@ class FollowUp(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     done_by: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ComplaintPost(Base):
+    """A later post that joined an open complaint (same author, same conversation); shown in the card's thread."""
+
+    __tablename__ = "complaint_posts"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_complaint_posts_source_external_id"),
+        Index("ix_complaint_posts_complaint_id", "complaint_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(3000))
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class XFeed(Base):
+    """One X feed's position and health (mentions, search). Written only by the copy holding the poller lease."""
+
+    __tablename__ = "x_feeds"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # What is polled (user id or query); a changed target starts the feed afresh.
+    target: Mapped[str] = mapped_column(String(600), default="")
+    since_id: Mapped[str | None] = mapped_column(String(32))
+    # Mid-way through a paged read: where to continue, and the newest id the finished read will move to.
+    page_token: Mapped[str | None] = mapped_column(String(200))
+    page_newest_id: Mapped[str | None] = mapped_column(String(32))
+    reads_day: Mapped[str | None] = mapped_column(String(10))
+    reads: Mapped[int] = mapped_column(Integer, default=0)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    gap_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    stopped_reason: Mapped[str | None] = mapped_column(String(300))
+    # A fingerprint of the token that was refused: a new token tries again at once.
+    stopped_token: Mapped[str | None] = mapped_column(String(32))
+
+
+class Lease(Base):
+    """A named job only one copy of Heard may do at a time; whoever holds an unexpired lease does it."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AuditEvent(Base):

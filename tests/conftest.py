@@ -22,7 +22,16 @@ CHANNEL = "C0COMPLAINTS"
 SIGNING_SECRET = "test-signing-secret"
 INGEST_SECRET = "test-ingest-secret"
 BOT_TOKEN = "xoxb-test"
-TABLES = ("audit_events", "deliveries", "escalations", "follow_ups", "complaints")
+TABLES = (
+    "audit_events",
+    "deliveries",
+    "escalations",
+    "follow_ups",
+    "complaint_posts",
+    "complaints",
+    "x_feeds",
+    "leases",
+)
 
 
 @pytest.fixture(scope="session")

@@ -48,12 +48,16 @@ class CardView:
 def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     complaint = view.complaint
     ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
-        SectionBlock(text=MarkdownTextObject(text=_complaint_text(complaint), verbatim=True)),
-        context_line(f"Posted {clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}", verbatim=True),
-        SectionBlock(text=MarkdownTextObject(text=_state_lines(view, now, tz))),
-    ]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True))]
+    flags = triage_lines(complaint)
+    if flags:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=flags)))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_complaint_text(complaint), verbatim=True)))
+    posted = f"Posted {clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}"
+    if complaint.extra_posts:
+        posted += f" · *+{complaint.extra_posts} more* in the thread"
+    blocks.append(context_line(posted, verbatim=True))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_state_lines(view, now, tz))))
     blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_buttons(view, ref)))
     return Message(text=fallback(complaint), blocks=[block.to_dict() for block in blocks])
 
@@ -84,14 +88,56 @@ def _buttons(view: CardView, ref: str) -> list[ButtonElement]:
     return buttons
 
 
+# How sources are named on a card; others show as they were sent.
+SOURCE_NAMES = {"x": "X"}
+PERSONAL_DATA_ADVICE = "Personal data in a public post: take it to DM"
+
+
 def who_and_where(complaint: Complaint) -> str:
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
     name = safe_mrkdwn(complaint.author_name, NAME_LIMIT) if complaint.author_name else None
     who = f"*{name}* @{handle}" if name else f"*@{handle}*"
-    source = safe_mrkdwn(complaint.source, 64)
-    link = _safe_link(complaint.url)
-    where = f"<{link}|{source}>" if link else source
-    return f":speech_balloon: {who} on {where}"
+    if complaint.author_verified:
+        who += " :ballot_box_with_check:"
+    details = []
+    if complaint.author_followers is not None:
+        details.append(f"{followers(complaint.author_followers)} followers")
+    if complaint.lang and complaint.lang not in ("und", "zxx"):
+        details.append(f"lang {safe_mrkdwn(complaint.lang, 16)}")
+    source = SOURCE_NAMES.get(complaint.source) or safe_mrkdwn(complaint.source, 64)
+    where = link_to(complaint.url, source) or source
+    extra = f" ({', '.join(details)})" if details else ""
+    return f":speech_balloon: {who}{extra} on {where}"
+
+
+def followers(count: int) -> str:
+    """12400 -> "12.4k": a glance, not an audit (the exact figure is in the triage reason when it matters)."""
+    for size, unit in ((1_000_000, "M"), (1_000, "k")):
+        if count >= size:
+            return f"{count / size:.1f}".rstrip("0").rstrip(".") + unit
+    return str(count)
+
+
+def triage_lines(complaint: Complaint) -> str:
+    """Why the complaint needs care: priority, personal data posted in public, words that read as threats."""
+    lines = []
+    if complaint.priority == "high":
+        reasons = " · ".join(safe_mrkdwn(reason, REASON_LIMIT) for reason in complaint.triage_reasons or [])
+        lines.append(":red_circle: *High priority*" + (f" — {reasons}" if reasons else ""))
+    if complaint.personal_data:
+        lines.append(f":lock: *{PERSONAL_DATA_ADVICE}* ({', '.join(complaint.personal_data)})")
+    if complaint.threats:
+        words = ", ".join(f"“{safe_mrkdwn(word, 60)}”" for word in complaint.threats[:3])
+        lines.append(
+            f":rotating_light: *Flagged for Legal*: reads as a threat ({words}). Illegal threats are reported to "
+            "the police."
+        )
+    return "\n".join(lines)
+
+
+def link_to(url: str | None, label: str) -> str | None:
+    link = _safe_link(url)
+    return f"<{link}|{label}>" if link else None
 
 
 def _safe_link(url: str | None) -> str | None:

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
 from bot.blocks import Message, context_line, ids
-from bot.blocks.card import escalation_line, fallback, who_and_where
+from bot.blocks.card import SECTION_TEXT_LIMIT, escalation_line, fallback, link_to, who_and_where
 from bot.blocks.text import safe_mrkdwn
 from bot.blocks.when import clock
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus
-from storage.models import AuditEvent, Complaint, Escalation, FollowUp
+from storage.models import AuditEvent, Complaint, ComplaintPost, Escalation, FollowUp
 
 EXCERPT = 500
 
@@ -149,3 +149,20 @@ def thread_log_line(event: AuditEvent, now: datetime, tz: ZoneInfo) -> Message:
     who = "Heard" if event.actor == "scheduler" else f"<@{event.actor}>"
     text = f"{who} {what} · {clock(event.at, now, tz)}"
     return Message(text=text, blocks=[context_line(text).to_dict()])
+
+
+def joined_post_message(complaint: Complaint, post: ComplaintPost, now: datetime, tz: ZoneInfo) -> Message:
+    """In the card's thread: the author wrote again in the same conversation. The owner is mentioned, so the
+    person handling the complaint hears about it."""
+    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
+    link = link_to(post.url, "the post")
+    heads_up = f" <@{complaint.owner_id}>" if complaint.owner_id else ""
+    headline = f":speech_balloon:{heads_up} *@{handle}* wrote again {clock(post.posted_at, now, tz)}"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=headline + (f" · {link}" if link else ""))),
+        SectionBlock(
+            text=MarkdownTextObject(text=safe_mrkdwn(post.text, SECTION_TEXT_LIMIT) or "_(no text)_", verbatim=True)
+        ),
+    ]
+    text = f"@{handle} wrote again: {safe_mrkdwn(post.text, EXCERPT)}"
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])

@@ -9,10 +9,11 @@ from bot.services.base import FieldErrors, IngestResult, Requester
 from bot.services.complaints import ComplaintUseCases
 from bot.services.escalations import EscalationUseCases
 from bot.services.follow_ups import FollowUpUseCases
+from bot.services.intake import IntakeUseCases
 from bot.services.sla_clocks import SlaUseCases
 
 
-class Services(ComplaintUseCases, EscalationUseCases, FollowUpUseCases, SlaUseCases):
+class Services(IntakeUseCases, ComplaintUseCases, EscalationUseCases, FollowUpUseCases, SlaUseCases):
     """All of Heard's use cases behind one object, as handlers and the scheduler see them."""
 
 

@@ -42,6 +42,9 @@ GONE = "This complaint no longer exists in Heard."
 class IngestResult:
     complaint_id: int
     duplicate: bool
+    # The post joined an open complaint of the same author and conversation instead of opening one.
+    joined: bool = False
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)

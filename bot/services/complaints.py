@@ -5,90 +5,25 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from bot import lifecycle, projections, sla
+from bot import lifecycle, projections
 from bot.blocks import modals
 from bot.blocks.card import fallback
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
-from bot.lifecycle import Action, Actor, Status
+from bot.lifecycle import Action, Status
 from bot.services.base import (
     GONE,
-    MAX_CLOCK_SKEW,
     NOT_AN_AGENT,
     FieldErrors,
-    IngestResult,
     Requester,
     UseCases,
 )
-from bot.sla import Clock
-from bot.sources import NewComplaint
 from storage.models import Complaint
 
 log = logging.getLogger("heard.services")
 
 
 class ComplaintUseCases(UseCases):
-    def ingest(self, new: NewComplaint) -> IngestResult:
-        """Commit a complaint and its card's delivery together; the same (source, id) again is a duplicate."""
-        existing = self._find(new.source, new.external_id)
-        if existing is not None:
-            return IngestResult(existing, duplicate=True)
-        try:
-            with self.database.unit_of_work() as session:
-                complaint = self._create(session, new)
-        except IntegrityError:
-            existing = self._find(new.source, new.external_id)  # two deliveries of one post raced; one won
-            if existing is None:
-                raise
-            return IngestResult(existing, duplicate=True)
-        log.info("complaint %s received from %s", complaint.id, new.source)
-        if complaint.sla_due_at is not None:
-            self._wake_at(complaint.sla_due_at)
-        self._wake_delivery()
-        return IngestResult(complaint.id, duplicate=False)
-
-    def _find(self, source: str, external_id: str) -> int | None:
-        with self.database.unit_of_work() as session:
-            return session.scalar(
-                select(Complaint.id).where(Complaint.source == source, Complaint.external_id == external_id)
-            )
-
-    def _create(self, session: Session, new: NewComplaint) -> Complaint:
-        now = utcnow()
-        posted_at = new.posted_at or now
-        if posted_at > now + MAX_CLOCK_SKEW:
-            posted_at = now
-        complaint = Complaint(
-            source=new.source,
-            external_id=new.external_id,
-            author_handle=new.author_handle,
-            author_name=new.author_name,
-            author_id=new.author_id,
-            text=new.text,
-            url=new.url,
-            posted_at=posted_at,
-            received_at=now,
-            status=Status.NEW.value,
-            ack_deadline=self.sla.deadline(posted_at, Clock.ACK),
-            resolve_deadline=self.sla.deadline(posted_at, Clock.RESOLVE),
-            ack_stage=0,
-            resolve_stage=0,
-            slack_channel=self.settings.heard_channel,
-            revision=1,
-        )
-        complaint.sla_due_at = sla.next_due(complaint, self.sla)
-        session.add(complaint)
-        session.flush()  # assigns the id the audit event and the delivery refer to
-        lifecycle.record(
-            session, complaint, Action.RECEIVE, Actor(new.source, "ingest"), now, {"external_id": new.external_id}
-        )
-        projections.refresh_card(session, complaint, now)
-        return complaint
-
     # -- buttons on the card --------------------------------------------------------------------------------------
 
     def claim(self, complaint_id: int, requester: Requester) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,10 @@ class NewComplaint:
     author_id: str | None = None
     url: str | None = None
     posted_at: datetime | None = None
+    author_followers: int | None = None
+    author_verified: bool | None = None
+    lang: str | None = None
+    # Posts by the same author in the same conversation join one open complaint.
+    conversation_id: str | None = None
+    # The post as the source sent it, kept as evidence.
+    raw: dict[str, Any] | None = None

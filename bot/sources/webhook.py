@@ -57,6 +57,7 @@ def parse(body: bytes) -> NewComplaint:
         text=_text(data, "text", required=True, limit=MAX_TEXT_CHARS),
         url=_url(data),
         posted_at=_created_at(data),
+        raw=data,
     )
 
 

@@ -1,0 +1,202 @@
+"""Complaints arrive: from the webhook one at a time, from X a page at a time.
+
+Each post is filed once per (source, id), whichever feed or sender brings it. A later post by the same author in
+the same conversation joins the complaint that is still open instead of opening a new card and a new clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import lifecycle, projections, sla
+from bot.delivery import utcnow
+from bot.lifecycle import Action, Actor, Status
+from bot.services.base import MAX_CLOCK_SKEW, IngestResult, UseCases
+from bot.sla import Clock
+from bot.sources import NewComplaint
+from bot.triage import Triage, triage
+from storage.models import Complaint, ComplaintPost
+
+log = logging.getLogger("heard.services")
+
+# Keeps each IN (...) list of a batch's duplicate check well inside every database's parameter limit.
+LOOKUP_CHUNK = 500
+
+
+class IntakeUseCases(UseCases):
+    def ingest(self, new: NewComplaint) -> IngestResult:
+        """Commit a complaint and its card's delivery together; the same (source, id) again is a duplicate."""
+        return self.ingest_many([new])[0]
+
+    def ingest_many(self, posts: Sequence[NewComplaint]) -> list[IngestResult]:
+        """File a batch in one unit of work, oldest first so a conversation's first post opens the complaint its
+        replies join. If another copy filed one of them meanwhile, the batch is retried post by post."""
+        if not posts:
+            return []
+        try:
+            with self.database.unit_of_work() as session:
+                results = self._file(session, posts)
+        except IntegrityError:
+            if len(posts) == 1:
+                found = self._known(posts)
+                if not found:
+                    raise
+                return [IngestResult(next(iter(found.values())), duplicate=True)]
+            return [self.ingest(post) for post in posts]
+        fresh = [result for result in results if not result.duplicate]
+        if fresh:
+            log.info("%d complaint(s) received from %s", len(fresh), ", ".join(sorted({p.source for p in posts})))
+            self._wake_delivery()
+            due = self._earliest_due(fresh)
+            if due is not None:
+                self._wake_at(due)
+        return results
+
+    def _file(self, session: Session, posts: Sequence[NewComplaint]) -> list[IngestResult]:
+        now = utcnow()
+        known = self._known(posts, session)
+        results: dict[int, IngestResult] = {}
+        for index in sorted(range(len(posts)), key=lambda i: self._posted(posts[i], now)):
+            new = posts[index]
+            key = (new.source, new.external_id)
+            if key in known:
+                results[index] = IngestResult(known[key], duplicate=True)
+                continue
+            open_complaint = self._open_conversation(session, new)
+            if open_complaint is not None:
+                self._join(session, open_complaint, new, now)
+                results[index] = IngestResult(open_complaint.id, duplicate=False, joined=True)
+            else:
+                complaint = self._create(session, new, now)
+                results[index] = IngestResult(complaint.id, duplicate=False, due_at=complaint.sla_due_at)
+            known[key] = results[index].complaint_id
+        return [results[i] for i in range(len(posts))]
+
+    def _known(self, posts: Sequence[NewComplaint], session: Session | None = None) -> dict[tuple[str, str], int]:
+        """Which of these posts Heard already has, as a complaint or as a post that joined one."""
+        if session is None:
+            with self.database.unit_of_work() as own:
+                return self._known(posts, own)
+        keys = list({(post.source, post.external_id) for post in posts})
+        found: dict[tuple[str, str], int] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[start : start + LOOKUP_CHUNK]
+            for model in (Complaint, ComplaintPost):
+                complaint_id = Complaint.id if model is Complaint else ComplaintPost.complaint_id
+                rows = session.execute(
+                    select(model.source, model.external_id, complaint_id).where(
+                        tuple_(model.source, model.external_id).in_(chunk)
+                    )
+                )
+                found.update({(source, external_id): cid for source, external_id, cid in rows})
+        return found
+
+    def _open_conversation(self, session: Session, new: NewComplaint) -> Complaint | None:
+        if not (new.conversation_id and new.author_id):
+            return None
+        return session.scalars(
+            select(Complaint)
+            .where(
+                Complaint.source == new.source,
+                Complaint.author_id == new.author_id,
+                Complaint.conversation_id == new.conversation_id,
+                Complaint.status != Status.RESOLVED.value,
+            )
+            .order_by(Complaint.id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+
+    def _create(self, session: Session, new: NewComplaint, now: datetime) -> Complaint:
+        posted_at = self._posted(new, now)
+        found = triage(new.text, new.author_followers, self.settings.triage)
+        complaint = Complaint(
+            source=new.source,
+            external_id=new.external_id,
+            author_handle=new.author_handle,
+            author_name=new.author_name,
+            author_id=new.author_id,
+            author_followers=new.author_followers,
+            author_verified=new.author_verified,
+            lang=new.lang,
+            conversation_id=new.conversation_id,
+            text=new.text,
+            url=new.url,
+            raw=new.raw,
+            posted_at=posted_at,
+            received_at=now,
+            status=Status.NEW.value,
+            ack_deadline=self.sla.deadline(posted_at, Clock.ACK),
+            resolve_deadline=self.sla.deadline(posted_at, Clock.RESOLVE),
+            ack_stage=0,
+            resolve_stage=0,
+            slack_channel=self.settings.heard_channel,
+            revision=1,
+            extra_posts=0,
+            category=found.category,
+        )
+        _apply_triage(complaint, found)
+        complaint.sla_due_at = sla.next_due(complaint, self.sla)
+        session.add(complaint)
+        session.flush()  # assigns the id the audit event and the delivery refer to
+        detail = {"external_id": new.external_id, "priority": complaint.priority}
+        lifecycle.record(session, complaint, Action.RECEIVE, Actor(new.source, "ingest"), now, detail)
+        projections.refresh_card(session, complaint, now)
+        return complaint
+
+    def _join(self, session: Session, complaint: Complaint, new: NewComplaint, now: datetime) -> None:
+        post = ComplaintPost(
+            complaint_id=complaint.id,
+            source=new.source,
+            external_id=new.external_id,
+            text=new.text,
+            url=new.url,
+            posted_at=self._posted(new, now),
+            received_at=now,
+            raw=new.raw,
+        )
+        session.add(post)
+        session.flush()
+        complaint.extra_posts += 1
+        # A later post can raise the stakes (personal data, a threat); it never lowers them.
+        _apply_triage(complaint, triage(new.text, new.author_followers, self.settings.triage))
+        lifecycle.record(
+            session, complaint, Action.JOIN, Actor(new.source, "ingest"), now, {"external_id": new.external_id}
+        )
+        projections.show_joined_post(session, complaint, post, now)
+        projections.refresh_card(session, complaint, now)
+
+    @staticmethod
+    def _posted(new: NewComplaint, now: datetime) -> datetime:
+        posted_at = new.posted_at or now
+        return now if posted_at > now + MAX_CLOCK_SKEW else posted_at
+
+    @staticmethod
+    def _earliest_due(results: Sequence[IngestResult]) -> datetime | None:
+        dues = [result.due_at for result in results if result.due_at is not None]
+        return min(dues) if dues else None
+
+
+def _apply_triage(complaint: Complaint, found: Triage) -> None:
+    """Merge what triage found into the complaint: high priority and flags stick once raised."""
+    if found.priority == "high":
+        complaint.priority = "high"
+    elif not complaint.priority:
+        complaint.priority = "normal"
+    complaint.triage_reasons = _union(complaint.triage_reasons, found.reasons)
+    complaint.personal_data = _union(complaint.personal_data, found.personal_data)
+    complaint.threats = _union(complaint.threats, found.threats)
+    if complaint.category is None:
+        complaint.category = found.category
+
+
+def _union(old: Sequence[str] | None, new: Sequence[str]) -> list[str]:
+    merged = list(old or [])
+    merged.extend(item for item in new if item not in merged)
+    return merged

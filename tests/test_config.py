@@ -109,3 +109,33 @@ def test_business_hours_and_holidays_are_checked_at_start_up() -> None:
         env_file=None,
     )
     assert not settings.calendar.is_always_open
+
+
+def test_x_is_off_without_a_token_and_on_with_a_token_and_something_to_watch() -> None:
+    assert load_settings(VALID, env_file=None).x is None
+
+    settings = load_settings({**VALID, "X_BEARER_TOKEN": "AAAA-token", "X_HANDLE": "@acme"}, env_file=None)
+
+    assert settings.x is not None and settings.x.handle == "acme" and settings.x.watches_mentions
+    assert settings.x.poll_interval == timedelta(seconds=60) and settings.x.max_reads_per_day == 10_000
+    assert "AAAA-token" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"X_QUERY": "acme"}, "X_BEARER_TOKEN is not set"),
+        ({"X_BEARER_TOKEN": "t"}, "nothing to watch"),
+        ({"X_BEARER_TOKEN": "t", "X_HANDLE": "acme corp"}, "X_HANDLE='acme corp' is not an X handle"),
+        ({"X_BEARER_TOKEN": "t", "X_USER_ID": "acme"}, "X_USER_ID='acme' is not an X user id"),
+        ({"X_BEARER_TOKEN": "t", "X_QUERY": "acme " * 100}, "characters long: X allows 512"),
+        ({"X_BEARER_TOKEN": "t", "X_QUERY": "acme", "X_FIRST_LOOKBACK": "8d"}, "reaches back 7 days"),
+        ({"TRIAGE_CATEGORIES": "billing refund"}, "TRIAGE_CATEGORIES is not valid"),
+        ({"X_VIP_FOLLOWERS": "lots"}, "X_VIP_FOLLOWERS='lots' is not valid"),
+    ],
+)
+def test_x_and_triage_settings_are_checked_with_one_line_each(overrides: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings({**VALID, **overrides}, env_file=None)
+
+    assert any(problem in line for line in error.value.problems), error.value.problems

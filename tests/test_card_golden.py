@@ -122,6 +122,26 @@ CASES = {
         POSTED + timedelta(hours=2),
     ),
     "no_directory": (CardView(complaint(), can_escalate=False), POSTED + timedelta(minutes=5)),
+    "from_x_triaged": (
+        CardView(
+            complaint(
+                source="x",
+                external_id="1578516295611748353",
+                author_handle="maria_lopez",
+                author_followers=48_213,
+                author_verified=True,
+                lang="es",
+                url="https://x.com/maria_lopez/status/1578516295611748353",
+                text="@acme refund now or my lawyer calls. I know where you live. maria@example.com",
+                priority="high",
+                triage_reasons=["48,213 followers", "urgent: refund, lawyer", "personal data: e-mail address"],
+                personal_data=["e-mail address"],
+                threats=["i know where you live"],
+                extra_posts=2,
+            )
+        ),
+        POSTED + timedelta(minutes=9),
+    ),
 }
 
 

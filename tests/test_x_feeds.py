@@ -17,6 +17,7 @@ from storage.db import Database
 from storage.models import AuditEvent, Complaint, ComplaintPost, XFeed
 from tests.care_team import visible_text
 from tests.conftest import CHANNEL
+from tests.support import Ingester
 from tests.x_api import BRAND, BRAND_ID, MARIA, Author, FakeX, page, post, real_mention_texts, recorded
 
 X_SETTINGS = {
@@ -347,3 +348,33 @@ def test_an_ordinary_post_is_normal_priority_and_its_card_shows_no_flags(
     card = visible_text(cards(fake_slack, 1)[0])
     assert "High priority" not in card and "Flagged" not in card and "Personal data" not in card
     assert complaints(database)[0].priority == "normal"
+
+
+def test_the_brand_account_is_looked_up_from_its_handle_once(x_api: FakeX, start_polling: Callable[..., Heard]) -> None:
+    heard = start_polling(X_USER_ID="", X_QUERY="")
+    poll(heard)
+
+    assert len(x_api.of("user")) == 1 and x_api.of("user")[0].params["username"] == "Twitter"
+    assert all(f"/2/users/{BRAND_ID}/mentions" in request.url for request in x_api.of("mentions"))
+    assert len(x_api.of("mentions")) == 2
+
+
+def test_an_unknown_handle_stops_the_mentions_feed_and_says_why(
+    x_api: FakeX, start_polling: Callable[..., Heard], fake_slack: FakeSlack
+) -> None:
+    start_polling(X_USER_ID="", X_HANDLE="nosuchbrand", X_QUERY="")
+
+    [message] = channel_notices(fake_slack, "has stopped")
+    assert "X has no account @nosuchbrand: check X_HANDLE" in message
+    assert x_api.of("mentions") == []
+
+
+def test_a_webhook_complaint_is_triaged_too(
+    start_heard: Callable[..., Heard], customer: Ingester, fake_slack: FakeSlack, database: Database
+) -> None:
+    start_heard()
+    customer.complain(text="Call me on +34 612 345 678, I want to cancel my contract")
+
+    card = visible_text(cards(fake_slack, 1)[0])
+    assert "High priority" in card and "Personal data in a public post: take it to DM" in card
+    assert complaints(database)[0].personal_data == ["phone number"]

@@ -124,6 +124,7 @@ class Request:
     feed: str
     params: dict[str, str]
     at: float
+    url: str = ""
 
 
 class FakeX:
@@ -164,7 +165,7 @@ class FakeX:
     def _answer(self, feed: str, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
         params = {key: values[0] for key, values in parse_qs(urlsplit(request.url or "").query).items()}
         with self._lock:
-            self.requests.append(Request(feed, params, time.time()))
+            self.requests.append(Request(feed, params, time.time(), request.url or ""))
             queued = self._queued[feed]
             answer = queued.popleft() if queued else Answer(200, page([]))
         headers = {

@@ -13,6 +13,13 @@ travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/que
 * keeps the bot's direct messages: ``conversations.open`` gives a stable ``D…`` channel per user, and
   ``chat.postMessage`` to a user id posts there and answers with that channel (``dms``);
 * answers ``usergroups.users.list`` (groups set with ``set_user_group``) and ``users.info`` (any ``U…`` id);
+* takes file uploads the way ``WebClient.files_upload_v2`` makes them: ``files.getUploadURLExternal`` hands out an
+  upload URL on the fake itself, the raw bytes are POSTed there (recorded as ``upload_url`` calls), and
+  ``files.completeUploadExternal`` shares the file, posting a message that carries it into each channel (``files``,
+  ``file``; ``files.info`` answers too);
+* keeps each user's Home tab (``views.publish``, ``home``), validated like modals;
+* shows a slash command's immediate answer like Slack (``answer_command``, or the ack of a Socket Mode envelope):
+  ephemeral, or in the channel with ``response_type: in_channel``;
 * validates Block Kit the way Slack does (``slack_sdk.models`` plus the limits the SDK does not check)
   and collects everything suspicious in ``problems`` - tests assert ``fake.problems == []``;
 * serves ``response_url``\\s;
@@ -53,6 +60,7 @@ import copy
 import hashlib
 import json
 import logging
+import mimetypes
 import re
 import secrets
 import socket
@@ -64,6 +72,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
@@ -73,6 +83,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 __all__ = [
+    "COMMAND_DEADLINE",
     "MAX_MESSAGE_BLOCKS",
     "MAX_VIEW_BLOCKS",
     "Call",
@@ -107,6 +118,20 @@ VIEW_SUBMISSION_DEADLINE = 3.0
 MAX_VIEW_STACK = 3
 #: The time zone ``users.info`` reports for users not configured with ``set_user``.
 DEFAULT_USER_TZ = "America/Los_Angeles"
+#: Seconds Slack waits for the HTTP answer (or Socket Mode ack) to a slash command before it shows the person
+#: "operation_timeout"; a later answer is not shown and is recorded as a problem.
+COMMAND_DEADLINE = 3.0
+#: Where the upload URLs handed out by ``files.getUploadURLExternal`` point (on the fake's own port), as Slack's
+#: point at ``https://files.slack.com/upload/v1/...``.
+UPLOAD_PATH = "/upload/v1/"
+#: Longest ``alt_txt`` Slack takes for an uploaded file (longer: ``alt_txt_too_large``).
+MAX_ALT_TEXT = 1000
+#: Largest snippet (a file uploaded with ``snippet_type``) Slack takes, in bytes (larger: ``snippet_too_large``).
+MAX_SNIPPET_BYTES = 1 << 20
+#: Channels one ``files.completeUploadExternal`` can share into (more: ``channels_limit_exceeded``).
+MAX_SHARE_CHANNELS = 100
+#: Largest view (JSON) ``views.publish`` takes (larger: ``view_too_large``).
+MAX_VIEW_BYTES = 250_000
 
 # ---------------------------------------------------------------------------------------------------------
 # Block Kit validation
@@ -317,18 +342,25 @@ _VIEW_FIELDS = frozenset(
 )
 _VIEW_TEXT_LIMIT = 24
 _VIEW_STRING_LIMITS = {"private_metadata": 3000, "callback_id": 255, "external_id": 255}
+# What only modals have: a Home tab has no title bar, no buttons and is never closed.
+_MODAL_ONLY_FIELDS = frozenset({"title", "close", "submit", "clear_on_close", "notify_on_close", "submit_disabled"})
+_HOME_FIELDS = _VIEW_FIELDS - _MODAL_ONLY_FIELDS
 
 
-def validate_view(view: Any) -> list[str]:
-    """Check a modal ``view`` (for ``views.open``/``views.push``/``views.update``, or a ``response_action``) the
-    way Slack would; return the problems (empty when valid), with json-pointers under ``/view``.
+def validate_view(view: Any, *, kind: str = "modal") -> list[str]:
+    """Check a ``view`` the way Slack would; return the problems (empty when valid), with json-pointers under
+    ``/view``. ``kind`` is the surface it is for: ``"modal"`` (``views.open``/``views.push``/``views.update``, or a
+    ``response_action``) or ``"home"`` (``views.publish``).
 
     A modal needs ``type: "modal"`` and a ``title``; ``title``/``submit``/``close`` are plain_text of at most 24
-    characters; ``submit`` is required once there is an input block; at most 100 blocks, each valid as for
-    messages (input blocks need a label and an element); ``private_metadata`` at most 3000 characters,
-    ``callback_id`` and ``external_id`` at most 255; no fields Slack does not know (``id``, ``hash``, ``state``
-    ... of a view Slack sent are not accepted back).
+    characters; ``submit`` is required once there is an input block. A Home tab needs ``type: "home"`` and has
+    none of those (nor ``clear_on_close``, ``notify_on_close``, ``submit_disabled``). Both take at most 100
+    blocks, each valid as for messages (input blocks need a label and an element); ``private_metadata`` at most
+    3000 characters, ``callback_id`` and ``external_id`` at most 255; no fields Slack does not know (``id``,
+    ``hash``, ``state`` ... of a view Slack sent are not accepted back).
     """
+    if kind not in ("modal", "home"):
+        raise ValueError(f"kind is 'modal' or 'home', not {kind!r}")
     if isinstance(view, str):
         try:
             view = json.loads(view)
@@ -337,8 +369,53 @@ def validate_view(view: Any) -> list[str]:
     if not isinstance(view, dict):
         return [f"view must be an object, not {type(view).__name__} [json-pointer:/view]"]
     errors: list[str] = []
-    if view.get("type") != "modal":
-        errors.append(f"view type must be 'modal', not {view.get('type')!r} [json-pointer:/view/type]")
+    if view.get("type") != kind:
+        errors.append(f"view type must be {kind!r}, not {view.get('type')!r} [json-pointer:/view/type]")
+    if kind == "home":
+        errors.extend(_validate_home_fields(view))
+    else:
+        errors.extend(_validate_modal_fields(view))
+    return errors
+
+
+def _view_string_problems(view: JSONDict) -> list[str]:
+    errors: list[str] = []
+    for key, limit in _VIEW_STRING_LIMITS.items():
+        value = view.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors.append(f"{key} must be a string [json-pointer:/view/{key}]")
+        elif len(value) > limit:
+            errors.append(f"{key} is {len(value)} characters, Slack allows {limit} [json-pointer:/view/{key}]")
+    return errors
+
+
+def _validate_home_fields(view: JSONDict) -> list[str]:
+    errors: list[str] = []
+    blocks = view.get("blocks")
+    if blocks is None:
+        errors.append("a home view needs blocks [json-pointer:/view/blocks]")
+    else:
+        errors.extend(_view_block_problems(blocks))
+    errors.extend(_view_string_problems(view))
+    for key, value in view.items():
+        if value is None or key in _HOME_FIELDS:
+            continue
+        if key in _MODAL_ONLY_FIELDS:
+            errors.append(f"{key} is for modals; a home view has none [json-pointer:/view/{key}]")
+        else:
+            errors.append(f"unknown field {key!r} [json-pointer:/view/{key}]")
+    return errors
+
+
+def _view_block_problems(blocks: Any) -> list[str]:
+    problems = validate_blocks(blocks, max_blocks=MAX_VIEW_BLOCKS)
+    return [p.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks") for p in problems]
+
+
+def _validate_modal_fields(view: JSONDict) -> list[str]:
+    errors: list[str] = []
     for key in ("title", "submit", "close"):
         value = view.get(key)
         if value is None:
@@ -359,19 +436,11 @@ def validate_view(view: Any) -> list[str]:
     if blocks is None:
         errors.append("a modal needs blocks [json-pointer:/view/blocks]")
     else:
-        problems = validate_blocks(blocks, max_blocks=MAX_VIEW_BLOCKS)
-        errors.extend(p.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks") for p in problems)
+        errors.extend(_view_block_problems(blocks))
         has_input = isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
         if has_input and view.get("submit") is None:
             errors.append("a modal with input blocks needs a submit button [json-pointer:/view/submit]")
-    for key, limit in _VIEW_STRING_LIMITS.items():
-        value = view.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            errors.append(f"{key} must be a string [json-pointer:/view/{key}]")
-        elif len(value) > limit:
-            errors.append(f"{key} is {len(value)} characters, Slack allows {limit} [json-pointer:/view/{key}]")
+    errors.extend(_view_string_problems(view))
     for key, value in view.items():
         if key not in _VIEW_FIELDS and value is not None:
             errors.append(f"unknown field {key!r} [json-pointer:/view/{key}]")
@@ -385,16 +454,19 @@ def validate_view(view: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class Call:
-    """One request the fake received: a Web API method, ``"response_url"``, or on the Socket Mode side
-    ``"socket_mode.connect"`` (a WebSocket handshake), ``"socket_mode.ack"`` (an envelope's ack) and
-    ``"socket_mode.close"`` (a connection ended)."""
+    """One request the fake received: a Web API method, ``"response_url"``, ``"upload_url"`` (the bytes of a file
+    POSTed to a URL from ``files.getUploadURLExternal``), or on the Socket Mode side ``"socket_mode.connect"`` (a
+    WebSocket handshake), ``"socket_mode.ack"`` (an envelope's ack) and ``"socket_mode.close"`` (a connection
+    ended)."""
 
     method: str
     #: Parsed arguments (JSON body, form and query merged; ``blocks``/``metadata`` decoded from JSON strings;
-    #: ``token`` removed). For ``response_url`` calls: the JSON body plus ``url``. For ``socket_mode.connect``:
-    #: ``{"ticket": ...}``; for ``socket_mode.ack``: the ack as the app sent it (``envelope_id``, ``payload``);
-    #: for ``socket_mode.close``: ``ticket``, ``by`` (``"app"`` or ``"slack"``: who closed) and the close ``code``
-    #: (1006: the app dropped the TCP connection without a close frame, as slack_sdk's builtin client does).
+    #: ``token`` removed). For ``response_url`` calls: the JSON body plus ``url``. For ``upload_url`` calls: ``url``,
+    #: ``size`` (bytes received) and ``content_type`` (the bytes themselves are in ``FakeSlack.file``). For
+    #: ``socket_mode.connect``: ``{"ticket": ...}``; for ``socket_mode.ack``: the ack as the app sent it
+    #: (``envelope_id``, ``payload``); for ``socket_mode.close``: ``ticket``, ``by`` (``"app"`` or ``"slack"``: who
+    #: closed) and the close ``code`` (1006: the app dropped the TCP connection without a close frame, as
+    #: slack_sdk's builtin client does).
     args: JSONDict
     headers: dict[str, str]
     #: ``time.monotonic()`` when the answer was decided.
@@ -473,6 +545,8 @@ class _Envelope:
     acked: bool = False
     #: For a view_submission: the view whose fate the ack's payload decides.
     view_id: str | None = None
+    #: For a slash command: (channel, user) where the ack's payload is shown.
+    command: tuple[str, str] | None = None
 
 
 @dataclass
@@ -483,6 +557,27 @@ class _Trigger:
     issued_at: float
     view_id: str | None = None
     used: bool = False
+
+
+@dataclass
+class _Upload:
+    """A file from ``files.getUploadURLExternal`` on: its bytes once POSTed to the upload URL, where it went once
+    ``files.completeUploadExternal`` completed it."""
+
+    id: str
+    name: str
+    #: The length announced to files.getUploadURLExternal; the upload must bring exactly this many bytes.
+    length: int
+    created: int
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    title: str | None = None
+    content: bytes | None = None
+    completed: bool = False
+    initial_comment: str | None = None
+    thread_ts: str | None = None
+    #: (channel, ts of the message carrying the file), one per channel it was shared into, in order.
+    shares: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -733,6 +828,11 @@ class FakeSlack:
         self._ims: dict[str, tuple[str, ...]] = {}
         self._user_groups: dict[str, list[str]] = {}
         self._users: dict[str, JSONDict] = {}
+        # Files by id, in the order their upload URLs were handed out, and which file each upload URL is for.
+        self._uploads: dict[str, _Upload] = {}
+        self._upload_urls: dict[str, str] = {}
+        # Each user's Home tab, as Slack shows it to the app (the last view published).
+        self._homes: dict[str, JSONDict] = {}
 
         self._methods: dict[str, Callable[[JSONDict], JSONDict]] = {
             "auth.test": self._auth_test,
@@ -744,9 +844,14 @@ class FakeSlack:
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "conversations.open": self._conversations_open,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
+            "files.info": self._files_info,
+            "files.upload": self._files_upload,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "usergroups.users.list": self._usergroups_users_list,
             "users.info": self._users_info,
         }
@@ -805,7 +910,8 @@ class FakeSlack:
 
     def reset(self) -> None:
         """Forget calls, problems, messages (DMs included), ephemerals, response_urls, injections, rate-limit
-        state, triggers and open views. User groups and users (``set_user_group``, ``set_user``) stay."""
+        state, triggers, open views, files and Home tabs. User groups and users (``set_user_group``, ``set_user``)
+        stay."""
         with self._lock:
             self._calls.clear()
             self._problems.clear()
@@ -818,6 +924,9 @@ class FakeSlack:
             self._triggers.clear()
             self._views.clear()
             self._ims.clear()
+            self._uploads.clear()
+            self._upload_urls.clear()
+            self._homes.clear()
 
     # -- configuration -------------------------------------------------------------------------------------
 
@@ -835,7 +944,7 @@ class FakeSlack:
         ``status`` defaults to 500, or to 200 when ``error`` is given (a plain Slack error such as
         ``channel_not_found``). 429 answers ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After``
         when ``retry_after`` is given; other non-200 statuses answer an HTML page, as a proxy in front of
-        Slack would, unless ``error`` is given. ``method`` may be ``"response_url"``, or
+        Slack would, unless ``error`` is given. ``method`` may be ``"response_url"``, ``"upload_url"``, or
         ``"socket_mode.connect"`` to refuse a WebSocket handshake (the ticket stays unused).
         """
         if status is None:
@@ -1022,6 +1131,68 @@ class FakeSlack:
         rest = channel[1:]
         return rest if rest.startswith("W") else "U" + rest
 
+    # -- files -----------------------------------------------------------------------------------------------
+
+    def files(self, *, include_incomplete: bool = False) -> list[JSONDict]:
+        """The files uploaded and completed (``files.completeUploadExternal``), oldest first, as ``file`` shows
+        them. ``include_incomplete`` adds those whose upload was never completed (Slack discards them), e.g. to
+        catch an app that forgets the last step."""
+        with self._lock:
+            return [_file_record(u, self) for u in self._uploads.values() if u.completed or include_incomplete]
+
+    def file(self, file_id: str) -> JSONDict:
+        """The file ``file_id`` (completed or not) as the fake keeps it: ``id``, ``name``, ``title``, ``alt_txt``,
+        ``snippet_type``, ``mimetype``, ``size``, ``content`` (the bytes received, None before the upload),
+        ``completed``, ``channels`` it was shared into (in order; a user id given in ``channels`` becomes the DM's
+        ``D…`` id), ``thread_ts``, ``initial_comment``, ``shares`` (``{"channel", "ts"}`` of the message carrying
+        it in each channel) and ``permalink``. Raises KeyError when the fake never issued it."""
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                raise KeyError(f"no file {file_id}; known: {sorted(self._uploads)}")
+            return _file_record(upload, self)
+
+    # -- App Home --------------------------------------------------------------------------------------------
+
+    def home(self, user: str) -> JSONDict | None:
+        """The Home tab ``user`` sees: the view last published for them with ``views.publish``, as Slack shows it
+        to the app (``id``, ``hash``, ``blocks`` with their ids ...), or None when none was published."""
+        with self._lock:
+            view = self._homes.get(user)
+            return copy.deepcopy(view) if view is not None else None
+
+    # -- slash commands --------------------------------------------------------------------------------------
+
+    def answer_command(self, channel: str, user: str, status: int, body: str, *, waited: float = 0.0) -> str:
+        """Do what Slack does with the app's HTTP answer (``status``, ``body``, after ``waited`` seconds) to a slash
+        command ``user`` typed in ``channel`` (``SlackDriver.command`` calls this). Returns the outcome:
+
+        * ``"acked"``: an empty 200 (a plain ack) shows nothing; the app may answer later through the
+          response_url;
+        * ``"ephemeral"``: a JSON answer with ``text``/``blocks`` (or a plain-text body) is shown to ``user`` only,
+          see ``ephemerals(channel, user)`` (``source: "command"``);
+        * ``"in_channel"``: with ``response_type: "in_channel"`` it is posted in the channel for everyone;
+        * ``"failed"``: Slack shows the person an error: a non-200 status, an answer later than
+          ``COMMAND_DEADLINE``, or one Slack cannot show (the last two are recorded as problems, as are invalid
+          blocks).
+        """
+        with self._changed:
+            where = f"answer to the slash command of {user} in {channel}"
+            if waited > COMMAND_DEADLINE:
+                self._problems.append(f"{where} came after {waited:.1f}s; Slack gives up after {COMMAND_DEADLINE:g}s")
+                return "failed"
+            if status != 200:
+                return "failed"
+            answer: Any = None
+            if body.strip():
+                try:
+                    answer = json.loads(body)
+                except ValueError:
+                    answer = body  # Slack shows a plain-text answer as it is
+            outcome = self._apply_command_answer(channel, user, answer, where)
+            self._changed.notify_all()
+            return outcome
+
     # -- modals --------------------------------------------------------------------------------------------
 
     def open_views(self, user: str | None = None) -> list[JSONDict]:
@@ -1119,12 +1290,16 @@ class FakeSlack:
 
         For an ``interactive`` envelope carrying a ``view_submission`` (send it with
         ``accepts_response_payload=True``, as Slack does), the ack's ``payload`` decides the view's fate as in
-        ``answer_view_submission``; a late ack leaves the view open.
+        ``answer_view_submission``; a late ack leaves the view open. For a ``slash_commands`` envelope (also sent
+        with ``accepts_response_payload=True``) the ack's ``payload`` is shown as in ``answer_command``.
         """
         envelope_id = str(uuid.uuid4())
         view_id = None
         if type_ == "interactive" and payload.get("type") == "view_submission":
             view_id = (payload.get("view") or {}).get("id")
+        command = None
+        if type_ == "slash_commands":
+            command = (str(payload.get("channel_id")), str(payload.get("user_id")))
         message = {
             "envelope_id": envelope_id,
             "type": type_,
@@ -1141,7 +1316,7 @@ class FakeSlack:
             connection = sockets[-1]
             # Registered before sending: the ack may come back before send_text returns.
             self._envelopes[envelope_id] = _Envelope(
-                envelope_id, type_, accepts_response_payload, time.monotonic(), view_id=view_id
+                envelope_id, type_, accepts_response_payload, time.monotonic(), view_id=view_id, command=command
             )
         try:
             connection.send_text(text)
@@ -1187,6 +1362,16 @@ class FakeSlack:
             args = dict(body) if isinstance(body, dict) else {"raw": raw.decode("utf-8", "replace")}
             args["url"] = f"http://127.0.0.1:{handler.server.server_address[1]}{parts.path}"
             reply = self._run("response_url", args, headers, lambda: self._response_url(token, body))
+        elif parts.path.startswith(UPLOAD_PATH) and verb == "POST":
+            token = parts.path[len(UPLOAD_PATH) :]
+            # handler.headers, not the dict: urllib (which slack_sdk uploads with) sends "Content-type".
+            content_type = handler.headers.get("Content-Type") or ""
+            args = {
+                "url": f"http://127.0.0.1:{handler.server.server_address[1]}{parts.path}",
+                "size": len(raw),
+                "content_type": content_type,
+            }
+            reply = self._run("upload_url", args, headers, lambda: self._upload(token, raw, content_type))
         else:
             reply = _Reply.text("not found", 404, error="not_found")
         self._send(handler, reply)
@@ -1475,6 +1660,177 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": self._user_object(user)}
 
+    # -- files -----------------------------------------------------------------------------------------------
+
+    def _files_get_upload_url_external(self, args: JSONDict) -> JSONDict:
+        filename = args.get("filename")
+        if not filename:
+            return _invalid_arguments("missing required field: filename")
+        if args.get("length") is None:
+            return _invalid_arguments("missing required field: length")
+        try:
+            length = int(args["length"])
+        except (TypeError, ValueError):
+            return _invalid_arguments(f"length must be an integer, not {args['length']!r}")
+        if length <= 0:
+            # Slack's documented answer to a length of 0.
+            self._problems.append(f"files.getUploadURLExternal: length {length} for {filename} (nothing to upload)")
+            return {"ok": False, "error": "missing_argument"}
+        alt_txt = args.get("alt_txt")
+        if isinstance(alt_txt, str) and len(alt_txt) > MAX_ALT_TEXT:
+            self._problems.append(
+                f"files.getUploadURLExternal: alt_txt is {len(alt_txt)} characters, Slack allows {MAX_ALT_TEXT}"
+            )
+            return {"ok": False, "error": "alt_txt_too_large"}
+        snippet_type = args.get("snippet_type")
+        if snippet_type and length > MAX_SNIPPET_BYTES:
+            return {"ok": False, "error": "snippet_too_large"}
+        file_id = "F" + secrets.token_hex(5).upper()
+        # Opaque like Slack's, so an app cannot build upload URLs itself.
+        token = secrets.token_urlsafe(18)
+        self._uploads[file_id] = _Upload(
+            file_id,
+            str(filename),
+            length,
+            int(time.time()),
+            alt_txt=str(alt_txt) if alt_txt else None,
+            snippet_type=str(snippet_type) if snippet_type else None,
+        )
+        self._upload_urls[token] = file_id
+        return {"ok": True, "upload_url": f"http://127.0.0.1:{self._port}{UPLOAD_PATH}{token}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, args: JSONDict) -> JSONDict:
+        """Share uploaded files. Nothing happens unless every file and channel is acceptable (all or nothing).
+
+        Slack documents that this "can only be called once" per file: completing a file again answers
+        ``file_not_found`` (the upload ticket is used up), as does completing one whose bytes never arrived.
+        """
+        method = "files.completeUploadExternal"
+        entries = args.get("files")  # decoded from its JSON string by _parse_args
+        if not isinstance(entries, list) or not entries:
+            return _invalid_arguments("missing required field: files")
+        uploads: list[tuple[_Upload, JSONDict]] = []
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not entry.get("id"):
+                return _invalid_arguments(f"each file needs an id [json-pointer:/files/{i}/id]")
+            upload = self._uploads.get(str(entry["id"]))
+            if upload is None:
+                self._problems.append(f"{method}: file {entry['id']} was never issued by files.getUploadURLExternal")
+                return {"ok": False, "error": "file_not_found"}
+            if upload.completed:
+                self._problems.append(f"{method}: file {upload.id} was completed already (Slack completes it once)")
+                return {"ok": False, "error": "file_not_found"}
+            if upload.content is None:
+                self._problems.append(f"{method}: nothing was uploaded to the upload_url of file {upload.id}")
+                return {"ok": False, "error": "file_not_found"}
+            uploads.append((upload, entry))
+        targets = self._share_targets(method, args)
+        if isinstance(targets, dict):
+            return targets
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        if thread_ts is not None:
+            if len(targets) != 1:
+                self._problems.append(f"{method}: thread_ts with {len(targets)} channels (Slack wants exactly one)")
+                return _invalid_arguments("thread_ts needs exactly one channel")
+            if thread_ts not in self._channels.get(targets[0], {}):
+                return {"ok": False, "error": "thread_not_found"}
+        comment = args.get("initial_comment")
+        blocks = args.get("blocks") if not comment else None  # Slack ignores blocks next to an initial_comment
+        if blocks:
+            errors = validate_blocks(blocks)
+            if errors:
+                self._problems.extend(f"{method}: {e}" for e in errors)
+                return {"ok": False, "error": "invalid_blocks", "errors": errors}
+
+        for upload, entry in uploads:
+            upload.completed = True
+            upload.title = str(entry.get("title") or upload.name)
+            upload.initial_comment = str(comment) if comment else None
+            upload.thread_ts = thread_ts
+        posted: list[JSONDict] = []
+        for channel in targets:
+            message: JSONDict = {
+                "type": "message",
+                "text": _truncate(comment or ""),
+                "files": [],  # filled in below, once the files know all their shares
+                "upload": True,
+                "user": self.bot_user_id,
+                "bot_id": self.bot_id,
+                "display_as_bot": False,
+                "team": self.team_id,
+            }
+            if blocks:
+                message["blocks"] = _with_ids(blocks)
+            stored = self._store(channel, message, thread_ts)
+            posted.append(stored)
+            for upload, _ in uploads:
+                upload.shares.append((channel, stored["ts"]))
+        for stored in posted:
+            stored["files"] = [_file_object(upload, self, in_message=True) for upload, _ in uploads]
+        return {"ok": True, "files": [_file_object(upload, self) for upload, _ in uploads]}
+
+    def _share_targets(self, method: str, args: JSONDict) -> list[str] | JSONDict:
+        """The channels a files.completeUploadExternal shares into, or the error answer.
+
+        ``channel_id`` takes channel ids only: Slack refuses a user id there (invalid_arguments, with the pattern
+        below), while ``channels`` takes user ids too and shares into the bot's DM with them.
+        """
+        targets: list[str] = []
+        channel_id = args.get("channel_id")
+        if channel_id:
+            if not _is_id(channel_id, "CGDZ"):
+                hint = ""
+                if _is_user_id(channel_id):
+                    hint = (
+                        f"; {channel_id} is a user id: give the DM's id ({_im_id(channel_id)}, from "
+                        "conversations.open) or put the user id in channels"
+                    )
+                self._problems.append(f"{method}: channel_id {channel_id!r} is not a channel id{hint}")
+                # Slack's own message; its pattern wants 8+ characters, which the fake does not insist on.
+                return _invalid_arguments(
+                    "input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ [json-pointer:/channel_id]"
+                )
+            targets.append(str(channel_id))
+        channels = args.get("channels") or []
+        names = channels if isinstance(channels, list) else str(channels).split(",")
+        for name in (str(n).strip() for n in names):
+            if not name:
+                continue
+            if name == self.bot_user_id:
+                self._problems.append(f"{method}: channels names the bot itself ({name})")
+                return {"ok": False, "error": "invalid_channel"}
+            if _is_user_id(name):
+                targets.append(self._open_im((name,)))
+            elif _is_id(name, "CGDZ"):
+                targets.append(name)
+            else:
+                self._problems.append(f"{method}: {name!r} in channels is neither a channel id nor a user id")
+                return {"ok": False, "error": "invalid_channel"}
+        targets = list(dict.fromkeys(targets))
+        if len(targets) > MAX_SHARE_CHANNELS:
+            return {"ok": False, "error": "channels_limit_exceeded"}
+        return targets
+
+    def _files_info(self, args: JSONDict) -> JSONDict:
+        file_id = str(args.get("file") or "")
+        if not file_id:
+            return _invalid_arguments("missing required field: file")
+        upload = self._uploads.get(file_id)
+        # An upload never completed is discarded by Slack: not found, like an id it never issued.
+        if upload is None or not upload.completed:
+            return {"ok": False, "error": "file_not_found"}
+        return {
+            "ok": True,
+            "file": _file_object(upload, self),
+            "comments": [],
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _files_upload(self, args: JSONDict) -> JSONDict:
+        # Retired by Slack: closed to new apps on May 8, 2024, and to every app on November 12, 2025.
+        self._problems.append("files.upload: retired by Slack; use files_upload_v2 (files.getUploadURLExternal ...)")
+        return {"ok": False, "error": "method_deprecated"}
+
     # -- views (modals) ------------------------------------------------------------------------------------
 
     def _views_open(self, args: JSONDict) -> JSONDict:
@@ -1544,6 +1900,35 @@ class FakeSlack:
         target.view = self._replaced_view(target.view, raw)
         return {"ok": True, "view": copy.deepcopy(target.view)}
 
+    def _views_publish(self, args: JSONDict) -> JSONDict:
+        user = args.get("user_id")
+        if not user:
+            return _invalid_arguments("missing required field: user_id")
+        if not _is_user_id(user):
+            self._problems.append(f"views.publish: user_id {user!r} is not a user id")
+            return {"ok": False, "error": "user_not_found"}
+        current = self._homes.get(str(user))
+        expected = args.get("hash")
+        if expected and (current is None or expected != current["hash"]):
+            return {"ok": False, "error": "hash_conflict"}
+        invalid = self._check_view("views.publish", args.get("view"), kind="home")
+        if invalid is not None:
+            return invalid
+        raw: JSONDict = args["view"]
+        size = len(json.dumps(raw))
+        if size > MAX_VIEW_BYTES:
+            self._problems.append(f"views.publish: the view is {size} bytes of JSON, Slack allows {MAX_VIEW_BYTES}")
+            return {"ok": False, "error": "view_too_large"}
+        duplicate = self._duplicate_external_id(raw, besides=current["id"] if current is not None else None)
+        if duplicate is not None:
+            return duplicate
+        view = self._new_view(raw)
+        if current is not None:
+            # One Home tab per user: publishing again replaces its content, keeping its id.
+            view["id"] = view["root_view_id"] = current["id"]
+        self._homes[str(user)] = view
+        return {"ok": True, "view": copy.deepcopy(view)}
+
     # -- response_url ----------------------------------------------------------------------------------------
 
     def _response_url(self, token: str, body: Any) -> _Reply:
@@ -1559,6 +1944,14 @@ class FakeSlack:
             return _Reply.text("invalid_payload", 400, error="invalid_payload")
 
         where = target.channel or "response_url"
+        if target.message_ts is None and (
+            _truthy(body.get("delete_original")) or _truthy(body.get("replace_original"))
+        ):
+            # A slash command's response_url has no message to change; Slack changes nothing (see bolt-js#2287).
+            self._problems.append(
+                "response_url: replace_original/delete_original on a response_url without a message (a slash "
+                "command's): Slack changes nothing; answer again, or use the response_url of a click"
+            )
         if _truthy(body.get("delete_original")):
             if target.channel is None or target.message_ts is None:
                 return _Reply.text("message_not_found", 404, error="message_not_found")
@@ -1588,6 +1981,35 @@ class FakeSlack:
 
         self._ephemeral(target.channel, target.user, body, source="response_url")
         return _Reply.text("ok")
+
+    # -- upload URLs -----------------------------------------------------------------------------------------
+
+    def _upload(self, token: str, raw: bytes, content_type: str) -> _Reply:
+        """Handle a POST of a file's bytes to its upload URL (called with the lock held). Answers plain text like
+        Slack (``OK - <length>``); refusals are plain text too, with a 4xx status, so ``files_upload_v2`` raises."""
+        file_id = self._upload_urls.get(token)
+        if file_id is None:
+            self._problems.append("upload_url: a POST to an upload URL files.getUploadURLExternal never handed out")
+            return _Reply.text("invalid_upload_url", 404, error="invalid_upload_url")
+        upload = self._uploads[file_id]
+        if upload.content is not None:
+            self._problems.append(f"upload_url: file {file_id} was uploaded already (each upload URL takes one)")
+            return _Reply.text("already_uploaded", 400, error="already_uploaded")
+        content: bytes | None = raw
+        if content_type.lower().startswith("multipart/form-data"):
+            # Slack takes the bytes raw (as slack_sdk sends them) or as the file part of a multipart form.
+            content = _multipart_file(raw, content_type)
+            if content is None:
+                self._problems.append(f"upload_url: multipart upload of file {file_id} without a file part")
+                return _Reply.text("no_file_data", 400, error="no_file_data")
+        if len(content) != upload.length:
+            self._problems.append(
+                f"upload_url: {len(content)} bytes for file {file_id}, but files.getUploadURLExternal was told "
+                f"length={upload.length}"
+            )
+            return _Reply.text("length_mismatch", 400, error="length_mismatch")
+        upload.content = content
+        return _Reply.text(f"OK - {len(content)}")
 
     # -- Socket Mode server ----------------------------------------------------------------------------------
 
@@ -1768,6 +2190,10 @@ class FakeSlack:
                         self._problems.append(
                             f"socket_mode.ack for a view_submission of {envelope.view_id}, which is not open"
                         )
+                if envelope.command is not None and not late:
+                    channel, user = envelope.command
+                    where = f"ack of the slash command of {user} in {channel} (envelope {envelope_id})"
+                    self._apply_command_answer(channel, user, message.get("payload"), where)
             self._record("socket_mode.ack", message, {}, _Reply(200, b"", error=error))
 
     # -- state helpers (lock held) ---------------------------------------------------------------------------
@@ -1963,9 +2389,9 @@ class FakeSlack:
             return {"ok": False, "error": "expired_trigger_id"}
         return trigger
 
-    def _check_view(self, method: str, raw: Any) -> JSONDict | None:
+    def _check_view(self, method: str, raw: Any, *, kind: str = "modal") -> JSONDict | None:
         """Validate a view argument; the error answer (recorded as problems), or None when acceptable."""
-        errors = ["missing required field: view"] if raw is None or raw == "" else validate_view(raw)
+        errors = ["missing required field: view"] if raw is None or raw == "" else validate_view(raw, kind=kind)
         if not errors:
             return None
         self._problems.extend(f"{method}: {e}" for e in errors)
@@ -1976,10 +2402,10 @@ class FakeSlack:
         }
 
     def _duplicate_external_id(self, raw: JSONDict, besides: str | None = None) -> JSONDict | None:
+        """external_ids are unique per team across modals and Home tabs alike."""
         external_id = raw.get("external_id")
-        if external_id and any(
-            o.view["external_id"] == external_id and o.view["id"] != besides for o in self._views.values()
-        ):
+        views = [o.view for o in self._views.values()] + list(self._homes.values())
+        if external_id and any(view["external_id"] == external_id and view["id"] != besides for view in views):
             return {"ok": False, "error": "duplicate_external_id"}
         return None
 
@@ -1995,7 +2421,7 @@ class FakeSlack:
             "callback_id": raw.get("callback_id") or "",
             "state": {"values": {}},
             "hash": _view_hash(),
-            "title": copy.deepcopy(raw["title"]),
+            "title": copy.deepcopy(raw.get("title")),  # None for a Home tab
             "clear_on_close": bool(raw.get("clear_on_close") or False),
             "notify_on_close": bool(raw.get("notify_on_close") or False),
             "close": copy.deepcopy(raw.get("close")),
@@ -2090,12 +2516,34 @@ class FakeSlack:
         self._problems.append(f"{where}: unknown response_action {action!r} (Slack shows an error)")
         return "failed"
 
+    def _apply_command_answer(self, channel: str, user: str, answer: Any, where: str) -> str:
+        """What Slack shows of the app's immediate answer to a slash command (see ``answer_command``)."""
+        if answer is None or answer == {} or answer == "":
+            return "acked"
+        if isinstance(answer, str):
+            self._ephemeral(channel, user, {"text": answer}, source="command")
+            return "ephemeral"
+        if not isinstance(answer, dict):
+            shown = json.dumps(answer)[:200]
+            self._problems.append(f"{where}: the answer is not a JSON object (Slack shows an error): {shown}")
+            return "failed"
+        invalid = self._check_content("slash command answer", channel, answer)
+        if invalid is not None:
+            if invalid["error"] == "no_text":
+                self._problems.append(f"{where}: an answer without text or blocks (Slack shows nothing): {answer}")
+            return "failed"
+        if answer.get("response_type") == "in_channel":
+            self._store(channel, self._bot_message(answer), None)
+            return "in_channel"
+        self._ephemeral(channel, user, answer, source="command")
+        return "ephemeral"
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Module helpers
 # ---------------------------------------------------------------------------------------------------------
 
-_JSON_ARGS = ("blocks", "metadata", "attachments", "view")
+_JSON_ARGS = ("blocks", "metadata", "attachments", "view", "files")
 
 
 def _parse_args(query: str, raw: bytes, content_type: str) -> JSONDict:
@@ -2173,6 +2621,106 @@ def _resolve_channel(channel: str) -> str:
 
 def _view_id() -> str:
     return "V" + secrets.token_hex(5).upper()
+
+
+def _multipart_file(raw: bytes, content_type: str) -> bytes | None:
+    """The bytes of the first file part of a ``multipart/form-data`` body (None when it has none)."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    if not message.is_multipart():
+        return None
+    for part in message.iter_parts():
+        if part.get_filename() is not None:
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else None
+    return None
+
+
+def _mimetype(upload: _Upload) -> str:
+    if upload.snippet_type:
+        return "text/plain"  # what Slack reports for snippets, whatever their syntax
+    return mimetypes.guess_type(upload.name)[0] or "application/octet-stream"
+
+
+def _file_object(upload: _Upload, fake: FakeSlack, *, in_message: bool = False) -> JSONDict:
+    """A completed file as Slack's API shows it (files.info, files.completeUploadExternal). In a message's
+    ``files`` Slack leaves out where else the file is shared."""
+    name = upload.name
+    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
+    filetype = upload.snippet_type or extension or "binary"
+    file_path = f"{fake.team_id}-{upload.id}/{name}"
+    shown: JSONDict = {
+        "id": upload.id,
+        "created": upload.created,
+        "timestamp": upload.created,
+        "name": name,
+        "title": upload.title or name,
+        "mimetype": _mimetype(upload),
+        "filetype": filetype,
+        "pretty_type": filetype.upper(),
+        "user": fake.bot_user_id,
+        "user_team": fake.team_id,
+        "editable": bool(upload.snippet_type),
+        "size": len(upload.content or b""),
+        "mode": "snippet" if upload.snippet_type else "hosted",
+        "is_external": False,
+        "external_type": "",
+        "is_public": any(channel.startswith("C") for channel, _ in upload.shares),
+        "public_url_shared": False,
+        "display_as_bot": False,
+        "username": "",
+        "url_private": f"https://files.slack.com/files-pri/{file_path}",
+        "url_private_download": f"https://files.slack.com/files-pri/{fake.team_id}-{upload.id}/download/{name}",
+        "permalink": _file_permalink(upload, fake.bot_user_id),
+        "permalink_public": f"https://slack-files.com/{fake.team_id}-{upload.id}-{upload.id[1:].lower()}",
+        "comments_count": 0,
+        "has_rich_preview": False,
+        "file_access": "visible",
+    }
+    if upload.alt_txt:
+        shown["alt_txt"] = upload.alt_txt
+    if in_message:
+        return shown
+    channels = [channel for channel, _ in upload.shares]
+    shown["channels"] = [c for c in channels if c.startswith("C")]
+    shown["groups"] = [c for c in channels if c.startswith("G")]
+    shown["ims"] = [c for c in channels if c.startswith("D")]
+    shares: JSONDict = {}
+    for channel, ts in upload.shares:
+        share: JSONDict = {
+            "ts": ts,
+            "channel_name": channel.lower(),
+            "team_id": fake.team_id,
+            "share_user_id": fake.bot_user_id,
+        }
+        if upload.thread_ts:
+            share["thread_ts"] = upload.thread_ts
+        shares.setdefault("public" if channel.startswith("C") else "private", {})[channel] = [share]
+    shown["shares"] = shares
+    return shown
+
+
+def _file_permalink(upload: _Upload, user: str) -> str:
+    return f"https://fake.slack.com/files/{user}/{upload.id}/{upload.name}"
+
+
+def _file_record(upload: _Upload, fake: FakeSlack) -> JSONDict:
+    """A file as ``FakeSlack.file`` shows it to tests: what the app sent and where it went."""
+    return {
+        "id": upload.id,
+        "name": upload.name,
+        "title": upload.title,
+        "alt_txt": upload.alt_txt,
+        "snippet_type": upload.snippet_type,
+        "mimetype": _mimetype(upload),
+        "size": len(upload.content) if upload.content is not None else upload.length,
+        "content": upload.content,
+        "completed": upload.completed,
+        "channels": [channel for channel, _ in upload.shares],
+        "thread_ts": upload.thread_ts,
+        "initial_comment": upload.initial_comment,
+        "shares": [{"channel": channel, "ts": ts} for channel, ts in upload.shares],
+        "permalink": _file_permalink(upload, fake.bot_user_id),
+    }
 
 
 def _view_hash() -> str:

@@ -22,6 +22,16 @@ field errors, or updates it, as Slack would::
     (view,) = fake.open_views(ANA)
     answer = slack.submit_view(view, ANA, {"Department": "Legal", "Reason": "Threatens to sue"})
     assert answer.field_errors() == {} and fake.open_views(ANA) == []
+
+Slash commands (``command``) are posted form-encoded and signed, exactly as Slack posts them, with a fresh
+response_url and a trigger_id from the fake; the app's immediate answer is handed to the fake, which shows it as
+Slack would (an ephemeral, or a channel message with ``response_type: in_channel``)::
+
+    answer = slack.command("/complaints", "open", user=ANA, channel=CHANNEL)
+    assert answer.status == 200 and fake.ephemerals(CHANNEL, ANA)[-1]["text"] == "3 open complaints"
+
+Events (``send_event``, ``open_home`` for ``app_home_opened``) go as signed ``event_callback`` JSON, as the Events
+API sends them, or as ``events_api`` envelopes over Socket Mode.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import copy
 import datetime as dt
 import json
 import re
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -46,11 +57,17 @@ __all__ = [
     "DriverResponse",
     "SlackDriver",
     "SocketModeDriver",
+    "app_home_opened_event",
     "block_actions_payload",
+    "event_callback_payload",
+    "slash_command_payload",
     "view_submission_payload",
 ]
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+#: The legacy verification token in every payload; Bolt ignores it (requests are checked by their signature).
+VERIFICATION_TOKEN = "fake-verification-token"
 
 
 @dataclass(frozen=True)
@@ -62,12 +79,28 @@ class DriverResponse:
     body: str
     elapsed_ms: float
     headers: dict[str, str] = field(default_factory=dict)
-    #: The interactive payload that was sent (for ``click`` and ``submit_view``), e.g. to read its ``response_url``.
+    #: The payload that was sent (the interactive payload of ``click`` and ``submit_view``, the form fields of
+    #: ``command``, the ``event_callback`` of ``send_event``), e.g. to read its ``response_url``.
     payload: dict[str, Any] | None = None
+    #: What Slack made of the answer, as the fake applied it: for ``submit_view`` the outcome of
+    #: ``FakeSlack.answer_view_submission`` (``"closed"``, ``"errors"`` ...), for ``command`` that of
+    #: ``FakeSlack.answer_command`` (``"acked"``, ``"ephemeral"``, ``"in_channel"``, ``"failed"``); None otherwise.
+    outcome: str | None = None
 
     def json(self) -> Any:
         """The body parsed as JSON (raises ValueError if it is not JSON)."""
         return json.loads(self.body)
+
+    def answer(self) -> dict[str, Any] | str | None:
+        """The app's immediate answer: None for an empty body (a plain ack), the JSON object it answered (e.g.
+        ``{"response_type": "in_channel", "text": ...}`` to a slash command), or else the body as text."""
+        if not self.body.strip():
+            return None
+        try:
+            parsed = json.loads(self.body)
+        except ValueError:
+            return self.body
+        return parsed if isinstance(parsed, dict) else self.body
 
     def field_errors(self) -> dict[str, str]:
         """The errors of a ``response_action: errors`` answer to a view submission, by block id (empty when the
@@ -148,10 +181,55 @@ class SlackDriver:
             require_inputs=require_inputs,
         )
         response = self.post_signed(urlencode({"payload": json.dumps(payload)}), content_type=FORM)
-        self.fake.answer_view_submission(
+        outcome = self.fake.answer_view_submission(
             payload["view"]["id"], response.status, response.body, waited=response.elapsed_ms / 1000
         )
+        return DriverResponse(response.status, response.body, response.elapsed_ms, response.headers, payload, outcome)
+
+    def command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str,
+        channel: str,
+        user_name: str | None = None,
+        channel_name: str | None = None,
+    ) -> DriverResponse:
+        """``user`` types ``command`` (e.g. ``"/complaints"``) with ``text`` in ``channel``: the signed, form-encoded
+        request Slack sends (``slash_command_payload``), with a fresh response_url (ephemeral or in-channel answers
+        land in ``channel``) and a trigger_id for ``views.open``.
+
+        The app's HTTP answer is handed to ``fake.answer_command``, which shows it as Slack would;
+        ``DriverResponse.answer()`` is what the app answered, ``outcome`` what Slack made of it.
+        """
+        payload = slash_command_payload(
+            self.fake,
+            command,
+            text,
+            user=user,
+            channel=channel,
+            user_name=user_name,
+            channel_name=channel_name,
+            api_app_id=self.api_app_id,
+        )
+        response = self.post_signed(urlencode(payload), content_type=FORM)
+        outcome = self.fake.answer_command(
+            channel, user, response.status, response.body, waited=response.elapsed_ms / 1000
+        )
+        return DriverResponse(response.status, response.body, response.elapsed_ms, response.headers, payload, outcome)
+
+    def send_event(self, event: dict[str, Any]) -> DriverResponse:
+        """Deliver ``event`` (the inner event, e.g. ``{"type": "app_mention", ...}``) as the Events API does: a
+        signed JSON ``event_callback`` (``event_callback_payload``) with a fresh ``event_id``."""
+        payload = event_callback_payload(self.fake, event, api_app_id=self.api_app_id)
+        response = self.post_signed(json.dumps(payload), content_type=JSON)
         return DriverResponse(response.status, response.body, response.elapsed_ms, response.headers, payload)
+
+    def open_home(self, user: str, *, tab: str = "home") -> DriverResponse:
+        """``user`` opens the app's Home tab (or its Messages tab with ``tab="messages"``): the ``app_home_opened``
+        event, carrying the Home view the fake shows them, if any (``app_home_opened_event``)."""
+        return self.send_event(app_home_opened_event(self.fake, user, tab=tab))
 
     def post_signed(
         self,
@@ -264,6 +342,49 @@ class SocketModeDriver:
         self.payloads[envelope_id] = payload
         return envelope_id
 
+    def command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str,
+        channel: str,
+        user_name: str | None = None,
+        channel_name: str | None = None,
+    ) -> str:
+        """``user`` types ``command`` with ``text`` in ``channel``: the same payload as ``SlackDriver.command``, sent as
+        a ``slash_commands`` envelope that accepts a response payload.
+
+        Returns the envelope id; the fake shows the ack's payload as Slack would (``FakeSlack.answer_command``), and
+        ``ack(envelope_id)`` waits for it.
+        """
+        payload = slash_command_payload(
+            self.fake,
+            command,
+            text,
+            user=user,
+            channel=channel,
+            user_name=user_name,
+            channel_name=channel_name,
+            api_app_id=self.api_app_id,
+        )
+        envelope_id = self.fake.send_envelope("slash_commands", payload, accepts_response_payload=True)
+        self.payloads[envelope_id] = payload
+        return envelope_id
+
+    def send_event(self, event: dict[str, Any]) -> str:
+        """Deliver ``event`` as an ``events_api`` envelope carrying the same ``event_callback`` as
+        ``SlackDriver.send_event``. Returns the envelope id."""
+        payload = event_callback_payload(self.fake, event, api_app_id=self.api_app_id)
+        envelope_id = self.fake.send_envelope("events_api", payload)
+        self.payloads[envelope_id] = payload
+        return envelope_id
+
+    def open_home(self, user: str, *, tab: str = "home") -> str:
+        """``user`` opens the app's Home tab: the ``app_home_opened`` event as an ``events_api`` envelope. Returns
+        the envelope id."""
+        return self.send_event(app_home_opened_event(self.fake, user, tab=tab))
+
     def ack(self, envelope_id: str, timeout: float | None = None) -> Call:
         """Wait for the app's ack of ``envelope_id`` (the fake's ``socket_mode.ack`` call); AssertionError if
         none came within ``timeout`` (default: the driver's)."""
@@ -312,8 +433,7 @@ def block_actions_payload(
         "type": "block_actions",
         "user": {"id": user, "username": name, "name": name, "team_id": fake.team_id},
         "api_app_id": api_app_id or fake.app_id,
-        # The legacy verification token; Bolt ignores it (HTTP requests are checked by their signature).
-        "token": "fake-verification-token",
+        "token": VERIFICATION_TOKEN,
         "container": {
             "type": "message",
             "message_ts": on["ts"],
@@ -345,6 +465,101 @@ def block_actions_payload(
     if payload["actions"][0]["value"] is None:
         del payload["actions"][0]["value"]
     return payload
+
+
+def slash_command_payload(
+    fake: FakeSlack,
+    command: str,
+    text: str = "",
+    *,
+    user: str,
+    channel: str,
+    user_name: str | None = None,
+    channel_name: str | None = None,
+    api_app_id: str | None = None,
+) -> dict[str, str]:
+    """The fields Slack sends when ``user`` types ``command`` (``/complaints``) followed by ``text`` in ``channel``,
+    in Slack's order: form-encoded over HTTP, the same object (all strings) as a Socket Mode envelope's payload.
+
+    ``response_url`` is a fresh one served by ``fake`` for ``channel`` and ``user`` (ephemeral or in-channel
+    answers); ``trigger_id`` one the fake issued for ``user`` (for ``views.open``). ``channel`` may be the bot's DM
+    with ``user`` (``channel_name`` then defaults to ``directmessage``, as Slack sends it). Raises AssertionError
+    for what Slack would not send: a command that is not ``/`` and a word, or a command from someone else's DM.
+    """
+    if not re.fullmatch(r"/[^\s/]+", command):
+        raise AssertionError(f"slash commands are a / and a word, like /complaints, not {command!r}")
+    dm_user = fake.dm_user(channel)
+    if dm_user is not None and dm_user != user:
+        raise AssertionError(f"{channel} is {dm_user}'s DM with the bot; {user} cannot type commands there")
+    if channel_name is None:
+        if dm_user is not None:
+            channel_name = "directmessage"
+        elif channel.startswith("G"):
+            channel_name = "privategroup"
+        else:
+            channel_name = channel.lower()
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": fake.team_id,
+        "team_domain": fake.team_domain,
+        "channel_id": channel,
+        "channel_name": channel_name,
+        "user_id": user,
+        "user_name": user_name or user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": api_app_id or fake.app_id,
+        "is_enterprise_install": "false",
+        "response_url": fake.new_response_url(channel=channel, user=user),
+        "trigger_id": fake.new_trigger(user),
+    }
+
+
+def event_callback_payload(fake: FakeSlack, event: dict[str, Any], *, api_app_id: str | None = None) -> dict[str, Any]:
+    """The ``event_callback`` the Events API delivers ``event`` in (``event_ts`` added when missing), with a fresh
+    ``event_id`` and the bot's authorization, over HTTP or inside an ``events_api`` envelope."""
+    now = time.time()
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": fake.team_id,
+        "context_team_id": fake.team_id,
+        "context_enterprise_id": None,
+        "api_app_id": api_app_id or fake.app_id,
+        "event": {**copy.deepcopy(event), "event_ts": event.get("event_ts") or f"{now:.6f}"},
+        "type": "event_callback",
+        "event_id": "Ev" + secrets.token_hex(5).upper(),
+        "event_time": int(now),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": fake.team_id,
+                "user_id": fake.bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-" + secrets.token_urlsafe(24),
+    }
+
+
+def app_home_opened_event(fake: FakeSlack, user: str, *, tab: str = "home") -> dict[str, Any]:
+    """The ``app_home_opened`` event Slack sends when ``user`` opens the app's ``"home"`` (or ``"messages"``) tab:
+    with the bot's DM with them as ``channel``, and the Home view the fake shows them (``fake.home(user)``) as
+    ``view`` when one was published."""
+    if tab not in ("home", "messages"):
+        raise ValueError(f"the App Home tabs are 'home' and 'messages', not {tab!r}")
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": fake.dm_channel(user),
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+    home = fake.home(user)
+    if home is not None:
+        event["view"] = home
+    return event
 
 
 def _find_button(message: dict[str, Any], text: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -462,7 +677,7 @@ def view_submission_payload(
         "team": {"id": fake.team_id, "domain": fake.team_domain},
         "user": {"id": user, "username": name, "name": name, "team_id": fake.team_id},
         "api_app_id": api_app_id or fake.app_id,
-        "token": "fake-verification-token",
+        "token": VERIFICATION_TOKEN,
         "trigger_id": fake.new_trigger(user, view_id=str(view_id)),
         "view": submitted,
         "response_urls": [],

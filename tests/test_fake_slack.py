@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -10,6 +11,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,7 +30,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.blocks import modals
 from bot.delivery.direct import SlackDirect, SlackUnavailable
 from bot.directory import Department
-from sandbox import fake_slack
+from sandbox import fake_slack, slack_driver
 from sandbox.fake_slack import FakeSlack, validate_blocks
 from sandbox.slack_driver import SlackDriver, SocketModeDriver, block_actions_payload, view_submission_payload
 
@@ -1297,4 +1299,427 @@ def test_socket_mode_submit_view_the_ack_payload_decides(fake: FakeSlack, client
     assert refused["payload"] == driver.payloads[refused_id] and refused["payload"]["type"] == "view_submission"
     assert field_errors == {"reason": "Say why"} and [v["id"] for v in still_open] == [escalate["id"]]
     assert accepted_errors == {} and fake.open_views(ANA) == []
+    assert fake.problems == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Files, App Home, slash commands
+# ---------------------------------------------------------------------------------------------------------
+
+# A 1x1 PNG, as the daily digest's chart would be (only bigger).
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def test_files_upload_v2_shares_a_chart_in_a_channel_and_a_thread(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel=CHANNEL, text="Daily digest")["ts"]
+
+    uploaded = client.files_upload_v2(
+        channel=CHANNEL,
+        file=PNG,
+        filename="digest.png",
+        title="Complaints today",
+        alt_txt="Bar chart: complaints per hour",
+        initial_comment="Today: 12 complaints, all heard",
+    )
+    in_thread = client.files_upload_v2(
+        channel=CHANNEL, content="hour,count\n9,3\n", filename="digest.csv", thread_ts=parent
+    )
+    info = client.files_info(file=uploaded["file"]["id"])["file"]
+
+    chart_id = uploaded["file"]["id"]
+    assert chart_id.startswith("F") and uploaded["file"]["title"] == "Complaints today"
+    _, message = fake.messages(CHANNEL)
+    assert message["text"] == "Today: 12 complaints, all heard" and message["upload"] is True
+    assert message["user"] == fake.bot_user_id
+    (shown,) = message["files"]
+    assert {k: shown[k] for k in ("id", "name", "title", "mimetype", "size", "alt_txt")} == {
+        "id": chart_id,
+        "name": "digest.png",
+        "title": "Complaints today",
+        "mimetype": "image/png",
+        "size": len(PNG),
+        "alt_txt": "Bar chart: complaints per hour",
+    }
+    assert shown["permalink"] == info["permalink"] and shown["is_public"] is True
+    assert info["channels"] == [CHANNEL] and info["shares"]["public"][CHANNEL][0]["ts"] == message["ts"]
+    chart, table = fake.files()
+    assert chart["content"] == PNG and fake.file(chart_id) == chart
+    assert (chart["title"], chart["alt_txt"], chart["channels"], chart["thread_ts"]) == (
+        "Complaints today",
+        "Bar chart: complaints per hour",
+        [CHANNEL],
+        None,
+    )
+    assert chart["shares"] == [{"channel": CHANNEL, "ts": message["ts"]}]
+    assert (table["content"], table["title"], table["thread_ts"]) == (b"hour,count\n9,3\n", "digest.csv", parent)
+    (reply,) = fake.replies(CHANNEL, parent)
+    assert reply["files"][0]["id"] == in_thread["file"]["id"] and reply["files"][0]["mimetype"] == "text/csv"
+    methods = [c.method for c in fake.calls[1:4]]
+    assert methods == ["files.getUploadURLExternal", "upload_url", "files.completeUploadExternal"]
+    get_url, upload, complete = fake.calls[1:4]
+    assert get_url.args == {
+        "filename": "digest.png",
+        "length": str(len(PNG)),
+        "alt_txt": "Bar chart: complaints per hour",
+    }
+    assert upload.args["size"] == len(PNG) and upload.args["url"].startswith(fake.url + "/upload/v1/")
+    assert complete.args["files"] == [{"id": chart_id, "title": "Complaints today"}]
+    assert fake.problems == []
+
+
+def test_files_upload_v2_to_a_users_dm(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as by_user_id:
+        client.files_upload_v2(channel=ANA, file=PNG, filename="digest.png")  # Slack wants a channel id there
+    to_user = client.files_upload_v2(
+        channels=[ANA], file=PNG, filename="digest.png", alt_txt="Your complaints", initial_comment="Your digest"
+    )
+    dm = client.conversations_open(users=BEN)["channel"]["id"]
+    to_dm = client.files_upload_v2(channel=dm, file=PNG, filename="digest.png", initial_comment="Yours, Ben")
+
+    assert by_user_id.value.response["error"] == "invalid_arguments"
+    assert by_user_id.value.response["response_metadata"]["messages"] == [
+        "[ERROR] input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ [json-pointer:/channel_id]"
+    ]
+    (ana_dm,) = fake.dms(ANA)
+    assert ana_dm["text"] == "Your digest" and ana_dm["files"][0]["id"] == to_user["file"]["id"]
+    assert ana_dm["files"][0]["alt_txt"] == "Your complaints" and ana_dm["files"][0]["is_public"] is False
+    (ben_dm,) = fake.dms(BEN)
+    assert ben_dm["text"] == "Yours, Ben" and ben_dm["files"][0]["id"] == to_dm["file"]["id"]
+    assert to_user["file"]["ims"] == ["D0ANA"] and to_dm["file"]["ims"] == ["D0BEN"]
+    assert [(f["channels"], f["content"]) for f in fake.files()] == [(["D0ANA"], PNG), (["D0BEN"], PNG)]
+    # The refused completion left its upload behind, never completed (Slack discards such files).
+    (abandoned,) = [f for f in fake.files(include_incomplete=True) if not f["completed"]]
+    assert abandoned["content"] == PNG and abandoned["channels"] == []
+    (problem,) = fake.problems
+    assert "channel_id 'U0ANA' is not a channel id" in problem and "D0ANA" in problem
+
+
+def _post_bytes(url: str, data: bytes, content_type: str | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_upload_urls_check_the_length_and_completion_happens_once(fake: FakeSlack, client: WebClient) -> None:
+    ticket = client.files_getUploadURLExternal(filename="digest.png", length=len(PNG))
+
+    short = _post_bytes(ticket["upload_url"], PNG[:10])
+    with pytest.raises(SlackApiError) as nothing_uploaded:
+        client.files_completeUploadExternal(files=[{"id": ticket["file_id"]}])
+    uploaded = _post_bytes(ticket["upload_url"], PNG)
+    again = _post_bytes(ticket["upload_url"], PNG)
+    private = client.files_completeUploadExternal(files=[{"id": ticket["file_id"], "title": "Digest"}])
+    with pytest.raises(SlackApiError) as completed_twice:
+        client.files_completeUploadExternal(files=[{"id": ticket["file_id"]}], channel_id=CHANNEL)
+    with pytest.raises(SlackApiError) as unknown:
+        client.files_info(file="F0NOPE")
+    with pytest.raises(SlackApiError) as empty:
+        client.files_getUploadURLExternal(filename="empty.txt", length=0)
+    made_up = _post_bytes(fake.url + "/upload/v1/not-a-ticket", PNG)
+
+    assert short == (400, "length_mismatch") and uploaded == (200, f"OK - {len(PNG)}")
+    assert again == (400, "already_uploaded") and made_up == (404, "invalid_upload_url")
+    assert nothing_uploaded.value.response["error"] == "file_not_found"
+    assert completed_twice.value.response["error"] == "file_not_found"
+    assert unknown.value.response["error"] == "file_not_found" and empty.value.response["error"] == "missing_argument"
+    (stored,) = fake.files()
+    assert private["files"][0]["id"] == stored["id"] and stored["title"] == "Digest"
+    assert stored["content"] == PNG and stored["channels"] == [] and fake.messages(CHANNEL) == []
+    assert [c.status for c in fake.calls_to("upload_url")] == [400, 200, 400, 404]
+    expected = ["10 bytes", "nothing was uploaded", "uploaded already", "completed already", "length 0", "never handed"]
+    problems = fake.problems
+    assert len(problems) == len(expected), problems
+    for problem, words in zip(problems, expected, strict=True):
+        assert words in problem, problems
+
+
+def test_upload_urls_take_a_multipart_form_too(fake: FakeSlack, client: WebClient) -> None:
+    ticket = client.files_getUploadURLExternal(filename="digest.png", length=len(PNG))
+    boundary = "heard-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="filename"; filename="digest.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + PNG
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    answer = _post_bytes(ticket["upload_url"], body, f"multipart/form-data; boundary={boundary}")
+    client.files_completeUploadExternal(files=[{"id": ticket["file_id"]}], channel_id=CHANNEL)
+
+    assert answer == (200, f"OK - {len(PNG)}")
+    assert fake.file(ticket["file_id"])["content"] == PNG
+    assert fake.messages(CHANNEL)[0]["files"][0]["size"] == len(PNG)
+    assert fake.problems == []
+
+
+def home(*blocks: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"type": "home", "blocks": list(blocks) or [section("*3* complaints open")], **fields}
+
+
+def test_views_publish_keeps_each_users_home(fake: FakeSlack, client: WebClient) -> None:
+    first = client.views_publish(user_id=ANA, view=home(callback_id="home", private_metadata="v1"))["view"]
+    with pytest.raises(SlackApiError) as stale:
+        client.views_publish(user_id=ANA, hash="1.stale", view=home())
+    second = client.views_publish(user_id=ANA, hash=first["hash"], view=home(section("*4* open")))["view"]
+    with pytest.raises(SlackApiError) as too_many:
+        client.views_publish(user_id=ANA, view=home(*[section(str(i)) for i in range(101)]))
+    with pytest.raises(SlackApiError) as a_modal:
+        client.views_publish(user_id=BEN, view=modal())
+    with pytest.raises(SlackApiError) as not_a_user:
+        client.views_publish(user_id=CHANNEL, view=home())
+
+    assert (first["type"], first["callback_id"], first["private_metadata"]) == ("home", "home", "v1")
+    assert first["id"].startswith("V") and first["blocks"][0]["block_id"]
+    assert stale.value.response["error"] == "hash_conflict"
+    assert second["id"] == first["id"] and second["hash"] != first["hash"]
+    assert fake.home(ANA) == second and fake.home(ANA)["blocks"][0]["text"]["text"] == "*4* open"
+    assert fake.home(BEN) is None
+    assert too_many.value.response["error"] == "invalid_arguments"
+    assert too_many.value.response["response_metadata"]["messages"] == [
+        "[ERROR] 101 blocks, Slack allows 100 [json-pointer:/view/blocks]"
+    ]
+    assert a_modal.value.response["error"] == "invalid_arguments"
+    assert not_a_user.value.response["error"] == "user_not_found"
+    problems = fake.problems
+    # 101 blocks; the type, title, submit and close of modal(); the channel id.
+    assert len(problems) == 1 + 4 + 1, problems
+    assert "views.publish: view type must be 'home', not 'modal' [json-pointer:/view/type]" in problems
+    fake.reset()
+    assert fake.home(ANA) is None
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        (home(type="modal"), "view type must be 'home', not 'modal' [json-pointer:/view/type]"),
+        ({"type": "home"}, "a home view needs blocks [json-pointer:/view/blocks]"),
+        (
+            home(title={"type": "plain_text", "text": "Heard"}),
+            "title is for modals; a home view has none [json-pointer:/view/title]",
+        ),
+        (home(private_metadata="m" * 3001), "private_metadata is 3001 characters, Slack allows 3000"),
+        (home({"type": "header", "text": {"type": "mrkdwn", "text": "x"}}), "header text must be plain_text"),
+        (home(hash="1.a"), "unknown field 'hash' [json-pointer:/view/hash]"),
+    ],
+    ids=["type", "blocks", "title", "metadata", "block", "unknown"],
+)
+def test_validate_view_checks_home_views(view: dict[str, Any], expected: str) -> None:
+    problems = fake_slack.validate_view(view, kind="home")
+
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_home_view_is_valid_for_home_only() -> None:
+    full = home(section("hi"), {"type": "divider"}, callback_id="home", external_id="home-ana", private_metadata="x")
+
+    assert fake_slack.validate_view(full, kind="home") == []
+    assert "view type must be 'modal', not 'home' [json-pointer:/view/type]" in fake_slack.validate_view(full)
+
+
+class _SlackRequests(BaseHTTPRequestHandler):
+    """Stands in for Heard's /slack/events for any request: checks the signature like Bolt, keeps the content type
+    and body, and answers the next of ``answers`` (a JSON body; "" or none left: a plain ack)."""
+
+    received: ClassVar[list[tuple[str, bytes]]] = []
+    answers: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        valid = SignatureVerifier("secret").is_valid(
+            body=body.decode(),
+            timestamp=self.headers["X-Slack-Request-Timestamp"],
+            signature=self.headers["X-Slack-Signature"],
+        )
+        answer = (self.answers.pop(0) if self.answers else "").encode() if valid else b""
+        if valid:
+            self.received.append((self.headers["Content-Type"], body))
+        self.send_response(200 if valid else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def slack_requests() -> Iterator[str]:
+    _SlackRequests.received, _SlackRequests.answers = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackRequests)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+    server.shutdown()
+    server.server_close()
+
+
+COMMAND_FIELDS = [
+    "token",
+    "team_id",
+    "team_domain",
+    "channel_id",
+    "channel_name",
+    "user_id",
+    "user_name",
+    "command",
+    "text",
+    "api_app_id",
+    "is_enterprise_install",
+    "response_url",
+    "trigger_id",
+]
+
+
+def test_slash_commands_are_signed_forms_and_the_answers_show(
+    fake: FakeSlack, client: WebClient, slack_requests: str
+) -> None:
+    driver = SlackDriver(slack_requests, "secret", fake)
+    _SlackRequests.answers += [
+        "",
+        json.dumps({"text": "Only you see this"}),
+        json.dumps({"response_type": "in_channel", "text": "3 complaints open"}),
+    ]
+
+    acked = driver.command("/complaints", "open", user=ANA, channel=CHANNEL, user_name="ana")
+    client.views_open(trigger_id=acked.payload["trigger_id"], view=modal())  # the command's trigger opens a modal
+    later = WebhookClient(acked.payload["response_url"])
+    private = later.send(text="Working on it")
+    public = later.send_dict({"response_type": "in_channel", "text": "Ana looked at the open complaints"})
+    cannot_replace = later.send(text="x", replace_original=True)  # a command has no message to replace
+    ephemeral = driver.command("/complaints", "mine", user=ANA, channel=CHANNEL)
+    in_channel = driver.command("/complaints", "count", user=BEN, channel=CHANNEL)
+
+    content_type, body = _SlackRequests.received[0]
+    assert content_type == "application/x-www-form-urlencoded"
+    form = parse_qs(body.decode(), keep_blank_values=True)
+    assert list(form) == COMMAND_FIELDS  # Slack's fields, in Slack's order
+    fields = {k: v[0] for k, v in form.items()}
+    assert fields == acked.payload
+    assert (fields["command"], fields["text"], fields["user_id"], fields["user_name"]) == (
+        "/complaints",
+        "open",
+        ANA,
+        "ana",
+    )
+    assert (fields["channel_id"], fields["channel_name"]) == (CHANNEL, CHANNEL.lower())
+    assert (fields["team_id"], fields["team_domain"], fields["api_app_id"]) == (
+        fake.team_id,
+        fake.team_domain,
+        fake.app_id,
+    )
+    assert fields["is_enterprise_install"] == "false" and fields["response_url"].startswith(fake.url + "/response/")
+    assert (acked.status, acked.answer(), acked.outcome) == (200, None, "acked")
+    assert len(fake.open_views(ANA)) == 1
+    assert (private.status_code, public.status_code, cannot_replace.status_code) == (200, 200, 404)
+    assert ephemeral.answer() == {"text": "Only you see this"} and ephemeral.outcome == "ephemeral"
+    assert in_channel.answer() == {"response_type": "in_channel", "text": "3 complaints open"}
+    assert in_channel.outcome == "in_channel"
+    assert [(e["text"], e["source"]) for e in fake.ephemerals(CHANNEL, ANA)] == [
+        ("Working on it", "response_url"),
+        ("Only you see this", "command"),
+    ]
+    assert fake.ephemerals(CHANNEL, BEN) == []
+    assert [m["text"] for m in fake.messages(CHANNEL)] == ["Ana looked at the open complaints", "3 complaints open"]
+    (problem,) = fake.problems
+    assert "replace_original/delete_original on a response_url without a message" in problem
+
+
+def test_command_answers_slack_cannot_show(fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    invalid = json.dumps({"text": "x", "blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "x"}}]})
+
+    plain_text = fake.answer_command(CHANNEL, ANA, 200, "Plain text works too")
+    refused = fake.answer_command(CHANNEL, ANA, 500, "")
+    late = fake.answer_command(CHANNEL, ANA, 200, '{"text": "too late"}', waited=fake_slack.COMMAND_DEADLINE + 0.5)
+    bad_blocks = fake.answer_command(CHANNEL, ANA, 200, invalid)
+    empty = fake.answer_command(CHANNEL, ANA, 200, '{"response_type": "in_channel"}')
+
+    assert (plain_text, refused, late, bad_blocks, empty) == ("ephemeral", "failed", "failed", "failed", "failed")
+    assert [e["text"] for e in fake.ephemerals(CHANNEL, ANA)] == ["Plain text works too"]
+    assert fake.messages(CHANNEL) == []
+    problems = fake.problems
+    assert len(problems) == 3, problems
+    assert "came after 3.5s" in problems[0] and "must be plain_text" in problems[1] and "without text" in problems[2]
+    with pytest.raises(AssertionError, match="a / and a word"):
+        slack_driver.slash_command_payload(fake, "complaints", user=ANA, channel=CHANNEL)
+    with pytest.raises(AssertionError, match="U0ANA's DM with the bot"):
+        slack_driver.slash_command_payload(fake, "/complaints", user=BEN, channel=fake.dm_channel(ANA))
+    in_dm = slack_driver.slash_command_payload(fake, "/complaints", user=ANA, channel=fake.dm_channel(ANA))
+    assert in_dm["channel_name"] == "directmessage"
+
+
+def test_open_home_sends_a_signed_app_home_opened_event(
+    fake: FakeSlack, client: WebClient, slack_requests: str
+) -> None:
+    driver = SlackDriver(slack_requests, "secret", fake)
+
+    before = driver.open_home(ANA)
+    published = client.views_publish(user_id=ANA, view=home())["view"]
+    after = driver.open_home(ANA)
+    messages_tab = driver.open_home(BEN, tab="messages")
+
+    (content_type, body), *_ = _SlackRequests.received
+    assert content_type == "application/json"
+    callback = json.loads(body)
+    assert callback == before.payload
+    assert (callback["type"], callback["team_id"], callback["api_app_id"]) == (
+        "event_callback",
+        fake.team_id,
+        fake.app_id,
+    )
+    assert callback["event_id"].startswith("Ev") and isinstance(callback["event_time"], int)
+    assert callback["authorizations"][0]["user_id"] == fake.bot_user_id
+    event = callback["event"]
+    assert {k: event[k] for k in ("type", "user", "channel", "tab")} == {
+        "type": "app_home_opened",
+        "user": ANA,
+        "channel": "D0ANA",
+        "tab": "home",
+    }
+    assert "view" not in event and event["event_ts"]
+    assert after.payload is not None and after.payload["event"]["view"] == published
+    assert after.payload["event_id"] != callback["event_id"]
+    assert messages_tab.payload is not None and messages_tab.payload["event"]["tab"] == "messages"
+    assert [r.status for r in (before, after, messages_tab)] == [200, 200, 200]
+    assert fake.problems == []
+
+
+def test_socket_mode_commands_and_home_events(fake: FakeSlack, client: WebClient) -> None:
+    client.views_publish(user_id=ANA, view=home())
+    driver = SocketModeDriver(fake)
+    ws = RawWebSocket(socket_url(fake))
+    try:
+        ws.receive_json()  # hello
+
+        command_id = driver.command("/complaints", "open", user=ANA, channel=CHANNEL)
+        command = ws.receive_json()
+        ws.send_json({"envelope_id": command_id, "payload": {"text": "3 complaints open"}})
+        driver.ack(command_id)
+        public_id = driver.command("/complaints", "count", user=ANA, channel=CHANNEL)
+        ws.receive_json()
+        ws.send_json({"envelope_id": public_id, "payload": {"response_type": "in_channel", "text": "3 open"}})
+        driver.ack(public_id)
+        home_id = driver.open_home(ANA)
+        opened = ws.receive_json()
+        ws.send_json({"envelope_id": home_id})
+        driver.ack(home_id)
+    finally:
+        ws.close()
+
+    assert (command["type"], command["accepts_response_payload"]) == ("slash_commands", True)
+    assert command["payload"] == driver.payloads[command_id] and list(command["payload"]) == COMMAND_FIELDS
+    assert [e["text"] for e in fake.ephemerals(CHANNEL, ANA)] == ["3 complaints open"]
+    assert [m["text"] for m in fake.messages(CHANNEL)] == ["3 open"]
+    assert (opened["type"], opened["accepts_response_payload"]) == ("events_api", False)
+    assert opened["payload"]["type"] == "event_callback"
+    assert opened["payload"]["event"]["type"] == "app_home_opened" and opened["payload"]["event"]["view"] == fake.home(
+        ANA
+    )
     assert fake.problems == []

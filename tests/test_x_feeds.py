@@ -232,9 +232,11 @@ def test_429_waits_for_the_reset_without_asking_again(
 def test_503_backs_off_reports_the_gap_once_then_reports_the_recovery(
     x_api: FakeX, start_polling: Callable[..., Heard], fake_slack: FakeSlack, database: Database
 ) -> None:
-    started = datetime.now(UTC)
     x_api.fail("mentions", 503, times=3)
     heard = start_polling(X_QUERY="", X_GAP_ALERT="10m", X_POLL_INTERVAL="1m")
+    with database.unit_of_work() as session:
+        started = session.get(XFeed, "mentions").failing_since  # type: ignore[union-attr]
+    assert started is not None
 
     poll(heard, at=started + timedelta(seconds=30))  # backing off: not asked
     assert len(x_api.of("mentions")) == 1

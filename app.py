@@ -27,9 +27,10 @@ from bot.directory import DirectoryError, DirectoryFile
 from bot.projections import Projections
 from bot.scheduler import Scheduler
 from bot.services import Services
+from bot.services.group_commit import GroupCommit
 from bot.sources.x import make_client
 from bot.sources.x_poller import XPoller
-from handlers import actions, views
+from handlers import actions, commands, events, views
 from handlers.web import HeardWeb
 from storage.db import Database, migrate
 
@@ -67,7 +68,13 @@ class Heard:
             threads=settings.delivery_workers,
             lease=settings.slack_timeout * 3,
         )
-        self.scheduler = Scheduler([lambda: self.services.send_due_follow_ups(), lambda: self.services.run_sla()])
+        self.scheduler = Scheduler(
+            [
+                lambda: self.services.send_due_follow_ups(),
+                lambda: self.services.run_sla(),
+                lambda: self.services.send_due_digests(),
+            ]
+        )
         self.services = Services(
             settings,
             self.database,
@@ -87,7 +94,8 @@ class Heard:
         if self.x_poller is not None and settings.x is not None:
             self.scheduler.every("x-poll", settings.x.poll_interval, self.x_poller.poll)
         self.bolt = self._build_bolt()
-        self.web = HeardWeb(self.services, None if settings.socket_mode else self.bolt)
+        self.intake = GroupCommit(self.services.ingest_many)
+        self.web = HeardWeb(self.services, None if settings.socket_mode else self.bolt, self.intake)
         self.server = create_server(
             self.web,
             host=host,
@@ -135,6 +143,8 @@ class Heard:
         )
         actions.register(bolt, self.services)
         views.register(bolt, self.services)
+        commands.register(bolt, self.services)
+        events.register(bolt, self.services)
         return bolt
 
     def _authorize(self) -> Callable[..., AuthorizeResult]:
@@ -146,6 +156,7 @@ class Heard:
         return authorize
 
     def start(self) -> None:
+        self.intake.start()
         self.delivery.start()
         self.scheduler.start()
         if self.settings.socket_mode:
@@ -201,6 +212,7 @@ class Heard:
         self._stopping.set()
         self.server.close()
         self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        self.intake.stop()
         if self._socket_mode is not None:
             if self._connecting is not None:
                 # A connect() still in flight would otherwise open a session after close().

@@ -121,6 +121,10 @@ class Settings:
     log_level: str
     triage: TriageRules = field(default_factory=TriageRules)
     x: XSettings | None = None
+    digest_at: time | None = time(9, 0)  # None: no digest
+    digest_channel: str | None = None
+    digest_to_managers: bool = True
+    weekly_digest: bool = False
 
     @property
     def socket_mode(self) -> bool:
@@ -341,10 +345,21 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         log_level=_log_level(reader),
         triage=_triage_rules(reader),
         x=_x_settings(reader),
+        digest_at=None if (reader.raw("DIGEST_AT") or "").lower() == "off" else reader.clock_time("DIGEST_AT", "09:00"),
+        digest_channel=_channel(reader, "DIGEST_CHANNEL"),
+        digest_to_managers=reader.switch("DIGEST_TO_MANAGERS", default=True),
+        weekly_digest=reader.switch("WEEKLY_DIGEST", default=False),
     )
     if reader.problems:
         raise ConfigError(reader.problems)
     return settings
+
+
+def _channel(reader: _Reader, name: str) -> str | None:
+    channel = reader.raw(name)
+    if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+        reader.problems.append(f"{name}={channel!r} is not a channel id: use the id (e.g. C0123456789), not its name")
+    return channel
 
 
 def _triage_rules(reader: _Reader) -> TriageRules:

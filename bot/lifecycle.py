@@ -327,13 +327,20 @@ def record(
     now: datetime,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    event = AuditEvent(
-        complaint_id=complaint.id,
-        at=now,
-        actor=actor.id,
-        action=action.value,
-        surface=actor.surface,
-        detail=detail or {},
-    )
+    event = AuditEvent(**event_row(complaint, action, actor, now, detail))
     session.add(event)
     return event
+
+
+def event_row(
+    complaint: Complaint, action: Action, actor: Actor, now: datetime, detail: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An audit event's columns, for `record` and for bulk inserts of many at once."""
+    return {
+        "complaint_id": complaint.id,
+        "at": now,
+        "actor": actor.id,
+        "action": action.value,
+        "surface": actor.surface,
+        "detail": detail or {},
+    }

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import delivery
-from bot.blocks import reminders
+from bot.blocks import Message, reminders
 from bot.blocks.card import CardView, render_card
+from bot.blocks.digest import digest_message, digest_period_words
 from bot.blocks.messages import (
     approval_request,
     escalation_notice,
@@ -24,12 +26,14 @@ from bot.blocks.messages import (
 )
 from bot.blocks.notice import render_notice
 from bot.config import Settings
-from bot.delivery import NotReady, Outgoing
+from bot.delivery import FileUpload, NotReady, Outgoing
 from bot.delivery.worker import PostedHook
+from bot.digest import Digest, chart_alt_text, compute_digest, render_chart
 from bot.directory import DirectoryFile
+from bot.export import export_csv
 from bot.lifecycle import Action, FollowUpStatus
 from bot.sla import Clock, clock_applies
-from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery, Escalation, FollowUp
+from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery, DigestRun, Escalation, FollowUp
 
 CARD = "card"
 ESCALATION_NOTICE = "escalation_notice"
@@ -40,6 +44,10 @@ NAG = "nag"
 BREACH = "breach"
 JOINED_POST = "joined_post"
 CHANNEL_NOTICE = "channel_notice"
+DIGEST = "digest"
+DIGEST_CHART = "digest_chart"
+EXPORT = "export"
+DIGEST_DAYS = {"daily": 1, "weekly": 7}
 
 EARLIER_LINE_RETRY = timedelta(milliseconds=200)
 # The thread shows people's actions; what the card itself says (it arrived) needs no line.
@@ -48,6 +56,18 @@ NOT_LOGGED = {Action.RECEIVE.value, Action.JOIN.value}
 
 def refresh_card(session: Session, complaint: Complaint, now: datetime) -> None:
     delivery.refresh(session, kind=CARD, key=f"{CARD}:{complaint.id}", complaint_id=complaint.id, now=now)
+
+
+def card_row(complaint: Complaint, now: datetime) -> dict[str, Any]:
+    """A new complaint's card, as an outbox row to insert with others. Its channel is known, so the worker paces
+    it before rendering it: a burst of new complaints waits its turn without being rendered over and over."""
+    return delivery.row_values(
+        key=f"{CARD}:{complaint.id}",
+        kind=CARD,
+        complaint_id=complaint.id,
+        now=now,
+        payload={"to": complaint.slack_channel} if complaint.slack_channel else None,
+    )
 
 
 def notify_department(
@@ -182,6 +202,34 @@ def tell_channel(session: Session, key: str, text: str, now: datetime) -> None:
     )
 
 
+def send_digest(session: Session, run: DigestRun, now: datetime) -> None:
+    """The digest message, then its chart as a file in the same conversation."""
+    for kind, payload in ((DIGEST, {}), (DIGEST_CHART, {delivery.UPLOAD: True})):
+        delivery.refresh(
+            session,
+            kind=kind,
+            key=f"{kind}:{run.id}",
+            complaint_id=None,
+            ref_id=run.id,
+            now=now,
+            payload={"to": run.recipient, **payload},
+            fresh=True,
+        )
+
+
+def send_export(session: Session, user: str, days: int, now: datetime) -> None:
+    """A CSV of the last `days` days' complaints, built when it is sent, to the manager who asked, by DM."""
+    delivery.refresh(
+        session,
+        kind=EXPORT,
+        key=f"{EXPORT}:{user}:{now.isoformat()}",
+        complaint_id=None,
+        now=now,
+        payload={"to": user, "days": days, "asked_at": now.isoformat(), delivery.UPLOAD: True},
+        fresh=True,
+    )
+
+
 def card_view(session: Session, complaint: Complaint, settings: Settings, can_escalate: bool) -> CardView:
     escalations = session.scalars(
         select(Escalation).where(Escalation.complaint_id == complaint.id).order_by(Escalation.id)
@@ -222,6 +270,9 @@ class Projections:
             BREACH: self.breach,
             JOINED_POST: self.joined_post,
             CHANNEL_NOTICE: self.channel_notice,
+            DIGEST: self.digest,
+            DIGEST_CHART: self.digest_chart,
+            EXPORT: self.export,
         }
 
     @property
@@ -318,6 +369,48 @@ class Projections:
 
     def channel_notice(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         return Outgoing(self.settings.heard_channel, render_notice(str(row.payload["text"])))
+
+    def digest(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        run = session.get(DigestRun, row.ref_id)
+        if run is None:
+            return None
+        return Outgoing(run.recipient, digest_message(self._digest(session, run, now), self.timezone, now))
+
+    def digest_chart(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        run = session.get(DigestRun, row.ref_id)
+        if run is None:
+            return None
+        message = session.scalar(select(Delivery.status).where(Delivery.key == f"{DIGEST}:{run.id}"))
+        if message in (delivery.PENDING, delivery.SENDING):
+            raise NotReady  # the chart follows its digest
+        digest = self._digest(session, run, now)
+        if digest.quiet:
+            return None  # nothing to draw on a day without complaints
+        chart = FileUpload(
+            filename=f"heard-{run.kind}-digest-{run.last_day.isoformat()}-{run.id}.png",
+            content=render_chart(digest, self.settings.ack_window),
+            title=f"Complaints per hour and time to acknowledge, {digest_period_words(digest)}",
+            alt_text=chart_alt_text(digest),
+        )
+        return Outgoing(run.recipient, Message(text=chart.title), file=chart)
+
+    def export(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        asked_at = datetime.fromisoformat(str(row.payload["asked_at"]))
+        csv_file = export_csv(session, int(row.payload["days"]), self.timezone, asked_at)
+        upload = FileUpload(
+            filename=csv_file.filename, content=csv_file.content, title=csv_file.title, comment=csv_file.comment
+        )
+        return Outgoing(str(row.payload["to"]), Message(text=csv_file.title), file=upload)
+
+    def _digest(self, session: Session, run: DigestRun, now: datetime) -> Digest:
+        return compute_digest(
+            session,
+            day=run.last_day,
+            tz=self.timezone,
+            now=now,
+            ack_window=self.settings.ack_window,
+            days=DIGEST_DAYS.get(run.kind, 1),
+        )
 
     def on_duty_mention(self) -> str:
         people = [f"<!subteam^{who}>" if who.startswith("S") else f"<@{who}>" for who in self.settings.on_duty]

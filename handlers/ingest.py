@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.services import Services
+from bot.services.group_commit import GroupCommit
 from bot.sources import webhook
 
 log = logging.getLogger("heard.handlers.ingest")
@@ -18,9 +18,8 @@ class Reply:
     body: dict[str, Any]
 
 
-def handle_ingest(services: Services, body: bytes, headers: dict[str, str]) -> Reply:
+def handle_ingest(intake: GroupCommit, secret: str, body: bytes, headers: dict[str, str]) -> Reply:
     """`headers` must have lower-case names. The body has already been held to the size limit."""
-    secret = services.settings.ingest_secret
     if not webhook.signature_is_valid(secret, body, headers.get("x-heard-timestamp"), headers.get("x-heard-signature")):
         log.warning("rejected /ingest: missing, wrong or stale signature")
         return Reply(
@@ -42,5 +41,5 @@ def handle_ingest(services: Services, body: bytes, headers: dict[str, str]) -> R
                 "message": f"{invalid.field} {invalid.message}",
             },
         )
-    result = services.ingest(complaint)
+    result = intake.file(complaint)
     return Reply(200 if result.duplicate else 202, {"complaint_id": result.complaint_id, "duplicate": result.duplicate})

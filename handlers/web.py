@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.delivery import FAILED, PENDING, utcnow
 from bot.services import Services
+from bot.services.group_commit import GroupCommit
 from handlers.ingest import Reply, handle_ingest
 from storage.models import Delivery
 
@@ -35,8 +36,9 @@ _REASONS = {
 
 
 class HeardWeb:
-    def __init__(self, services: Services, bolt: App | None) -> None:
+    def __init__(self, services: Services, bolt: App | None, intake: GroupCommit) -> None:
         self.services = services
+        self.intake = intake
         # In Socket Mode Slack does not sign HTTP requests, so /slack/events is not served at all.
         self.slack = SlackRequestHandler(bolt, path="/slack/events") if bolt is not None else None
 
@@ -66,7 +68,7 @@ class HeardWeb:
             key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
         }
         try:
-            return handle_ingest(self.services, body, headers)
+            return handle_ingest(self.intake, self.services.settings.ingest_secret, body, headers)
         except Exception:
             log.exception("ingest failed")
             return Reply(503, {"error": "temporarily unavailable", "message": "nothing was stored; retry later"})

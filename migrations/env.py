@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from storage.models import Base
+from storage.queries import include_in_model_comparison
 
 target_metadata = Base.metadata
 log = logging.getLogger("heard.migrations")
@@ -20,6 +21,8 @@ def run_on(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=True,
         compare_type=True,
+        # The lookups' search table or column and expression indexes live in migrations only (storage/queries.py).
+        include_name=include_in_model_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()

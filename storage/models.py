@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -62,6 +63,8 @@ class Complaint(Base):
         Index("ix_complaints_status_ack_deadline", "status", "ack_deadline"),
         Index("ix_complaints_sla_due_at", "sla_due_at"),
         Index("ix_complaints_conversation", "source", "author_id", "conversation_id"),
+        Index("ix_complaints_posted_at", "posted_at"),
+        Index("ix_complaints_resolved_at", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -115,7 +118,10 @@ class Escalation(Base):
     """A complaint handed to a department from the directory; may first need a manager's approval."""
 
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_complaint_id", "complaint_id"),)
+    __table_args__ = (
+        Index("ix_escalations_complaint_id", "complaint_id"),
+        Index("ix_escalations_requested_at", "requested_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
@@ -210,7 +216,10 @@ class AuditEvent(Base):
     """Append-only record of who did what, when and from where (database triggers refuse UPDATE/DELETE)."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_complaint_id_at", "complaint_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_events_complaint_id_at", "complaint_id", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
@@ -253,3 +262,18 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DigestRun(Base):
+    """A digest claimed for one recipient: the unique key makes it once per (kind, period, recipient)."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("kind", "last_day", "recipient", name="uq_digest_runs_kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "daily" or "weekly"
+    # The period's last local day (the digest covers `last_day`, or the 7 days ending on it).
+    last_day: Mapped[date] = mapped_column(Date)
+    # A user id (sent by DM) or a channel id.
+    recipient: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

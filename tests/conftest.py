@@ -31,6 +31,7 @@ TABLES = (
     "complaints",
     "x_feeds",
     "leases",
+    "digest_runs",
 )
 
 
@@ -92,6 +93,8 @@ def heard_environment(fake_slack: FakeSlack, database_url: str, **overrides: str
         "PORT": "0",
         "ACK_WINDOW": "60m",
         "HEARD_TZ": "UTC",
+        # Tests that are about the digest turn it on; elsewhere it would add a message at every start.
+        "DIGEST_AT": "off",
     }
     environment.update(overrides)
     return environment

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -139,3 +140,14 @@ def test_x_and_triage_settings_are_checked_with_one_line_each(overrides: dict[st
         load_settings({**VALID, **overrides}, env_file=None)
 
     assert any(problem in line for line in error.value.problems), error.value.problems
+
+
+def test_every_setting_heard_reads_is_documented_in_readme_and_env_example() -> None:
+    source = (ROOT / "bot" / "config.py").read_text()
+    names = set(re.findall(r'\(\s*"([A-Z][A-Z0-9_]+)"', source)) - {"UTC", "DEBUG", "INFO", "WARNING", "ERROR"}
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+
+    assert len(names) >= 40  # a guard against the pattern silently matching nothing
+    assert [name for name in sorted(names) if f"`{name}`" not in readme] == []
+    assert [name for name in sorted(names) if f"\n{name}=" not in example] == []

@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 
 from storage.db import Database, downgrade, migrate
 from storage.models import Base
+from storage.queries import include_in_model_comparison
 
 
 @pytest.fixture
@@ -29,7 +30,11 @@ def test_down_and_up_again(scratch_database: Database) -> None:
     assert {"complaints", "audit_events", "deliveries"} <= set(inspect(scratch_database.engine).get_table_names())
 
 
+# SQLAlchemy cannot reflect SQLite's expression indexes and says so; those are the lookups' own, left out anyway.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning")
 def test_models_match_the_migrated_schema(database: Database) -> None:
     with database.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        # As migrations/env.py does: the search table or column and expression indexes are not in the models.
+        context = MigrationContext.configure(connection, opts={"include_name": include_in_model_comparison})
+        differences = compare_metadata(context, Base.metadata)
     assert differences == []

@@ -380,3 +380,19 @@ def test_a_webhook_complaint_is_triaged_too(
     card = visible_text(cards(fake_slack, 1)[0])
     assert "High priority" in card and "Personal data in a public post: take it to DM" in card
     assert complaints(database)[0].personal_data == ["phone number"]
+
+
+def test_a_conversation_opened_and_continued_within_one_page_is_one_complaint(
+    x_api: FakeX, start_polling: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    opening = post("@Twitter my parcel is lost", MARIA, minutes_ago=4)
+    reply = post("@Twitter and nobody answers the chat", MARIA, minutes_ago=2, conversation_id=opening["id"])
+    other = post("@Twitter unrelated: the app logs me out", Author("77", "li", "Li"), minutes_ago=3)
+    x_api.answer("mentions", page([reply, other, opening, opening], [MARIA, Author("77", "li", "Li")]))
+
+    start_polling(X_QUERY="")
+
+    assert len(cards(fake_slack, 2)) == 2
+    filed = complaints(database)
+    assert [c.external_id for c in filed] == [opening["id"], other["id"]]
+    assert filed[0].extra_posts == 1

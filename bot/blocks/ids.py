@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 # Card buttons
@@ -24,6 +25,9 @@ FOLLOW_UP_DONE = "follow_up_done"
 FOLLOW_UP_SNOOZE = "follow_up_snooze"
 # On resolution-window nags (value: a complaint reference)
 SNOOZE_RESOLUTION = "snooze_resolution"
+
+# The "More" button under a paged `/complaints` answer (value: a LookupPage)
+LOOKUP_MORE = "lookup_more"
 
 # Modals (callback_id) and their inputs (block_id; the element's action_id is the same string)
 ESCALATE_VIEW = "escalate_view"
@@ -56,3 +60,33 @@ class ComplaintRef:
             return cls(int(complaint_id), int(revision or 0))
         except ValueError as exc:
             raise ValueError(f"not a complaint reference: {value!r}") from exc
+
+
+# Slack takes at most 2000 characters in a button's value.
+BUTTON_VALUE_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class LookupPage:
+    """The "More" button's value: which lookup, what was typed after it, and where the next page starts.
+    It comes back from Slack untrusted (anyone can send a forged click), so decoding checks every part."""
+
+    subcommand: str
+    args: str
+    offset: int
+
+    def encode(self) -> str:
+        value = json.dumps([self.subcommand, self.args, self.offset], ensure_ascii=False, separators=(",", ":"))
+        if len(value) > BUTTON_VALUE_LIMIT:
+            raise ValueError(f"a lookup page value of {len(value)} characters does not fit in a button")
+        return value
+
+    @classmethod
+    def decode(cls, value: str) -> LookupPage:
+        try:
+            subcommand, args, offset = json.loads(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"not a lookup page: {value[:100]!r}") from exc
+        if not (isinstance(subcommand, str) and isinstance(args, str) and type(offset) is int and offset >= 0):
+            raise ValueError(f"not a lookup page: {value[:100]!r}")
+        return cls(subcommand, args, offset)

@@ -1,5 +1,6 @@
-"""Slack calls that cannot wait in the outbox: opening a modal (its trigger lives 3 s and works once) and
-reading who belongs to a user group. Failures are reported to the caller, never retried behind its back."""
+"""Slack calls that cannot wait in the outbox: opening a modal (its trigger lives 3 s and works once), reading who
+belongs to a user group, and publishing a person's App Home (a view of state: the next opening publishes it again,
+so one lost is harmless). Failures are reported to the caller, never retried behind its back."""
 
 from __future__ import annotations
 
@@ -36,6 +37,17 @@ class SlackDirect:
         except Exception as error:
             log.warning("views.open failed: %s", type(error).__name__)
             raise SlackUnavailable("Slack did not open the form; please click the button again.") from error
+
+    def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        try:
+            self.client.views_publish(user_id=user, view=view)
+        except SlackApiError as error:
+            reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            log.warning("views.publish failed: %s", reason or error.response.status_code)
+            raise SlackUnavailable("Slack did not show your Home tab; open it again.") from error
+        except Exception as error:
+            log.warning("views.publish failed: %s", type(error).__name__)
+            raise SlackUnavailable("Slack did not show your Home tab; open it again.") from error
 
     def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a user group, cached for a few minutes; the last known list when Slack does not answer."""

@@ -39,6 +39,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+UPLOAD = "upload"
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """A file shared into a conversation (files_upload_v2). `filename` is unique per outbox row: it is how an
+    upload whose outcome was not heard is recognised in the conversation before uploading again."""
+
+    filename: str
+    content: bytes
+    title: str
+    alt_text: str | None = None
+    comment: str | None = None
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A rendered projection: where it goes and what it says. `channel` may be a user id for a DM."""
@@ -48,6 +63,8 @@ class Outgoing:
     thread_ts: str | None = None
     # Ask Slack for the message's permalink once posted (other messages link to it).
     want_permalink: bool = False
+    # Set for rows queued with payload {"upload": true}: the file is shared instead of a message posted.
+    file: FileUpload | None = None
 
 
 class NotReady(Exception):
@@ -102,8 +119,18 @@ def _bump(session: Session, which: Any, now: datetime) -> int:
 
 
 def send_ephemeral(
-    session: Session, *, response_url: str | None, channel: str, user: str, message: Message, now: datetime
+    session: Session,
+    *,
+    response_url: str | None,
+    channel: str,
+    user: str,
+    message: Message,
+    now: datetime,
+    replace_original: bool = False,
 ) -> None:
+    """A private answer to `user`. `replace_original` (with the response_url of a click on a private answer)
+    shows it in place of the message clicked, e.g. the next page of a lookup; should the response_url no longer
+    work, it arrives as a new private message instead."""
     row = _new_row(key=f"{EPHEMERAL}:{uuid.uuid4().hex}", kind=EPHEMERAL, complaint_id=None, ref_id=None, now=now)
     row.payload = {
         "response_url": response_url,
@@ -112,21 +139,36 @@ def send_ephemeral(
         "text": message.text,
         "blocks": message.blocks,
     }
+    if replace_original:
+        row.payload["replace_original"] = True
     row.expires_at = now + EPHEMERAL_LIFETIME
     session.add(row)
 
 
 def _new_row(*, key: str, kind: str, complaint_id: int | None, ref_id: int | None, now: datetime) -> Delivery:
-    return Delivery(
-        key=key,
-        kind=kind,
-        complaint_id=complaint_id,
-        ref_id=ref_id,
-        payload={},
-        status=PENDING,
-        generation=1,
-        attempts=0,
-        due_at=now,
-        maybe_sent=False,
-        created_at=now,
-    )
+    return Delivery(**row_values(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now))
+
+
+def row_values(
+    *,
+    key: str,
+    kind: str,
+    complaint_id: int | None,
+    now: datetime,
+    ref_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A new outbox row's columns (for a plain multi-row insert when many messages are queued at once)."""
+    return {
+        "key": key,
+        "kind": kind,
+        "complaint_id": complaint_id,
+        "ref_id": ref_id,
+        "payload": payload or {},
+        "status": PENDING,
+        "generation": 1,
+        "attempts": 0,
+        "due_at": now,
+        "maybe_sent": False,
+        "created_at": now,
+    }

@@ -25,11 +25,25 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.delivery.gate import RateGate, retry_after_seconds
-from bot.delivery.outbox import DONE, EPHEMERAL, EXPIRED, FAILED, PENDING, SENDING, NotReady, Outgoing, utcnow
+from bot.delivery.outbox import (
+    DONE,
+    EPHEMERAL,
+    EXPIRED,
+    FAILED,
+    PENDING,
+    SENDING,
+    UPLOAD,
+    FileUpload,
+    NotReady,
+    Outgoing,
+    utcnow,
+)
 from storage.db import Database
 from storage.models import Delivery
 
 log = logging.getLogger("heard.delivery")
+
+CLAIM_BATCH = 32
 
 IDLE_POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300
@@ -76,7 +90,14 @@ class _Job:
     def method(self) -> str:
         if self.kind == EPHEMERAL:
             return "response_url" if self.payload.get("response_url") else "chat.postEphemeral"
+        if self.payload.get(UPLOAD):
+            return "files.completeUploadExternal"
         return "chat.update" if self.ts else "chat.postMessage"
+
+    @property
+    def posts_once(self) -> bool:
+        """Calls Slack cannot deduplicate: an unheard outcome is looked for before trying again."""
+        return self.method in ("chat.postMessage", "files.completeUploadExternal")
 
 
 @dataclass
@@ -195,7 +216,9 @@ class DeliveryWorker:
                     )
                 )
                 .order_by(Delivery.due_at)
-                .limit(8)
+                # A burst of new cards is mostly rows that only get their future slot; taking many per
+                # transaction keeps that bookkeeping from competing with ingest for the database.
+                .limit(CLAIM_BATCH)
                 .with_for_update(skip_locked=True)
             ).all()
             for row in candidates:
@@ -238,7 +261,7 @@ class DeliveryWorker:
             job.channel = row.channel or job.outgoing.channel
             if not known and self._must_wait(row, job, now):
                 return None
-        if job.method == "chat.postMessage":
+        if job.posts_once:
             job.lookup_since = row.attempted_at if row.maybe_sent else None
             if not row.maybe_sent:
                 row.attempted_at = now
@@ -275,6 +298,8 @@ class DeliveryWorker:
             return self._send_ephemeral(job)
         outgoing = job.outgoing
         assert outgoing is not None
+        if outgoing.file is not None:
+            return self._upload(job, outgoing.file)
         message = outgoing.message
         try:
             if job.ts:
@@ -302,6 +327,46 @@ class DeliveryWorker:
         except Exception as exc:  # timeouts and connection errors: Slack may or may not have acted
             log.warning("Slack did not answer %s for %s (%s); will retry", job.method, job.key, type(exc).__name__)
             return _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=type(exc).__name__)
+
+    def _upload(self, job: _Job, file: FileUpload) -> _Result:
+        try:
+            # files.completeUploadExternal takes conversation ids only: a DM is opened first.
+            channel = self._conversation(job.channel)
+            if job.lookup_since is not None and self._find_upload(channel, file.filename, job.lookup_since):
+                log.info("%s was already uploaded; not uploading it again", job.key)
+                return _Result(delivered=True)
+            self.client.files_upload_v2(
+                channel=channel,
+                content=file.content,
+                filename=file.filename,
+                title=file.title,
+                alt_txt=file.alt_text,
+                initial_comment=file.comment,
+            )
+            return _Result(delivered=True)
+        except SlackApiError as exc:
+            return self._slack_failure(job, exc)
+        except Exception as exc:
+            log.warning("Slack did not answer the upload of %s (%s); will retry", job.key, type(exc).__name__)
+            return _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=type(exc).__name__)
+
+    def _conversation(self, channel: str) -> str:
+        if channel.startswith(("U", "W")):
+            return str(self.client.conversations_open(users=channel)["channel"]["id"])
+        return channel
+
+    def _find_upload(self, channel: str, filename: str, since: datetime) -> bool:
+        oldest = f"{(since - timedelta(seconds=5)).timestamp():.6f}"
+        cursor = None
+        for _ in range(10):
+            page = self.client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor)
+            for message in page.get("messages", []):
+                if any(shared.get("name") == filename for shared in message.get("files") or []):
+                    return True
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+        return False
 
     def _permalink(self, outgoing: Outgoing, channel: str, ts: str) -> str | None:
         if not outgoing.want_permalink:
@@ -352,7 +417,7 @@ class DeliveryWorker:
                     text=payload["text"],
                     blocks=payload.get("blocks") or None,
                     response_type="ephemeral",
-                    replace_original=False,
+                    replace_original=bool(payload.get("replace_original")),
                 )
                 if response.status_code == 429:
                     return _Result(delivered=False, retry_in=retry_after_seconds(response.headers), error="429")

@@ -7,13 +7,23 @@ privately when the request did not (or did not need to) change anything. The are
 
 from bot.services.base import FieldErrors, IngestResult, Requester
 from bot.services.complaints import ComplaintUseCases
+from bot.services.digests import DigestUseCases
 from bot.services.escalations import EscalationUseCases
 from bot.services.follow_ups import FollowUpUseCases
 from bot.services.intake import IntakeUseCases
+from bot.services.lookups import LookupUseCases
 from bot.services.sla_clocks import SlaUseCases
 
 
-class Services(IntakeUseCases, ComplaintUseCases, EscalationUseCases, FollowUpUseCases, SlaUseCases):
+class Services(
+    IntakeUseCases,
+    ComplaintUseCases,
+    EscalationUseCases,
+    FollowUpUseCases,
+    SlaUseCases,
+    DigestUseCases,
+    LookupUseCases,
+):
     """All of Heard's use cases behind one object, as handlers and the scheduler see them."""
 
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from bot.services.base import MAX_CLOCK_SKEW, IngestResult, UseCases
 from bot.sla import Clock
 from bot.sources import NewComplaint
 from bot.triage import Triage, triage
-from storage.models import Complaint, ComplaintPost
+from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery
 
 log = logging.getLogger("heard.services")
 
@@ -59,23 +59,59 @@ class IntakeUseCases(UseCases):
         return results
 
     def _file(self, session: Session, posts: Sequence[NewComplaint]) -> list[IngestResult]:
+        """Per row, the ORM's flush dominates the cost of filing; the batch's new complaints are therefore
+        inserted in one flush, and their audit events and card deliveries after it."""
         now = utcnow()
         known = self._known(posts, session)
+        conversations = self._open_conversations(session, posts)
         results: dict[int, IngestResult] = {}
+        in_batch: dict[tuple[str, str], Complaint] = {}
+        repeated: list[tuple[int, tuple[str, str]]] = []
+        created: list[tuple[int, NewComplaint, Complaint]] = []
         for index in sorted(range(len(posts)), key=lambda i: self._posted(posts[i], now)):
             new = posts[index]
             key = (new.source, new.external_id)
             if key in known:
                 results[index] = IngestResult(known[key], duplicate=True)
                 continue
-            open_complaint = self._open_conversation(session, new)
-            if open_complaint is not None:
-                self._join(session, open_complaint, new, now)
-                results[index] = IngestResult(open_complaint.id, duplicate=False, joined=True)
+            if key in in_batch:
+                repeated.append((index, key))
+                continue
+            thread = _conversation_key(new)
+            complaint = conversations.get(thread) if thread else None
+            if complaint is not None:
+                if complaint.id is None:
+                    session.flush()  # it opened earlier in this batch: the joining post needs its id
+                self._join(session, complaint, new, now)
+                results[index] = IngestResult(complaint.id, duplicate=False, joined=True)
             else:
-                complaint = self._create(session, new, now)
-                results[index] = IngestResult(complaint.id, duplicate=False, due_at=complaint.sla_due_at)
-            known[key] = results[index].complaint_id
+                complaint = self._create(new, now)
+                session.add(complaint)
+                created.append((index, new, complaint))
+                if thread:
+                    conversations[thread] = complaint
+            in_batch[key] = complaint
+        session.flush()
+        if created:
+            # Plain multi-row inserts: building an ORM object per event and per card row costs more than filing.
+            session.execute(
+                insert(AuditEvent),
+                [
+                    lifecycle.event_row(
+                        complaint,
+                        Action.RECEIVE,
+                        Actor(new.source, "ingest"),
+                        now,
+                        {"external_id": new.external_id, "priority": complaint.priority},
+                    )
+                    for _, new, complaint in created
+                ],
+            )
+            session.execute(insert(Delivery), [projections.card_row(complaint, now) for _, _, complaint in created])
+        for index, _new, complaint in created:
+            results[index] = IngestResult(complaint.id, duplicate=False, due_at=complaint.sla_due_at)
+        for index, key in repeated:
+            results[index] = IngestResult(in_batch[key].id, duplicate=True)
         return [results[i] for i in range(len(posts))]
 
     def _known(self, posts: Sequence[NewComplaint], session: Session | None = None) -> dict[tuple[str, str], int]:
@@ -97,23 +133,29 @@ class IntakeUseCases(UseCases):
                 found.update({(source, external_id): cid for source, external_id, cid in rows})
         return found
 
-    def _open_conversation(self, session: Session, new: NewComplaint) -> Complaint | None:
-        if not (new.conversation_id and new.author_id):
-            return None
-        return session.scalars(
-            select(Complaint)
-            .where(
-                Complaint.source == new.source,
-                Complaint.author_id == new.author_id,
-                Complaint.conversation_id == new.conversation_id,
-                Complaint.status != Status.RESOLVED.value,
+    def _open_conversations(
+        self, session: Session, posts: Sequence[NewComplaint]
+    ) -> dict[tuple[str, str, str], Complaint]:
+        """The open complaints the batch's posts may join, locked, by (source, author, conversation)."""
+        keys = list({key for post in posts if (key := _conversation_key(post))})
+        found: dict[tuple[str, str, str], Complaint] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[start : start + LOOKUP_CHUNK]
+            complaints = session.scalars(
+                select(Complaint)
+                .where(
+                    tuple_(Complaint.source, Complaint.author_id, Complaint.conversation_id).in_(chunk),
+                    Complaint.status != Status.RESOLVED.value,
+                )
+                .order_by(Complaint.id)
+                .with_for_update()
             )
-            .order_by(Complaint.id)
-            .limit(1)
-            .with_for_update()
-        ).first()
+            for complaint in complaints:
+                key = (complaint.source, str(complaint.author_id), str(complaint.conversation_id))
+                found.setdefault(key, complaint)
+        return found
 
-    def _create(self, session: Session, new: NewComplaint, now: datetime) -> Complaint:
+    def _create(self, new: NewComplaint, now: datetime) -> Complaint:
         posted_at = self._posted(new, now)
         found = triage(new.text, new.author_followers, self.settings.triage)
         complaint = Complaint(
@@ -143,11 +185,6 @@ class IntakeUseCases(UseCases):
         )
         _apply_triage(complaint, found)
         complaint.sla_due_at = sla.next_due(complaint, self.sla)
-        session.add(complaint)
-        session.flush()  # assigns the id the audit event and the delivery refer to
-        detail = {"external_id": new.external_id, "priority": complaint.priority}
-        lifecycle.record(session, complaint, Action.RECEIVE, Actor(new.source, "ingest"), now, detail)
-        projections.refresh_card(session, complaint, now)
         return complaint
 
     def _join(self, session: Session, complaint: Complaint, new: NewComplaint, now: datetime) -> None:
@@ -181,6 +218,12 @@ class IntakeUseCases(UseCases):
     def _earliest_due(results: Sequence[IngestResult]) -> datetime | None:
         dues = [result.due_at for result in results if result.due_at is not None]
         return min(dues) if dues else None
+
+
+def _conversation_key(post: NewComplaint) -> tuple[str, str, str] | None:
+    if post.conversation_id and post.author_id:
+        return (post.source, post.author_id, post.conversation_id)
+    return None
 
 
 def _apply_triage(complaint: Complaint, found: Triage) -> None:

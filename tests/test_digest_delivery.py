@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import time_machine
 from sqlalchemy import select
 
 from app import Heard
@@ -14,6 +15,7 @@ from sandbox.fake_slack import FakeSlack
 from storage.db import Database
 from storage.models import DigestRun
 from tests.care_team import visible_text
+from tests.conftest import INGEST_SECRET
 from tests.support import Ingester
 
 BOSS, DEPUTY = "U0BOSS", "U0DEPUTY"
@@ -107,3 +109,26 @@ def test_without_managers_the_digest_goes_to_digest_channel(
     fake_slack.wait_for("files.completeUploadExternal", timeout=20)
     assert any("Daily digest" in visible_text(m) for m in fake_slack.messages("C0MANAGERS"))
     assert any("C0MANAGERS" in f["channels"] for f in fake_slack.files())
+
+
+def test_on_mondays_the_weekly_summary_comes_too_when_switched_on(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack
+) -> None:
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC), tick=True):  # a Monday
+        heard = start_heard(HEARD_MANAGERS=BOSS, DIGEST_AT="09:00", WEEKLY_DIGEST="on")
+        customer = Ingester(f"http://127.0.0.1:{heard.port}/ingest", INGEST_SECRET)
+        for day in (17, 19, 21):
+            assert customer.complain(text="Parcel lost again", created_at=f"2026-11-{day}T10:00:00Z").status == 202
+        heard.scheduler.sweep()
+
+        fake_slack.wait_for(
+            "chat.postMessage",
+            count=2,
+            where=lambda c: c.args.get("channel") == BOSS and "digest" in visible_text(c.args).lower(),
+            timeout=15,
+        )
+        shown = [visible_text(m) for m in digests_to(fake_slack, BOSS)]
+
+    assert len(shown) == 2
+    assert any("Weekly digest · 16–22 Nov 2026" in text for text in shown)
+    assert any("Daily digest" in text and "Weekly" not in text for text in shown)

@@ -1,6 +1,8 @@
 """Heard's entry point: read config, migrate, wire Bolt + delivery, serve HTTP (and Socket Mode when configured).
 
-python app.py            run Heard
+python app.py            run Heard; with no Slack credentials at all, the sandbox (Heard in a browser, no Slack)
+python app.py serve      run Heard (missing settings are listed, whatever they are)
+python app.py sandbox    run the sandbox (sandbox/server.py)
 python app.py migrate    apply database migrations and exit
 """
 
@@ -25,12 +27,13 @@ from bot.delivery import DeliveryWorker
 from bot.delivery.direct import SlackDirect
 from bot.directory import DirectoryError, DirectoryFile
 from bot.projections import Projections
+from bot.replies import TemplatesError
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.group_commit import GroupCommit
 from bot.sources.x import make_client
 from bot.sources.x_poller import XPoller
-from handlers import actions, commands, events, views
+from handlers import actions, commands, events, moderation, replies, views
 from handlers.web import HeardWeb
 from storage.db import Database, migrate
 
@@ -73,6 +76,8 @@ class Heard:
                 lambda: self.services.send_due_follow_ups(),
                 lambda: self.services.run_sla(),
                 lambda: self.services.send_due_digests(),
+                # Replies whose outcome X did not tell us, or whose sender died, are looked for and sent again.
+                lambda: self.services.send_due_replies(),
             ]
         )
         self.services = Services(
@@ -90,6 +95,7 @@ class Heard:
             self.directory,
             wake_at=self.scheduler.wake_at,
         )
+        self.services.templates.current()  # a broken reply templates file stops start-up, naming the problem
         self.x_poller = self._x_poller()
         if self.x_poller is not None and settings.x is not None:
             self.scheduler.every("x-poll", settings.x.poll_interval, self.x_poller.poll)
@@ -145,6 +151,8 @@ class Heard:
         views.register(bolt, self.services)
         commands.register(bolt, self.services)
         events.register(bolt, self.services)
+        moderation.register(bolt, self.services)
+        replies.register(bolt, self.services)
         return bolt
 
     def _authorize(self) -> Callable[..., AuthorizeResult]:
@@ -244,8 +252,17 @@ def _configure_logging(level: str) -> None:
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python app.py", description="Heard: every complaint heard within the hour")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate", "sandbox"])
     args = parser.parse_args(argv)
+    if args.command == "sandbox" or args.command is None:
+        from sandbox import settings as sandbox_settings
+
+        values = sandbox_settings.read_environment(environ)
+        # Most people meet Heard before they have a Slack app for it: without any credential, show it working.
+        if args.command == "sandbox" or not sandbox_settings.has_slack_credentials(values):
+            from sandbox.server import main as sandbox_main
+
+            return sandbox_main(values)
     try:
         settings = load_settings(environ)
     except ConfigError as error:
@@ -263,6 +280,10 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     except DirectoryError as error:
         for problem in error.problems:
             print(f"heard: {settings.directory_path}: {problem}", file=sys.stderr)
+        return 2
+    except TemplatesError as error:
+        for problem in error.problems:
+            print(f"heard: {settings.templates_path}: {problem}", file=sys.stderr)
         return 2
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -4,8 +4,9 @@ What is measured
     Heard runs as a real separate process (``python app.py``, via ``tests.support.HeardProcess``) against a
     database holding ``--complaints`` complaints (100,000 by default), each with its "received" audit event and
     its delivered card outbox row, as after that many ingests. ``--clicks`` of them (2,000) have a real card in
-    a fake Slack (``sandbox.fake_slack.FakeSlack``, running in this process) and get one signed Claim or
-    Acknowledge click each (alternating), sent by ``--clients`` threads (20) over fresh HTTP connections.
+    a fake Slack (``sandbox.fake_slack.FakeSlack``, running in this process) and get one signed Claim click
+    each (Acknowledge opens the reply form now, so its card change waits for the form), sent by ``--clients``
+    threads (20) over fresh HTTP connections.
 
     * HTTP response time: connect, send, read the whole answer, per click. Slack gives up after 3,000 ms;
       the target is p99 <= 50 ms.
@@ -386,10 +387,11 @@ def block_actions_payload(fake: FakeSlack, message: dict[str, Any], action_id: s
 
 
 def build_clicks(fake: FakeSlack, cards: Sequence[Card]) -> list[Click]:
-    """One click per card, alternating Claim and Acknowledge, by one of `USERS` people."""
+    """One Claim click per card, by one of `USERS` people. (Acknowledge opens the reply form since issue 6 of 7;
+    its card change comes with the form's submission, which this benchmark does not drive.)"""
     clicks = []
     for number, card in enumerate(cards):
-        action_id, label = (ids.CLAIM, "Claim") if number % 2 == 0 else (ids.ACKNOWLEDGE, "Acknowledge")
+        action_id, label = ids.CLAIM, "Claim"
         payload = block_actions_payload(fake, fake.message(CHANNEL, card.ts), action_id, f"U0BENCH{number % USERS:03d}")
         body = urlencode({"payload": json.dumps(payload)}).encode()
         clicks.append(Click(card.complaint_id, card.ts, label, body))

@@ -89,6 +89,17 @@ class XSettings:
 
 
 @dataclass(frozen=True)
+class XUserAuth:
+    """The brand account's user-context credentials (OAuth 1.0a): what X needs for writes in the brand's name
+    (replies, DMs, hiding replies, muting). Secrets all, so none of them reach a log."""
+
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_token_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Heard reads from its environment. Secrets are excluded from `repr` so they never reach logs."""
 
@@ -125,6 +136,14 @@ class Settings:
     digest_channel: str | None = None
     digest_to_managers: bool = True
     weekly_digest: bool = False
+    x_user_auth: XUserAuth | None = None
+    # Moderation: the page a warning to an author points to, and how many strikes before Block is suggested.
+    community_policy_url: str | None = None
+    strikes_before_block: int = 3
+    # Replies to customers: the templates file, and how customers reach the team privately ("Take it private").
+    templates_path: Path = Path("replies.toml")
+    templates_required: bool = False
+    private_contact: str = "a DM"
 
     @property
     def socket_mode(self) -> bool:
@@ -349,6 +368,14 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         digest_channel=_channel(reader, "DIGEST_CHANNEL"),
         digest_to_managers=reader.switch("DIGEST_TO_MANAGERS", default=True),
         weekly_digest=reader.switch("WEEKLY_DIGEST", default=False),
+        x_user_auth=_x_user_auth(reader),
+        community_policy_url=_web_url(reader, "COMMUNITY_POLICY_URL"),
+        strikes_before_block=reader.integer(
+            "STRIKES_BEFORE_BLOCK", 3, low=1, high=100, hint="use how many warnings come before Block, 1 to 100"
+        ),
+        templates_path=Path(reader.raw("HEARD_TEMPLATES") or "replies.toml"),
+        templates_required=reader.raw("HEARD_TEMPLATES") is not None,
+        private_contact=reader.raw("PRIVATE_CONTACT") or "a DM",
     )
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -360,6 +387,40 @@ def _channel(reader: _Reader, name: str) -> str | None:
     if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
         reader.problems.append(f"{name}={channel!r} is not a channel id: use the id (e.g. C0123456789), not its name")
     return channel
+
+
+X_USER_AUTH_NAMES = ("X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+
+
+def _x_user_auth(reader: _Reader) -> XUserAuth | None:
+    """All four or none: half a set of credentials fails at the first write, long after start-up."""
+    values = {name: reader.raw(name) for name in X_USER_AUTH_NAMES}
+    if not any(values.values()):
+        return None
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        reader.problems.append(
+            f"{', '.join(missing)} not set: writing to X in the brand's name needs all four of "
+            f"{', '.join(X_USER_AUTH_NAMES)} (developer portal, Keys and tokens, with Read and write permission)"
+        )
+        return None
+    return XUserAuth(
+        consumer_key=values["X_CONSUMER_KEY"] or "",
+        consumer_secret=values["X_CONSUMER_SECRET"] or "",
+        access_token=values["X_ACCESS_TOKEN"] or "",
+        access_token_secret=values["X_ACCESS_TOKEN_SECRET"] or "",
+    )
+
+
+def _web_url(reader: _Reader, name: str) -> str | None:
+    url = reader.raw(name)
+    if url is None:
+        return None
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or any(char in url for char in "<>| "):
+        reader.problems.append(f"{name}={url!r} is not a web address: use a full https:// link")
+        return None
+    return url
 
 
 def _triage_rules(reader: _Reader) -> TriageRules:

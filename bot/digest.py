@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.blocks.when import span
 from bot.lifecycle import Action, FollowUpStatus, Status
-from storage.models import AuditEvent, Complaint, Escalation, FollowUp
+from storage.models import AuditEvent, Complaint, Escalation, FollowUp, WriteUp
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -43,6 +43,7 @@ DURATION_SAMPLE_LIMIT = 50_000
 BREACH_LIST_LIMIT = 500
 FOLLOW_UP_LIST_LIMIT = 50
 TOP = 5
+WRITE_UP_LIST_LIMIT = 20
 BUSIEST_HOURS = 3
 UNCATEGORISED = "uncategorised"
 OPEN_STATUSES = tuple(status.value for status in Status if status is not Status.RESOLVED)
@@ -145,6 +146,16 @@ class FollowUpDue:
 
 
 @dataclass(frozen=True)
+class WriteUpItem:
+    complaint_id: int
+    permalink: str | None  # the complaint's card
+    author_handle: str
+    what_happened: str
+    what_we_learned: str
+    written_by: str
+
+
+@dataclass(frozen=True)
 class Digest:
     period: Period
     previous_period: Period
@@ -167,6 +178,8 @@ class Digest:
     busiest_hours: tuple[HourCount, ...]
     ack_seconds: tuple[float, ...]  # the period's times to acknowledge, for the chart (a sample past the limit)
     ack_sample_truncated: bool
+    # Hard cases written up in the period, oldest first (at most WRITE_UP_LIST_LIMIT); shown in weekly digests.
+    write_ups: tuple[WriteUpItem, ...] = ()
 
     @property
     def quiet(self) -> bool:
@@ -230,10 +243,32 @@ def compute_digest(
         busiest_hours=_busiest_hours(current.per_hour, previous.per_hour),
         ack_seconds=ack_seconds,
         ack_sample_truncated=truncated,
+        write_ups=_write_ups(session, period),
     )
 
 
 # -- the queries -----------------------------------------------------------------------------------------------------
+
+
+def _write_ups(session: Session, period: Period) -> tuple[WriteUpItem, ...]:
+    rows = session.execute(
+        select(WriteUp, Complaint.author_handle, Complaint.slack_permalink)
+        .join(Complaint, Complaint.id == WriteUp.complaint_id)
+        .where(_in(WriteUp.written_at, period))
+        .order_by(WriteUp.written_at, WriteUp.id)
+        .limit(WRITE_UP_LIST_LIMIT)
+    ).all()
+    return tuple(
+        WriteUpItem(
+            complaint_id=write_up.complaint_id,
+            permalink=permalink,
+            author_handle=handle,
+            what_happened=write_up.what_happened,
+            what_we_learned=write_up.what_we_learned,
+            written_by=write_up.written_by,
+        )
+        for write_up, handle, permalink in rows
+    )
 
 
 def _in(column: Any, period: Period) -> ColumnElement[bool]:

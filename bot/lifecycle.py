@@ -62,6 +62,19 @@ class Action(StrEnum):
     BREACH = "breached"
     REMIND = "breach reminder"
     SNOOZE_RESOLUTION = "resolution reminders snoozed"
+    # Moderation (bot/services/moderation.py): nothing is ever deleted, every step is on the record.
+    HIDE = "hidden"
+    FLAG_THREAT = "threat flagged"
+    WARN_AUTHOR = "author warned"
+    BLOCK_AUTHOR = "author blocked"
+    KEEP_EVIDENCE = "evidence kept"
+    WRITE_UP = "written up"
+    # Replies to the customer (bot/services/replies.py): what was said, by whom, where; failures too.
+    REPLY = "replied"
+    SEND_DM = "sent a DM"
+    DRAFT_REPLY = "reply drafted"
+    MARK_REPLIED = "marked replied"
+    REPLY_FAILED = "reply failed"
 
 
 _OPEN = (Status.NEW, Status.ACKNOWLEDGED)
@@ -95,6 +108,19 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.SNOOZE_RESOLUTION: _same(*_OPEN),
     Action.RESOLVE: {Status.NEW: Status.RESOLVED, Status.ACKNOWLEDGED: Status.RESOLVED},
     Action.REOPEN: {Status.RESOLVED: Status.ACKNOWLEDGED},
+    # Moderation matters as much after resolution (a threat, evidence, a write-up), so it applies in every state.
+    Action.HIDE: _same(*_ANY),
+    Action.FLAG_THREAT: _same(*_ANY),
+    Action.WARN_AUTHOR: _same(*_ANY),
+    Action.BLOCK_AUTHOR: _same(*_ANY),
+    Action.KEEP_EVIDENCE: _same(*_ANY),
+    Action.WRITE_UP: _same(*_ANY),
+    # A reply finishes sending (or is marked sent by hand) whatever happened to the complaint meanwhile.
+    Action.REPLY: _same(*_ANY),
+    Action.SEND_DM: _same(*_ANY),
+    Action.DRAFT_REPLY: _same(*_ANY),
+    Action.MARK_REPLIED: _same(*_ANY),
+    Action.REPLY_FAILED: _same(*_ANY),
 }
 
 ESCALATION_TRANSITIONS: dict[Action, dict[EscalationStatus, EscalationStatus]] = {

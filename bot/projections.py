@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import delivery
+from bot import delivery, moderation
 from bot.blocks import Message, reminders
 from bot.blocks.card import CardView, render_card
 from bot.blocks.digest import digest_message, digest_period_words
@@ -33,7 +33,16 @@ from bot.directory import DirectoryFile
 from bot.export import export_csv
 from bot.lifecycle import Action, FollowUpStatus
 from bot.sla import Clock, clock_applies
-from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery, DigestRun, Escalation, FollowUp
+from storage.models import (
+    AuditEvent,
+    Complaint,
+    ComplaintPost,
+    Delivery,
+    DigestRun,
+    Escalation,
+    FollowUp,
+    Reply,
+)
 
 CARD = "card"
 ESCALATION_NOTICE = "escalation_notice"
@@ -230,6 +239,14 @@ def send_export(session: Session, user: str, days: int, now: datetime) -> None:
     )
 
 
+def card_coming(session: Session, complaint: Complaint) -> bool:
+    """The card is not in Slack yet but will be (a card Slack refused for good must not hold up the rest)."""
+    if complaint.slack_ts is not None:
+        return False
+    status = session.scalar(select(Delivery.status).where(Delivery.key == f"{CARD}:{complaint.id}"))
+    return status in (delivery.PENDING, delivery.SENDING)
+
+
 def card_view(session: Session, complaint: Complaint, settings: Settings, can_escalate: bool) -> CardView:
     escalations = session.scalars(
         select(Escalation).where(Escalation.complaint_id == complaint.id).order_by(Escalation.id)
@@ -249,6 +266,8 @@ def card_view(session: Session, complaint: Complaint, settings: Settings, can_es
         next_follow_up=next_follow_up,
         can_escalate=can_escalate,
         quick_follow_up=settings.follow_up_after,
+        replies=session.scalars(select(Reply).where(Reply.complaint_id == complaint.id).order_by(Reply.id)).all(),
+        moderation=moderation.moderation_view(session, complaint, settings, can_flag_threat=can_escalate),
     )
 
 
@@ -273,6 +292,7 @@ class Projections:
             DIGEST: self.digest,
             DIGEST_CHART: self.digest_chart,
             EXPORT: self.export,
+            **moderation.ModerationProjections(self.settings).renderers,
         }
 
     @property
@@ -294,6 +314,8 @@ class Projections:
         complaint, escalation = self._escalation(session, row)
         if escalation is None or complaint is None:
             return None
+        if card_coming(session, complaint):
+            raise NotReady  # the notice links to the card, which is about to be posted
         message = escalation_notice(complaint, escalation, row.payload.get("mentions", ""), now, self.timezone)
         return Outgoing(row.payload["to"], message)
 
@@ -301,6 +323,8 @@ class Projections:
         complaint, escalation = self._escalation(session, row)
         if escalation is None or complaint is None:
             return None
+        if card_coming(session, complaint):
+            raise NotReady  # the request links to the card, which is about to be posted
         return Outgoing(row.payload["to"], approval_request(complaint, escalation, now, self.timezone))
 
     def follow_up(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:

@@ -77,7 +77,7 @@ def on_record(use_case: Callable[[int, Requester], object]) -> Listener:
 def register(app: App, services: Services) -> None:
     app.action(ids.CLAIM)(on_complaint(services.claim))
     app.action(ids.RELEASE)(on_complaint(services.release))
-    app.action(ids.ACKNOWLEDGE)(on_complaint(services.acknowledge))
+    # "Acknowledge" opens the reply modal: handlers/replies.py.
     app.action(ids.REOPEN)(on_complaint(services.reopen))
     app.action(ids.QUICK_FOLLOW_UP)(on_complaint(services.quick_follow_up))
     app.action(ids.SNOOZE_RESOLUTION)(on_complaint(services.snooze_resolution))

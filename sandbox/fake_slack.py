@@ -22,7 +22,9 @@ travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/que
   ephemeral, or in the channel with ``response_type: in_channel``;
 * validates Block Kit the way Slack does (``slack_sdk.models`` plus the limits the SDK does not check)
   and collects everything suspicious in ``problems`` - tests assert ``fake.problems == []``;
-* serves ``response_url``\\s;
+* serves ``response_url``\\s (with ``replace_ephemerals=True``, a click's response_url replaces or deletes the
+  ephemeral message it was clicked on, as Slack's do);
+* tells subscribers about every change (``subscribe``), so the sandbox page can refresh without polling;
 * records every request as a ``Call`` and lets tests block on them with ``wait_for`` (no polling);
 * injects failures (``fail_next``), slow answers (``hang_next``) and per-channel rate limits;
 * plays Slack's side of Socket Mode: ``apps.connections.open`` (with the app-level token) hands out a
@@ -781,6 +783,7 @@ class FakeSlack:
         post_message_rate: float | None = None,
         burst: int = 3,
         app_token: str = "xapp-test",
+        replace_ephemerals: bool = False,
     ) -> None:
         """Configure the fake; nothing listens until ``start()``.
 
@@ -788,6 +791,11 @@ class FakeSlack:
         Slack-like rate limiting of ``chat.postMessage``: over the limit it answers 429, ``Retry-After: 1``.
         ``app_token`` is the app-level token that ``apps.connections.open`` (Socket Mode) requires; every
         other method requires ``bot_token``.
+
+        ``replace_ephemerals``: a response_url from a click on an ephemeral message replaces (``replace_original``)
+        or deletes (``delete_original``) that ephemeral, as Slack's do; the sandbox turns it on. Off, such a
+        response_url answers 404 ``message_not_found`` (the fake's earlier behaviour, which some tests rely on: the
+        app then falls back to chat.postEphemeral).
         """
         self.bot_token = bot_token
         self.app_token = app_token
@@ -798,10 +806,13 @@ class FakeSlack:
         self.team_domain = team_domain
         self.post_message_rate = post_message_rate
         self.burst = burst
+        self.replace_ephemerals = replace_ephemerals
 
         # One lock guards all state; the Condition on it wakes ``wait_for`` on every recorded call.
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
+        # Called after every change (see ``subscribe``): the sandbox UI refreshes the page from them.
+        self._subscribers: list[Callable[[], None]] = []
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -927,6 +938,7 @@ class FakeSlack:
             self._uploads.clear()
             self._upload_urls.clear()
             self._homes.clear()
+            self._notify()
 
     # -- configuration -------------------------------------------------------------------------------------
 
@@ -1000,7 +1012,7 @@ class FakeSlack:
             if metadata is not None:
                 message["metadata"] = metadata
             stored = self._store(channel, message, thread_ts)
-            self._changed.notify_all()
+            self._notify()
             return stored["ts"]
 
     def set_user_group(self, group_id: str, users: Sequence[str]) -> None:
@@ -1033,6 +1045,23 @@ class FakeSlack:
         with self._lock:
             self._triggers[trigger_id] = _Trigger(user, time.monotonic(), view_id)
         return trigger_id
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` after every change anyone could see (a call recorded, a message added, a view closed,
+        a command answered ...), e.g. to refresh a page that shows the fake's state. Returns a function that
+        unsubscribes.
+
+        The callback runs on the thread that made the change, with the fake's lock held: it must be quick and must
+        not call back into the fake (set a flag, notify a condition of your own)."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
 
     # -- inspection ----------------------------------------------------------------------------------------
 
@@ -1190,7 +1219,7 @@ class FakeSlack:
                 except ValueError:
                     answer = body  # Slack shows a plain-text answer as it is
             outcome = self._apply_command_answer(channel, user, answer, where)
-            self._changed.notify_all()
+            self._notify()
             return outcome
 
     # -- modals --------------------------------------------------------------------------------------------
@@ -1213,7 +1242,7 @@ class FakeSlack:
         with self._changed:
             self._open_view(view_id)
             self._close_view(view_id)
-            self._changed.notify_all()
+            self._notify()
 
     def answer_view_submission(self, view_id: str, status: int, body: str, *, waited: float = 0.0) -> str:
         """Do what Slack does with the app's HTTP answer (``status``, ``body``, after ``waited`` seconds) to the
@@ -1247,7 +1276,7 @@ class FakeSlack:
                 except ValueError:
                     answer = body
             outcome = self._apply_view_answer(view_id, answer, where)
-            self._changed.notify_all()
+            self._notify()
             return outcome
 
     # -- Socket Mode ---------------------------------------------------------------------------------------
@@ -1278,7 +1307,7 @@ class FakeSlack:
             sockets = self._open_sockets()
             for connection in sockets:
                 connection.close(code, reason, shutdown=False)
-            self._changed.notify_all()
+            self._notify()
 
     def send_envelope(self, type_: str, payload: JSONDict, *, accepts_response_payload: bool = False) -> str:
         """Send an envelope (``"interactive"``, ``"events_api"``, ``"slash_commands"`` ...) to the connected app,
@@ -1417,11 +1446,20 @@ class FakeSlack:
             self._record(method, args, headers, reply)
             return reply
 
+    def _notify(self) -> None:
+        """Wake ``wait_for`` and friends, and tell the subscribers (lock held)."""
+        self._changed.notify_all()
+        for callback in list(self._subscribers):
+            try:
+                callback()
+            except Exception:  # a broken subscriber must not break Slack's side
+                logger.exception("fake slack: a change subscriber failed")
+
     def _record(self, method: str, args: JSONDict, headers: dict[str, str], reply: _Reply) -> None:
         call = Call(method, args, headers, time.monotonic(), reply.status, reply.error)
         with self._changed:
             self._calls.append(call)
-            self._changed.notify_all()
+            self._notify()
 
     @staticmethod
     def _send(handler: _Handler, reply: _Reply) -> None:
@@ -1955,7 +1993,10 @@ class FakeSlack:
         if _truthy(body.get("delete_original")):
             if target.channel is None or target.message_ts is None:
                 return _Reply.text("message_not_found", 404, error="message_not_found")
-            if self._channels.get(target.channel, {}).pop(target.message_ts, None) is None:
+            ephemeral = self._clicked_ephemeral(target)
+            if ephemeral is not None:
+                self._ephemerals.remove(ephemeral)
+            elif self._channels.get(target.channel, {}).pop(target.message_ts, None) is None:
                 return _Reply.text("message_not_found", 404, error="message_not_found")
             return _Reply.text("ok")
 
@@ -1964,8 +2005,8 @@ class FakeSlack:
             return _Reply.text(str(invalid["error"]), 400, error=str(invalid["error"]))
 
         if _truthy(body.get("replace_original")):
-            stored = None
-            if target.channel is not None and target.message_ts is not None:
+            stored = self._clicked_ephemeral(target)
+            if stored is None and target.channel is not None and target.message_ts is not None:
                 stored = self._channels.get(target.channel, {}).get(target.message_ts)
             if stored is None:
                 return _Reply.text("message_not_found", 404, error="message_not_found")
@@ -1981,6 +2022,20 @@ class FakeSlack:
 
         self._ephemeral(target.channel, target.user, body, source="response_url")
         return _Reply.text("ok")
+
+    def _clicked_ephemeral(self, target: _ResponseUrl) -> JSONDict | None:
+        """The ephemeral message a response_url came with, when the click was on one (lock held): Slack lets such a
+        response_url replace or delete that ephemeral for the person who sees it (``replace_ephemerals``)."""
+        if target.message_ts is None or not self.replace_ephemerals:
+            return None
+        return next(
+            (
+                e
+                for e in self._ephemerals
+                if e["ts"] == target.message_ts and e["channel"] == target.channel and e["user"] == target.user
+            ),
+            None,
+        )
 
     # -- upload URLs -----------------------------------------------------------------------------------------
 
@@ -2045,7 +2100,7 @@ class FakeSlack:
                 # sees the connection (socket_connected, send_envelope) knows the hello was sent.
                 connection.send_text(json.dumps(self._hello(len(self._open_sockets()) + 1)))
                 self._sockets.append(connection)
-                self._changed.notify_all()
+                self._notify()
         except OSError:
             return  # the client left during the handshake
         try:

@@ -112,6 +112,16 @@ class Complaint(Base):
     extra_posts: Mapped[int] = mapped_column(Integer, default=0)
     # The post as the source sent it, kept as evidence.
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Moderation (never deletion): hidden with a reason, on the source where its API allows, else in Heard only.
+    hidden_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    hidden_by: Mapped[str | None] = mapped_column(String(64))
+    hidden_reason: Mapped[str | None] = mapped_column(String(32))
+    hidden_note: Mapped[str | None] = mapped_column(Text)
+    hidden_on_source: Mapped[bool | None] = mapped_column(Boolean)
+    # Why the source did not hide it (X refused, no credentials, a source Heard cannot hide on), in words.
+    hidden_source_refusal: Mapped[str | None] = mapped_column(String(300))
+    threat_flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    threat_flagged_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Escalation(Base):
@@ -277,3 +287,76 @@ class DigestRun(Base):
     # A user id (sent by DM) or a channel id.
     recipient: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Reply(Base):
+    """What Heard said, or drafted, to a customer about a complaint: a public reply or a DM sent through X, or a
+    draft an agent copies and sends by hand (then marks replied). One row per request (`request_key`: the modal
+    view that asked), so a Slack retry or a double submit finds it instead of sending twice."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        UniqueConstraint("request_key", name="uq_replies_request_key"),
+        Index("ix_replies_complaint_id", "complaint_id"),
+        Index("ix_replies_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    request_key: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(16))  # "acknowledge" or "private"
+    channel: Mapped[str] = mapped_column(String(16))  # "public", "dm" or "copy"
+    text: Mapped[str] = mapped_column(Text)
+    # False when the template went out as it was (after the agent confirmed "Make it personal?").
+    personalised: Mapped[bool] = mapped_column(Boolean)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A sender holds the row until then; a row whose sender died is taken over afterwards.
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # True once an attempt may have reached X without us learning the outcome: look before sending again.
+    maybe_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(String(500))
+    external_id: Mapped[str | None] = mapped_column(String(64))  # the post id or DM event id on X
+    url: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Who sent it by hand (Mark replied); replies sent through X are sent by `requested_by`.
+    sent_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ModeratedAuthor(Base):
+    """An author's standing with the team, per source: strikes (one per post they were warned about) and a block.
+    Keyed by the source's author id where there is one, else the lower-cased handle, so renames keep strikes."""
+
+    __tablename__ = "moderated_authors"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    author_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    handle: Mapped[str] = mapped_column(String(256))
+    strikes: Mapped[int] = mapped_column(Integer, default=0)
+    last_strike_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    blocked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    blocked_by: Mapped[str | None] = mapped_column(String(64))
+    # True: muted on the source through its API; False: recorded in Heard only (block_note says why).
+    muted_on_source: Mapped[bool | None] = mapped_column(Boolean)
+    block_note: Mapped[str | None] = mapped_column(String(300))
+
+
+class WriteUp(Base):
+    """A short report on a hard case (what happened, what we learned), one per complaint, listed in the weekly
+    digest of the week it was written."""
+
+    __tablename__ = "write_ups"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", name="uq_write_ups_complaint_id"),
+        Index("ix_write_ups_written_at", "written_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    what_happened: Mapped[str] = mapped_column(Text)
+    what_we_learned: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[str] = mapped_column(String(64))
+    written_at: Mapped[datetime] = mapped_column(UtcDateTime())

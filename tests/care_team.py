@@ -56,6 +56,12 @@ class CareTeam:
         view = self.open_form(user, button, on)
         return self.slack.submit_view(view, user, values)
 
+    def acknowledge(self, user: str, on: dict[str, Any] | None = None, channel: str | None = None) -> None:
+        """ "Acknowledge", then "Acknowledge only (internal)" in the reply modal it opens."""
+        message = on if on is not None else self.card()
+        answer = acknowledge_only(self.slack, self.fake, user, message, channel or self.channel)
+        assert answer.status == 200 and answer.outcome == "closed", answer.body
+
     def card_shows(self, text: str, index: int = 0, timeout: float = 5.0) -> dict[str, Any]:
         """Wait until the card (re-rendered by Heard) shows `text`; return it."""
         ts = self.card(index)["ts"]
@@ -89,3 +95,27 @@ class CareTeam:
         return [
             visible_text(reply) for reply in self.fake.replies(self.channel, card["ts"]) if reply["ts"] != card["ts"]
         ]
+
+
+REPLY_MODAL = "reply_view"
+ACKNOWLEDGE_ONLY = "Acknowledge only (internal)"
+
+
+def open_reply_modal(
+    driver: SlackDriver, fake: FakeSlack, user: str, on: dict[str, Any], channel: str, button: str = "Acknowledge"
+) -> dict[str, Any]:
+    """Click "Acknowledge" (or "Take it private") and return the reply modal it opened in `user`'s Slack."""
+    opened = len(fake.calls_to("views.open"))
+    answer = driver.click(button, on=on, channel=channel, user=user)
+    assert answer.status == 200, f"Heard answered {answer.status} to {button!r}: {answer.body}"
+    fake.wait_for("views.open", count=opened + 1)
+    return [view for view in fake.open_views(user) if view.get("callback_id") == REPLY_MODAL][-1]
+
+
+def acknowledge_only(
+    driver: SlackDriver, fake: FakeSlack, user: str, on: dict[str, Any], channel: str
+) -> DriverResponse:
+    """Acknowledge the way a person does since replies came: "Acknowledge" opens the reply modal, and
+    "Acknowledge only (internal)" acknowledges without telling the customer anything."""
+    view = open_reply_modal(driver, fake, user, on, channel)
+    return driver.submit_view(view, user, {"What to do": ACKNOWLEDGE_ONLY})

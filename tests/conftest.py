@@ -32,6 +32,9 @@ TABLES = (
     "x_feeds",
     "leases",
     "digest_runs",
+    "replies",
+    "moderated_authors",
+    "write_ups",
 )
 
 

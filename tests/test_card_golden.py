@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.blocks.card import CardView, render_card
+from bot.blocks.moderation import ModerationView
 from storage.models import Complaint, Escalation, FollowUp
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -141,6 +142,25 @@ CASES = {
             )
         ),
         POSTED + timedelta(minutes=9),
+    ),
+    # Hidden in Heard only (X refused), flagged to Legal, three strikes (Block suggested), written up.
+    "moderated": (
+        CardView(
+            complaint(
+                **CLAIMED,
+                source="x",
+                hidden_at=POSTED + timedelta(minutes=12),
+                hidden_by="U0ANA",
+                hidden_reason="threat",
+                hidden_note="Names the shop's address",
+                hidden_on_source=False,
+                hidden_source_refusal="X hides replies only in conversations the brand started",
+                threat_flagged_at=POSTED + timedelta(minutes=13),
+                threat_flagged_by="U0ANA",
+            ),
+            moderation=ModerationView(strikes=3, written_up_by="U0BEN", written_up_at=POSTED + timedelta(minutes=40)),
+        ),
+        POSTED + timedelta(minutes=45),
     ),
 }
 

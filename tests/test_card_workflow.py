@@ -10,6 +10,7 @@ from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from storage.db import Database
 from storage.models import AuditEvent, Complaint
+from tests.care_team import ACKNOWLEDGE_ONLY, acknowledge_only, open_reply_modal
 from tests.conftest import CHANNEL
 from tests.support import Ingester
 
@@ -119,7 +120,7 @@ def test_acknowledge_records_who_and_when_and_the_card_says_so(
     complaint_id = customer.complain().body["complaint_id"]
     card = the_card(fake_slack)
 
-    slack.click("Acknowledge", on=card, channel=CHANNEL, user=BEN)
+    acknowledge_only(slack, fake_slack, BEN, card, CHANNEL)  # "Acknowledge" opens the reply modal
 
     fake_slack.wait_for("chat.update")
     updated = fake_slack.message(CHANNEL, card["ts"])
@@ -144,8 +145,11 @@ def test_double_click_is_harmless(
     complaint_id = customer.complain().body["complaint_id"]
     card = the_card(fake_slack)
 
-    slack.click("Acknowledge", on=card, channel=CHANNEL, user=ANA)
-    slack.click("Acknowledge", on=card, channel=CHANNEL, user=ANA)
+    # A double click opens the reply modal twice; submitting both acknowledges once.
+    first = open_reply_modal(slack, fake_slack, ANA, card, CHANNEL)
+    second = open_reply_modal(slack, fake_slack, ANA, card, CHANNEL)
+    for view in (first, second):
+        slack.submit_view(view, ANA, {"What to do": ACKNOWLEDGE_ONLY})
     fake_slack.wait_for("chat.update")
     slack.click("Claim", on=card, channel=CHANNEL, user=ANA)
     slack.click("Claim", on=card, channel=CHANNEL, user=ANA)

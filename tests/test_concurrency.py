@@ -12,6 +12,7 @@ from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import DriverResponse, SlackDriver
 from storage.db import Database
 from storage.models import AuditEvent, Complaint
+from tests.care_team import ACKNOWLEDGE_ONLY, open_reply_modal
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
 from tests.support import Ingester
 from tests.test_card_workflow import card_text, the_card
@@ -35,6 +36,25 @@ def click_together(drivers: list[SlackDriver], button: str, card: dict, users: l
     for thread in threads:
         thread.join(10)
     return [answer for answer in answers if answer is not None]
+
+
+def acknowledge_together(drivers: list[SlackDriver], fake: FakeSlack, card: dict, users: list[str]) -> None:
+    """Each user opens the reply modal from the card (through a different copy), then all submit "Acknowledge
+    only" at the same instant."""
+    views = [
+        open_reply_modal(drivers[index % len(drivers)], fake, user, card, CHANNEL) for index, user in enumerate(users)
+    ]
+    start = threading.Barrier(len(users))
+
+    def submit(index: int) -> None:
+        start.wait()
+        drivers[index % len(drivers)].submit_view(views[index], users[index], {"What to do": ACKNOWLEDGE_ONLY})
+
+    threads = [threading.Thread(target=submit, args=(index,)) for index in range(len(users))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
 
 
 def test_simultaneous_claims_have_one_winner_and_the_others_are_told(
@@ -75,7 +95,7 @@ def test_two_copies_of_heard_share_the_work_on_one_database(
     cards = fake_slack.messages(CHANNEL)
 
     for card in cards:
-        click_together(drivers, "Acknowledge", card, PEOPLE[:2])
+        acknowledge_together(drivers, fake_slack, card, PEOPLE[:2])
 
     fake_slack.wait_for("chat.update", count=4)
     assert len(fake_slack.messages(CHANNEL)) == 4  # each card posted once, by whichever copy sent it

@@ -82,9 +82,10 @@ def test_postgres_urls_use_psycopg_3() -> None:
     assert settings.database_url == "postgresql+psycopg://heard@db/heard"
 
 
-def test_running_without_slack_credentials_says_what_is_missing(tmp_path: Path) -> None:
+def test_serving_without_slack_credentials_says_what_is_missing(tmp_path: Path) -> None:
+    # `python app.py serve` asks for the real thing; plain `python app.py` would start the sandbox instead.
     result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
+        [sys.executable, str(ROOT / "app.py"), "serve"],
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,

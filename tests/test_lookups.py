@@ -21,7 +21,7 @@ from sandbox.slack_driver import SlackDriver, SocketModeDriver
 from storage import queries
 from storage.db import Database
 from storage.models import AuditEvent, Complaint
-from tests.care_team import buttons, visible_text
+from tests.care_team import acknowledge_only, buttons, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
 from tests.support import Ingester
 
@@ -275,7 +275,7 @@ def test_one_complaint_with_its_history_and_a_link_to_the_card(desk: Desk, fake_
     fake_slack.wait_for("chat.getPermalink")  # the card is in Slack
     card = fake_slack.messages(CHANNEL)[0]
     desk.driver.click("Claim", on=card, channel=CHANNEL, user=ANA)
-    desk.driver.click("Acknowledge", on=card, channel=CHANNEL, user=ANA)
+    acknowledge_only(desk.driver, fake_slack, ANA, card, CHANNEL)
 
     for typed in (str(complaint_id), f"#{complaint_id}"):
         answer = desk.ask(typed)

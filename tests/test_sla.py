@@ -81,7 +81,7 @@ def test_unclaimed_complaint_nags_on_duty_in_the_thread_then_breaches_to_manager
     team.card_shows("Overdue by")
     fake_slack.wait_for("chat.postMessage", count=2, where=is_breach, timeout=10)  # the first reminder
 
-    team.click(ANA, "Acknowledge", on=nag)  # straight from the nag in the thread
+    team.acknowledge(ANA, on=nag)  # straight from the nag in the thread
     team.card_shows("Acknowledged by <@U0ANA>")
     fake_slack.wait_for(
         "chat.update", where=lambda call: "Acknowledged by <@U0ANA>" in visible_text(call.args) and is_breach_text(call)
@@ -112,7 +112,7 @@ def test_a_claimed_complaint_nags_its_owner_by_dm_and_acknowledging_stops_the_cl
 
     reminder = team.dm(ANA, "*Acknowledge by", timeout=10)
     assert buttons(reminder) == ["Acknowledge"]
-    team.click(ANA, "Acknowledge", on=reminder, channel=reminder["channel"])
+    team.acknowledge(ANA, on=reminder, channel=reminder["channel"])
 
     team.card_shows("Acknowledged by <@U0ANA>")
     fake_slack.wait_for("chat.update", where=lambda call: call.args.get("channel") == reminder["channel"])

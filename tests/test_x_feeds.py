@@ -57,7 +57,10 @@ def poll(heard: Heard, at: datetime | None = None) -> None:
 def cards(fake: FakeSlack, count: int) -> list[dict]:
     # Cards are paced at about one per second per channel, as Slack requires.
     fake.wait_for(
-        "chat.postMessage", count=count, where=lambda call: call.args.get("channel") == CHANNEL, timeout=5 + count
+        "chat.postMessage",
+        count=count,
+        where=lambda call: call.args.get("channel") == CHANNEL and not call.args.get("thread_ts"),
+        timeout=5 + count,
     )
     return [m for m in fake.messages(CHANNEL) if m.get("metadata", {}).get("event_type") != "x"]
 

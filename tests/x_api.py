@@ -185,3 +185,46 @@ class FakeX:
         if username.lower() != BRAND_HANDLE.lower():
             return 200, {}, json.dumps({"errors": [{"title": "Not Found Error", "detail": "Could not find user"}]})
         return 200, {"content-type": "application/json"}, json.dumps(recorded("get_user"))
+
+
+HIDDEN_URL = re.compile(r"https://api\.twitter\.com/2/tweets/(\d+)/hidden")
+MUTING_URL = re.compile(r"https://api\.twitter\.com/2/users/(\d+)/muting")
+# X's problem body for a reply in a conversation the brand did not start (documented shape; not recorded).
+HIDE_FORBIDDEN = {
+    "title": "Forbidden",
+    "type": "about:blank",
+    "status": 403,
+    "detail": "You cannot hide or unhide replies to a conversation that you don't own",
+}
+
+
+class ModerationX:
+    """The write endpoints moderation uses, on the same `responses` mock as FakeX: PUT /2/tweets/:id/hidden (the
+    real recorded answer, or 403 for posts listed in `forbidden`) and POST /2/users/:me/muting."""
+
+    def __init__(self, mock: responses.RequestsMock) -> None:
+        self._lock = threading.Lock()
+        self.forbidden: set[str] = set()
+        self.hidden: list[str] = []
+        self.muted: list[tuple[str, str]] = []  # (the brand's id from the access token, the muted user's id)
+        self.authorizations: list[str] = []
+        mock.add_callback(responses.PUT, HIDDEN_URL, callback=self._hide)
+        mock.add_callback(responses.POST, MUTING_URL, callback=self._mute)
+
+    def _hide(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        match = HIDDEN_URL.match(request.url or "")
+        post_id = match.group(1) if match else ""
+        with self._lock:
+            self.authorizations.append(str(request.headers.get("Authorization", "")))
+            if post_id in self.forbidden:
+                return 403, {"content-type": "application/problem+json"}, json.dumps(HIDE_FORBIDDEN)
+            self.hidden.append(post_id)
+        return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(recorded("hide_and_unhide_reply"))
+
+    def _mute(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        match = MUTING_URL.match(request.url or "")
+        body = json.loads(request.body or b"{}")
+        with self._lock:
+            self.authorizations.append(str(request.headers.get("Authorization", "")))
+            self.muted.append((match.group(1) if match else "", str(body.get("target_user_id"))))
+        return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps({"data": {"muting": True}})

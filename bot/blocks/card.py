@@ -21,10 +21,12 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import Message, context_line, ids
+from bot.blocks.moderation import ModerationView, moderation_blocks
+from bot.blocks.replies import reply_blocks
 from bot.blocks.text import safe_mrkdwn
 from bot.blocks.when import clock, in_words, span
 from bot.lifecycle import EscalationStatus, Status
-from storage.models import Complaint, Escalation, FollowUp
+from storage.models import Complaint, Escalation, FollowUp, Reply
 
 SECTION_TEXT_LIMIT = 3000
 FALLBACK_EXCERPT = 150
@@ -43,6 +45,10 @@ class CardView:
     next_follow_up: FollowUp | None = None
     can_escalate: bool = True
     quick_follow_up: timedelta | None = field(default=None)
+    # What was said to the customer (and drafts or failures that need a person), oldest first.
+    replies: Sequence[Reply] = ()
+    # The author's strikes and block, the write-up (bot/blocks/moderation.py); None: no moderation row.
+    moderation: ModerationView | None = None
 
 
 def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
@@ -58,7 +64,10 @@ def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
         posted += f" · *+{complaint.extra_posts} more* in the thread"
     blocks.append(context_line(posted, verbatim=True))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=_state_lines(view, now, tz))))
+    blocks.extend(reply_blocks(view.replies, now, tz))
     blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_buttons(view, ref)))
+    if view.moderation is not None:
+        blocks.extend(moderation_blocks(complaint, view.moderation, ref, now, tz))
     return Message(text=fallback(complaint), blocks=[block.to_dict() for block in blocks])
 
 
@@ -77,14 +86,19 @@ def _buttons(view: CardView, ref: str) -> list[ButtonElement]:
         buttons.append(button("Schedule follow-up", ids.SCHEDULE_FOLLOW_UP))
         return buttons
     buttons = []
+    # Personal data posted in public: taking it private comes first (and is the suggested step).
+    if complaint.personal_data:
+        buttons.append(button("Take it private", ids.TAKE_PRIVATE, style="primary"))
     if complaint.acknowledged_at is None:
-        buttons.append(button("Acknowledge", ids.ACKNOWLEDGE, style="primary"))
+        buttons.append(button("Acknowledge", ids.ACKNOWLEDGE, style=None if complaint.personal_data else "primary"))
     buttons.append(button("Claim", ids.CLAIM) if complaint.owner_id is None else button("Release", ids.RELEASE))
     buttons.append(button("Reassign", ids.REASSIGN))
     if view.can_escalate:
         buttons.append(button("Escalate", ids.ESCALATE))
     buttons.append(button("Schedule follow-up", ids.SCHEDULE_FOLLOW_UP))
     buttons.append(button("Resolve", ids.RESOLVE))
+    if not complaint.personal_data:
+        buttons.append(button("Take it private", ids.TAKE_PRIVATE))
     return buttons
 
 

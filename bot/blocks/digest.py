@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks import Message, context_line
 from bot.blocks.text import ELLIPSIS, safe_mrkdwn, utf16_length
 from bot.blocks.when import clock, span
-from bot.digest import Breach, Counted, Digest, HourCount, PeriodFigures
+from bot.digest import Breach, Counted, Digest, HourCount, PeriodFigures, WriteUpItem
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -54,6 +54,8 @@ def digest_message(digest: Digest, tz: ZoneInfo, now: datetime) -> Message:
     blocks.extend(_now(digest, now, tz))
     if not digest.quiet:
         blocks.extend(_patterns(digest))
+    if digest.weekly and digest.write_ups:
+        blocks.append(_section(_write_up_list(digest.write_ups)))
     return Message(text=_fallback(digest, now, tz), blocks=[block.to_dict() for block in blocks])
 
 
@@ -300,6 +302,16 @@ def _fallback(digest: Digest, now: datetime, tz: ZoneInfo) -> str:
         f"{_title(digest)}: {current.received:,} complaints, {pct:.0f}% acknowledged within {span(digest.ack_window)}, "
         f"{breaches}, {current.resolved:,} resolved; {open_now}."
     )
+
+
+def _write_up_list(write_ups: Sequence[WriteUpItem]) -> str:
+    """The week's hard cases, each with what happened and what the team learned (strangers' text stays text)."""
+    lines = [
+        f"{_complaint_link(item.complaint_id, item.permalink)} {_handle(item.author_handle)}, by <@{item.written_by}>: "
+        f"{safe_mrkdwn(item.what_happened, 300)} — _learned:_ {safe_mrkdwn(item.what_we_learned, 300)}"
+        for item in write_ups
+    ]
+    return _bullets(":memo: *Written up this week*", lines, total=len(write_ups), shown=len(write_ups))
 
 
 # -- blocks and safe text --------------------------------------------------------------------------------------------

@@ -90,3 +90,29 @@ class LookupPage:
         if not (isinstance(subcommand, str) and isinstance(args, str) and type(offset) is int and offset >= 0):
             raise ValueError(f"not a lookup page: {value[:100]!r}")
         return cls(subcommand, args, offset)
+
+
+# Moderation: the card's second row of buttons (value: a complaint reference), its modals and their inputs
+HIDE = "moderate_hide"
+FLAG_THREAT = "moderate_flag_threat"
+WARN_AUTHOR = "moderate_warn"
+BLOCK_AUTHOR = "moderate_block"
+KEEP_EVIDENCE = "moderate_keep_evidence"
+WRITE_UP = "moderate_write_up"
+MODERATION_ACTIONS_BLOCK = "moderation_actions"
+HIDE_VIEW = "hide_view"
+WRITE_UP_VIEW = "write_up_view"
+HIDE_REASON_INPUT = "hide_reason"
+WHAT_HAPPENED_INPUT = "what_happened"
+WHAT_WE_LEARNED_INPUT = "what_we_learned"
+
+# Replies to the customer. "Acknowledge" (ACKNOWLEDGE above) opens the reply modal; "Take it private" opens it with
+# the invitation to talk privately. Retry / Edit / Mark replied carry a reply id as their value.
+TAKE_PRIVATE = "take_private"
+RETRY_REPLY = "retry_reply"
+EDIT_REPLY = "edit_reply"
+MARK_REPLIED = "mark_replied"
+REPLY_VIEW = "reply_view"
+REPLY_TEXT_INPUT = "reply_text"
+REPLY_HOW_INPUT = "reply_how"
+REPLIES_BLOCK = "reply_actions"

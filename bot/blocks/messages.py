@@ -9,10 +9,21 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, Markdown
 
 from bot.blocks import Message, context_line, ids
 from bot.blocks.card import SECTION_TEXT_LIMIT, escalation_line, fallback, link_to, who_and_where
+from bot.blocks.moderation import MODERATION_ACTIONS, moderation_log_words
+from bot.blocks.replies import reply_log_words
 from bot.blocks.text import safe_mrkdwn
 from bot.blocks.when import clock
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus
 from storage.models import AuditEvent, Complaint, ComplaintPost, Escalation, FollowUp
+
+# Reply events say in the thread what was said to the customer, with a link.
+REPLY_ACTIONS = {
+    Action.REPLY.value,
+    Action.SEND_DM.value,
+    Action.DRAFT_REPLY.value,
+    Action.MARK_REPLIED.value,
+    Action.REPLY_FAILED.value,
+}
 
 EXCERPT = 500
 
@@ -142,7 +153,11 @@ def thread_log_line(event: AuditEvent, now: datetime, tz: ZoneInfo) -> Message:
     """One short line in the card's thread: who, what, when."""
     what = _LOG_WORDS.get(event.action, event.action)
     detail = event.detail or {}
-    if event.action == Action.REASSIGN.value:
+    if event.action in REPLY_ACTIONS:
+        what = reply_log_words(event.action, detail)
+    elif event.action in MODERATION_ACTIONS:
+        what = moderation_log_words(event)
+    elif event.action == Action.REASSIGN.value:
         what = f"reassigned it to <@{detail.get('to')}>"
     elif "department" in detail:
         what = f"{what} ({safe_mrkdwn(str(detail['department']), 120)})"

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 log = logging.getLogger("heard.delivery.direct")
 
 GROUP_CACHE_SECONDS = 300.0
+NAME_CACHE_SECONDS = 3600.0
 
 
 class SlackUnavailable(Exception):
@@ -25,6 +26,7 @@ class SlackDirect:
     def __init__(self, client: WebClient) -> None:
         self.client = client
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._names: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
@@ -66,3 +68,21 @@ class SlackDirect:
         with self._lock:
             self._groups[group_id] = (now, users)
         return users
+
+    def real_name(self, user: str) -> str | None:
+        """A person's real name (users.info), cached for an hour: it fills `{agent_first_name}` in a reply while
+        Slack's 3 seconds run, so a slow or failing Slack gives None (the reply is worded without it)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._names.get(user)
+        if cached and now - cached[0] < NAME_CACHE_SECONDS:
+            return cached[1]
+        try:
+            profile = (self.client.users_info(user=user).get("user") or {}).get("profile") or {}
+        except Exception as error:
+            log.warning("could not read the name of %s (%s)", user, type(error).__name__)
+            return cached[1] if cached else None
+        name = str(profile.get("real_name") or profile.get("display_name") or "").strip() or None
+        with self._lock:
+            self._names[user] = (now, name)
+        return name

@@ -299,7 +299,7 @@ class DeliveryWorker:
         outgoing = job.outgoing
         assert outgoing is not None
         if outgoing.file is not None:
-            return self._upload(job, outgoing.file)
+            return self._upload(job, outgoing.file, outgoing.thread_ts)
         message = outgoing.message
         try:
             if job.ts:
@@ -328,11 +328,11 @@ class DeliveryWorker:
             log.warning("Slack did not answer %s for %s (%s); will retry", job.method, job.key, type(exc).__name__)
             return _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=type(exc).__name__)
 
-    def _upload(self, job: _Job, file: FileUpload) -> _Result:
+    def _upload(self, job: _Job, file: FileUpload, thread_ts: str | None = None) -> _Result:
         try:
             # files.completeUploadExternal takes conversation ids only: a DM is opened first.
             channel = self._conversation(job.channel)
-            if job.lookup_since is not None and self._find_upload(channel, file.filename, job.lookup_since):
+            if job.lookup_since is not None and self._find_upload(channel, file.filename, job.lookup_since, thread_ts):
                 log.info("%s was already uploaded; not uploading it again", job.key)
                 return _Result(delivered=True)
             self.client.files_upload_v2(
@@ -342,6 +342,8 @@ class DeliveryWorker:
                 title=file.title,
                 alt_txt=file.alt_text,
                 initial_comment=file.comment,
+                # Into a card's thread (evidence) rather than the channel itself.
+                thread_ts=thread_ts,
             )
             return _Result(delivered=True)
         except SlackApiError as exc:
@@ -355,11 +357,17 @@ class DeliveryWorker:
             return str(self.client.conversations_open(users=channel)["channel"]["id"])
         return channel
 
-    def _find_upload(self, channel: str, filename: str, since: datetime) -> bool:
+    def _find_upload(self, channel: str, filename: str, since: datetime, thread_ts: str | None = None) -> bool:
         oldest = f"{(since - timedelta(seconds=5)).timestamp():.6f}"
         cursor = None
         for _ in range(10):
-            page = self.client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor)
+            # A file shared into a thread is a reply: the channel's history does not list it.
+            if thread_ts:
+                page = self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, oldest=oldest, limit=200, cursor=cursor
+                )
+            else:
+                page = self.client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor)
             for message in page.get("messages", []):
                 if any(shared.get("name") == filename for shared in message.get("files") or []):
                     return True

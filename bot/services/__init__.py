@@ -12,6 +12,8 @@ from bot.services.escalations import EscalationUseCases
 from bot.services.follow_ups import FollowUpUseCases
 from bot.services.intake import IntakeUseCases
 from bot.services.lookups import LookupUseCases
+from bot.services.moderation import ModerationUseCases
+from bot.services.replies import ReplyUseCases
 from bot.services.sla_clocks import SlaUseCases
 
 
@@ -23,6 +25,8 @@ class Services(
     SlaUseCases,
     DigestUseCases,
     LookupUseCases,
+    ModerationUseCases,
+    ReplyUseCases,
 ):
     """All of Heard's use cases behind one object, as handlers and the scheduler see them."""
 

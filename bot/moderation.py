@@ -1,0 +1,283 @@
+"""Moderation's records and messages: an author's standing, the evidence file, the notice to Legal about a threat,
+and the warning drafted for an author. The use cases are in `bot/services/moderation.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from sqlalchemy import inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot import delivery
+from bot.blocks import Message, context_line
+from bot.blocks.card import SECTION_TEXT_LIMIT, link_to, who_and_where
+from bot.blocks.moderation import POLICE_LINE, ModerationView, strikes_words
+from bot.blocks.text import safe_mrkdwn
+from bot.config import Settings
+from bot.delivery import FileUpload, NotReady, Outgoing
+from storage.models import AuditEvent, Base, Complaint, ComplaintPost, Delivery, ModeratedAuthor, WriteUp
+
+THREAT_NOTICE = "threat_notice"
+EVIDENCE = "evidence"
+LEGAL = "legal"  # the directory department that hears about threats
+# Tables that are the complaint's record (everything with a complaint_id) except the outbox, which is Slack's copy.
+NOT_EVIDENCE = {Delivery.__tablename__}
+POSTS_IN_NOTICE = 5
+
+
+def author_key(complaint: Complaint) -> str:
+    """The source's stable author id where there is one (a handle can be renamed), else the handle."""
+    return complaint.author_id or complaint.author_handle.lstrip("@").lower()
+
+
+def author_row(session: Session, complaint: Complaint, *, lock: bool = False) -> ModeratedAuthor | None:
+    return session.get(ModeratedAuthor, (complaint.source, author_key(complaint)), with_for_update=lock)
+
+
+def lock_author(session: Session, complaint: Complaint) -> ModeratedAuthor:
+    """The author's row, created if missing, locked: two warnings at once count as two strikes, not one."""
+    values = {
+        "source": complaint.source,
+        "author_key": author_key(complaint),
+        "handle": complaint.author_handle.lstrip("@"),
+        "strikes": 0,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(ModeratedAuthor).values(**values).on_conflict_do_nothing())
+    author = author_row(session, complaint, lock=True)
+    assert author is not None
+    session.refresh(author)  # the row may have been read before another writer's commit
+    return author
+
+
+def moderation_view(
+    session: Session, complaint: Complaint, settings: Settings, can_flag_threat: bool
+) -> ModerationView:
+    author = author_row(session, complaint)
+    write_up = session.scalar(select(WriteUp).where(WriteUp.complaint_id == complaint.id))
+    return ModerationView(
+        strikes=author.strikes if author else 0,
+        strikes_before_block=settings.strikes_before_block,
+        blocked_at=author.blocked_at if author else None,
+        blocked_by=author.blocked_by if author else None,
+        muted_on_source=author.muted_on_source if author else None,
+        block_note=author.block_note if author else None,
+        written_up_by=write_up.written_by if write_up else None,
+        written_up_at=write_up.written_at if write_up else None,
+        can_flag_threat=can_flag_threat,
+    )
+
+
+def other_cards_of_author(session: Session, complaint: Complaint, limit: int = 50) -> list[Complaint]:
+    """The author's other complaints with a card, newest first: their cards show the strikes too."""
+    same_author = (
+        Complaint.author_id == complaint.author_id
+        if complaint.author_id
+        else Complaint.author_handle == complaint.author_handle
+    )
+    return list(
+        session.scalars(
+            select(Complaint)
+            .where(Complaint.source == complaint.source, same_author, Complaint.id != complaint.id)
+            .order_by(Complaint.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def warning_draft(complaint: Complaint, policy_url: str | None) -> str:
+    """A polite public warning, to be sent as a reply; plain text the agent copies (or sends) as it is or edits."""
+    handle = complaint.author_handle.lstrip("@")
+    policy = f"our community policy: {policy_url}" if policy_url else "our community policy"
+    return (
+        f"Hi @{handle}, we want to help and we read every message, criticism included. Please keep it respectful "
+        f"and within {policy}. Posts that break it may be hidden, and repeated ones lead to a block."
+    )
+
+
+def warning_message(complaint: Complaint, strikes: int, threshold: int, draft: str, has_policy: bool) -> Message:
+    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
+    head = f"*{strikes_words(strikes)}* recorded for *@{handle}* (Block is suggested at {threshold})."
+    lines = [
+        head,
+        "A warning to send them as a reply — copy it, edit it if you like:",
+        f"```{safe_mrkdwn(draft, 2500)}```",
+    ]
+    if not has_policy:
+        lines.append("_Set COMMUNITY_POLICY_URL so warnings link to the policy._")
+    text = "\n".join(lines)
+    return Message(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text)).to_dict()])
+
+
+def notify_legal(session: Session, complaint: Complaint, recipients: list[str], mentions: str, now: datetime) -> None:
+    """One notice per recipient (a user id for a DM, or a channel id), sent once."""
+    for recipient in recipients:
+        delivery.refresh(
+            session,
+            kind=THREAT_NOTICE,
+            key=f"threat:{complaint.id}:{recipient}",
+            complaint_id=complaint.id,
+            now=now,
+            payload={"to": recipient, "mentions": mentions},
+            fresh=True,
+        )
+
+
+def keep_evidence(session: Session, complaint: Complaint, event: AuditEvent, channel: str, now: datetime) -> None:
+    """The complete record as a file in the card's thread, built when it is sent (so it includes this request)."""
+    session.flush()  # the event's id names the file
+    delivery.refresh(
+        session,
+        kind=EVIDENCE,
+        key=f"{EVIDENCE}:{event.id}",
+        complaint_id=complaint.id,
+        ref_id=event.id,
+        now=now,
+        payload={"to": channel, delivery.UPLOAD: True},
+        fresh=True,
+    )
+
+
+# -- the evidence record --------------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _row(row: Base) -> dict[str, Any]:
+    return {attribute.key: _plain(getattr(row, attribute.key)) for attribute in inspect(row).mapper.column_attrs}
+
+
+def evidence_record(session: Session, complaint: Complaint, now: datetime) -> dict[str, Any]:
+    """Everything Heard holds about the complaint: the post as the source sent it (`complaint.raw`), the posts
+    that joined it, every audit event, and every other record that names it (escalations, follow-ups, replies,
+    write-up, and whatever later features add), plus the author's standing."""
+    record: dict[str, Any] = {
+        "kept_at": now.astimezone(UTC).isoformat(),
+        "complaint": _row(complaint),
+        "conversation": [
+            _row(post)
+            for post in session.scalars(
+                select(ComplaintPost).where(ComplaintPost.complaint_id == complaint.id).order_by(ComplaintPost.id)
+            )
+        ],
+        "audit_trail": [
+            _row(event)
+            for event in session.scalars(
+                select(AuditEvent).where(AuditEvent.complaint_id == complaint.id).order_by(AuditEvent.id)
+            )
+        ],
+    }
+    covered = {Complaint.__tablename__, ComplaintPost.__tablename__, AuditEvent.__tablename__, *NOT_EVIDENCE}
+    for mapper in sorted(Base.registry.mappers, key=lambda m: m.class_.__tablename__):
+        model = mapper.class_
+        table = model.__tablename__
+        if table in covered or "complaint_id" not in model.__table__.columns:
+            continue
+        primary = mapper.primary_key[0]
+        rows = session.scalars(select(model).where(model.__table__.c.complaint_id == complaint.id).order_by(primary))
+        record[table] = [_row(row) for row in rows]
+    author = author_row(session, complaint)
+    record["author_standing"] = _row(author) if author else None
+    return record
+
+
+def evidence_file(session: Session, complaint: Complaint, event: AuditEvent, now: datetime, tz: ZoneInfo) -> FileUpload:
+    content = json.dumps(evidence_record(session, complaint, now), ensure_ascii=False, indent=2, default=str)
+    local = now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    return FileUpload(
+        filename=f"heard-complaint-{complaint.id}-evidence-{event.id}.json",
+        content=content.encode(),
+        title=f"Evidence: complaint #{complaint.id}, the complete record as of {local}",
+        comment=(
+            f":file_folder: Evidence kept by <@{event.actor}>: the post as the source sent it, the conversation and "
+            "every action, so it can be shown even if the post is deleted."
+        ),
+    )
+
+
+# -- renderers --------------------------------------------------------------------------------------------------------
+
+
+def _long_time(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def threat_notice(complaint: Complaint, posts: list[ComplaintPost], mentions: str, tz: ZoneInfo) -> Message:
+    """To Legal: the evidence (who, the whole text, when, the link) and the way back to the card."""
+    by = f"<@{complaint.threat_flagged_by}>"
+    headline = f":rotating_light: *Threat flagged for Legal* by {by}"
+    if mentions:
+        headline += f" ({mentions})"
+    headline += f". {POLICE_LINE}"
+    where = [f"Posted {_long_time(complaint.posted_at, tz)}"]
+    if link := link_to(complaint.url, "the post"):
+        where.append(link)
+    if complaint.slack_permalink:
+        where.append(f"<{complaint.slack_permalink}|Open the card>")
+    where.append(f"Complaint #{complaint.id}")
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=headline)),
+        SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=safe_mrkdwn(complaint.text, SECTION_TEXT_LIMIT) or "_(no text)_", verbatim=True
+            )
+        ),
+        context_line(" · ".join(where)),
+    ]
+    for post in posts[-POSTS_IN_NOTICE:]:
+        later = f"Then, {_long_time(post.posted_at, tz)}: {safe_mrkdwn(post.text, 1500)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=later, verbatim=True)))
+    if complaint.threat_flagged_at is not None:
+        blocks.append(context_line(f"Flagged {_long_time(complaint.threat_flagged_at, tz)}"))
+    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
+    text = f"Threat flagged for Legal: complaint #{complaint.id} from @{handle}: {safe_mrkdwn(complaint.text, 300)}"
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+class ModerationProjections:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.timezone = settings.timezone
+
+    @property
+    def renderers(self) -> Mapping[str, delivery.Renderer]:
+        return {THREAT_NOTICE: self.threat_notice, EVIDENCE: self.evidence}
+
+    def threat_notice(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        complaint = session.get(Complaint, row.complaint_id)
+        if complaint is None:
+            return None
+        if complaint.slack_ts is None:
+            raise NotReady  # the notice links to the card, which is being posted
+        posts = list(
+            session.scalars(
+                select(ComplaintPost).where(ComplaintPost.complaint_id == complaint.id).order_by(ComplaintPost.id)
+            )
+        )
+        message = threat_notice(complaint, posts, str(row.payload.get("mentions") or ""), self.timezone)
+        return Outgoing(str(row.payload["to"]), message)
+
+    def evidence(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        complaint = session.get(Complaint, row.complaint_id)
+        event = session.get(AuditEvent, row.ref_id)
+        if complaint is None or event is None:
+            return None
+        if complaint.slack_ts is None or complaint.slack_channel is None:
+            raise NotReady  # the file goes into the card's thread
+        upload = evidence_file(session, complaint, event, now, self.timezone)
+        return Outgoing(complaint.slack_channel, Message(text=upload.title), thread_ts=complaint.slack_ts, file=upload)

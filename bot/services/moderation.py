@@ -1,0 +1,325 @@
+"""Moderation, never deletion: hide (on the source where its API allows, else in Heard), flag a threat to Legal,
+warn an author (a strike) and, after STRIKES_BEFORE_BLOCK strikes, block them (recorded; muted on X where the API
+allows), keep the evidence as a file in the card's thread, and write up hard cases for the weekly digest.
+
+Each is a use case like the card's other buttons: who asks, lock, lifecycle (an audit event), card and thread log
+refreshed through the outbox. Calls to X happen before the lock is taken, with a short timeout (someone waits on
+Slack's 3 seconds); hiding and muting are idempotent on X, so clicking again after a failure is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import delivery, lifecycle, moderation, projections
+from bot.blocks import Message, ids
+from bot.blocks.card import fallback
+from bot.blocks.moderation import HIDE_REASONS, hide_modal, source_name, write_up_modal
+from bot.blocks.when import clock
+from bot.delivery import utcnow
+from bot.delivery.direct import SlackUnavailable
+from bot.directory import Department
+from bot.lifecycle import Action, Outcome, TransitionRefused, mention
+from bot.services.base import GONE, NOT_AN_AGENT, FieldErrors, Requester, UseCases
+from bot.sources.x import SOURCE as X_SOURCE
+from bot.sources.x_moderation import MUTE_ONLY, SourceOutcome, XModerator, make_user_client
+from storage.models import AuditEvent, Complaint, WriteUp
+
+log = logging.getLogger("heard.services.moderation")
+
+NO_X_CREDENTIALS = "X user credentials (X_CONSUMER_KEY and the rest) are not set"
+NO_LEGAL = (
+    'There is no Legal department (key "legal") in the escalation directory, so nobody can be told about this threat. '
+    "Add one with its users, user groups or channel."
+)
+
+
+class ModerationUseCases(UseCases):
+    _x_moderator: XModerator | None = None
+
+    # -- forms -------------------------------------------------------------------------------------------------------
+
+    def open_moderation_form(self, form: str, complaint_id: int, requester: Requester, trigger_id: str) -> None:
+        """Hide and Write up open a modal; unlike the card's other forms they work on resolved complaints too."""
+        refusal: str | None = None
+        view: dict = {}
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, complaint_id)
+            if complaint is None:
+                refusal = GONE
+            elif not self._safely(self.roles.is_agent, requester.user_id):
+                refusal = NOT_AN_AGENT
+            elif form == ids.HIDE_VIEW and complaint.hidden_at is not None:
+                refusal = f"Already hidden by {mention(complaint.hidden_by)}."
+            else:
+                ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
+                if form == ids.HIDE_VIEW:
+                    view = hide_modal(ref, fallback(complaint), complaint.source)
+                else:
+                    write_up = session.scalar(select(WriteUp).where(WriteUp.complaint_id == complaint.id))
+                    view = write_up_modal(
+                        ref,
+                        fallback(complaint),
+                        write_up.what_happened if write_up else "",
+                        write_up.what_we_learned if write_up else "",
+                    )
+        if refusal is None:
+            try:
+                self.slack.open_modal(trigger_id, view)
+                return
+            except SlackUnavailable as unavailable:
+                refusal = str(unavailable)
+        self._tell(requester, refusal)
+
+    # -- hide ----------------------------------------------------------------------------------------------------------
+
+    def hide(self, complaint_id: int, requester: Requester, reason: str | None, note: str | None) -> FieldErrors | None:
+        if reason not in HIDE_REASONS:
+            return {ids.HIDE_REASON_INPUT: "Choose why it is hidden."}
+        if not self._safely(self.roles.is_agent, requester.user_id):
+            self._tell(requester, NOT_AN_AGENT)
+            return None
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, complaint_id)
+            target = (complaint.source, complaint.external_id, complaint.hidden_at) if complaint else None
+        if target is None:
+            self._tell(requester, GONE)
+            return None
+        source, post_id, hidden_at = target
+        # Outside the lock: X may take its time. A repeat does not ask X again.
+        on_source = self._hide_on_source(source, post_id) if hidden_at is None else SourceOutcome(done=False)
+
+        def hide_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            if complaint.hidden_at is not None:
+                return Outcome(changed=False, notice=f"Already hidden by {mention(complaint.hidden_by)}.")
+            complaint.hidden_at, complaint.hidden_by = now, requester.user_id
+            complaint.hidden_reason = reason
+            complaint.hidden_note = (note or "").strip() or None
+            complaint.hidden_on_source = on_source.done
+            complaint.hidden_source_refusal = on_source.refusal
+            detail = {
+                "reason": reason,
+                "note": complaint.hidden_note,
+                "on_source": on_source.done,
+                "source_refusal": on_source.refusal,
+            }
+            return lifecycle.apply(session, complaint, Action.HIDE, requester.actor, now, detail)
+
+        if self._change(complaint_id, requester, hide_now) and not on_source.done:
+            self._tell(requester, f"Hidden in Heard only: {on_source.refusal}.")
+        return None
+
+    def _hide_on_source(self, source: str, post_id: str) -> SourceOutcome:
+        if source != X_SOURCE:
+            return SourceOutcome(False, f"{source_name(source)} posts cannot be hidden from Heard; hide it there too")
+        moderator = self._x()
+        if moderator is None:
+            return SourceOutcome(False, NO_X_CREDENTIALS)
+        return moderator.hide_reply(post_id)
+
+    def _x(self) -> XModerator | None:
+        if self.settings.x_user_auth is None:
+            return None
+        if self._x_moderator is None:
+            self._x_moderator = XModerator(make_user_client(self.settings.x_user_auth))
+        return self._x_moderator
+
+    # -- flag threat ---------------------------------------------------------------------------------------------------
+
+    def flag_threat(self, complaint_id: int, requester: Requester) -> None:
+        legal = self.directory.current().get(moderation.LEGAL) if self.directory else None
+        if legal is None:
+            self._tell(requester, NO_LEGAL)
+            return
+        try:
+            recipients, mentions = self._legal_contacts(legal)
+        except SlackUnavailable as unavailable:
+            self._tell(requester, str(unavailable))
+            return
+
+        def flag_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            if complaint.threat_flagged_at is not None:
+                when = clock(complaint.threat_flagged_at, now, self.settings.timezone)
+                return Outcome(
+                    changed=False,
+                    notice=f"Already flagged to Legal by {mention(complaint.threat_flagged_by)} at {when}.",
+                )
+            complaint.threat_flagged_at, complaint.threat_flagged_by = now, requester.user_id
+            detail = {"to": legal.name, "recipients": recipients}
+            outcome = lifecycle.apply(session, complaint, Action.FLAG_THREAT, requester.actor, now, detail)
+            moderation.notify_legal(session, complaint, recipients, mentions, now)
+            return outcome
+
+        self._change(complaint_id, requester, flag_now)
+
+    def _legal_contacts(self, legal: Department) -> tuple[list[str], str]:
+        """As escalations reach a department: its users by DM, its channel (mentioning its groups) or else the
+        groups' members by DM; the complaints channel when the directory names nobody."""
+        recipients = list(legal.users)
+        mentions = " ".join(f"<!subteam^{group}>" for group in legal.user_groups)
+        if legal.channel:
+            recipients.append(legal.channel)
+        else:
+            for group in legal.user_groups:
+                recipients.extend(user for user in sorted(self.slack.group_members(group)) if user not in recipients)
+        return recipients or [self.settings.heard_channel], mentions
+
+    # -- warn and block ------------------------------------------------------------------------------------------------
+
+    def warn_author(self, complaint_id: int, requester: Requester) -> None:
+        warned: list[Message] = []
+        threshold = self.settings.strikes_before_block
+
+        def warn_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            earlier = session.scalar(
+                select(AuditEvent.actor)
+                .where(AuditEvent.complaint_id == complaint.id, AuditEvent.action == Action.WARN_AUTHOR.value)
+                .limit(1)
+            )
+            if earlier is not None:
+                return Outcome(
+                    changed=False,
+                    notice=f"{mention(earlier)} already warned this author about this post (one strike per post).",
+                )
+            author = moderation.lock_author(session, complaint)
+            author.strikes += 1
+            author.last_strike_at = now
+            detail = {"strike": author.strikes, "of": threshold, "author": author.author_key}
+            outcome = lifecycle.apply(session, complaint, Action.WARN_AUTHOR, requester.actor, now, detail)
+            self._refresh_author_cards(session, complaint, now)
+            draft = moderation.warning_draft(complaint, self._policy_url)
+            warned.append(
+                moderation.warning_message(complaint, author.strikes, threshold, draft, self._policy_url is not None)
+            )
+            return outcome
+
+        if self._change(complaint_id, requester, warn_now) and warned:
+            self._tell_message(requester, warned[0])
+
+    @property
+    def _policy_url(self) -> str | None:
+        return self.settings.community_policy_url
+
+    def block_author(self, complaint_id: int, requester: Requester) -> None:
+        if not self._safely(self.roles.is_agent, requester.user_id):
+            self._tell(requester, NOT_AN_AGENT)
+            return
+        threshold = self.settings.strikes_before_block
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, complaint_id)
+            if complaint is None:
+                self._tell(requester, GONE)
+                return
+            author = moderation.author_row(session, complaint)
+            source, author_id = complaint.source, complaint.author_id
+            strikes = author.strikes if author else 0
+            already = author is not None and author.blocked_at is not None
+        on_source = SourceOutcome(done=False)
+        if not already and strikes >= threshold:
+            on_source = self._mute_on_source(source, author_id)
+
+        def block_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            author = moderation.lock_author(session, complaint)
+            if author.blocked_at is not None:
+                return Outcome(changed=False, notice=f"{mention(author.blocked_by)} already blocked this author.")
+            if author.strikes < threshold:
+                raise TransitionRefused(
+                    f"Block comes after {threshold} strikes; this author has {author.strikes}. Warn them first."
+                )
+            author.blocked_at, author.blocked_by = now, requester.user_id
+            author.muted_on_source = on_source.done
+            author.block_note = MUTE_ONLY if on_source.done else f"{on_source.refusal}; block them there by hand"
+            detail = {"author": author.author_key, "muted": on_source.done, "note": author.block_note}
+            outcome = lifecycle.apply(session, complaint, Action.BLOCK_AUTHOR, requester.actor, now, detail)
+            self._refresh_author_cards(session, complaint, now)
+            return outcome
+
+        self._change(complaint_id, requester, block_now)
+
+    def _mute_on_source(self, source: str, author_id: str | None) -> SourceOutcome:
+        if source != X_SOURCE:
+            return SourceOutcome(False, f"{source_name(source)} accounts cannot be blocked from Heard")
+        moderator = self._x()
+        if moderator is None:
+            return SourceOutcome(False, NO_X_CREDENTIALS)
+        if not author_id:
+            return SourceOutcome(False, "the author's X id is unknown")
+        return moderator.mute(author_id)
+
+    def _refresh_author_cards(self, session: Session, complaint: Complaint, now: datetime) -> None:
+        for other in moderation.other_cards_of_author(session, complaint):
+            projections.refresh_card(session, other, now)
+
+    # -- evidence and write-ups ----------------------------------------------------------------------------------------
+
+    def keep_evidence(self, complaint_id: int, requester: Requester) -> None:
+        def keep_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            latest = session.scalar(
+                select(AuditEvent.action)
+                .where(AuditEvent.complaint_id == complaint.id)
+                .order_by(AuditEvent.id.desc())
+                .limit(1)
+            )
+            if latest == Action.KEEP_EVIDENCE.value:
+                # A double click, or nothing new since: the file already in the thread is the complete record.
+                return Outcome(changed=False, notice="The evidence file in the thread is already the complete record.")
+            outcome = lifecycle.apply(session, complaint, Action.KEEP_EVIDENCE, requester.actor, now)
+            assert outcome.event is not None
+            channel = complaint.slack_channel or self.settings.heard_channel
+            moderation.keep_evidence(session, complaint, outcome.event, channel, now)
+            return outcome
+
+        self._change(complaint_id, requester, keep_now)
+
+    def write_up(
+        self, complaint_id: int, requester: Requester, what_happened: str | None, what_we_learned: str | None
+    ) -> FieldErrors | None:
+        happened, learned = (what_happened or "").strip(), (what_we_learned or "").strip()
+        errors: FieldErrors = {}
+        if not happened:
+            errors[ids.WHAT_HAPPENED_INPUT] = "Say what happened, for whoever reads this later."
+        if not learned:
+            errors[ids.WHAT_WE_LEARNED_INPUT] = "Say what the team learned; it goes into the weekly digest."
+        if errors:
+            return errors
+
+        def write_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            existing = session.scalar(select(WriteUp).where(WriteUp.complaint_id == complaint.id))
+            if existing and (existing.what_happened, existing.what_we_learned) == (happened, learned):
+                return Outcome(changed=False)
+            if existing is None:
+                session.add(
+                    WriteUp(
+                        complaint_id=complaint.id,
+                        what_happened=happened,
+                        what_we_learned=learned,
+                        written_by=requester.user_id,
+                        written_at=now,
+                    )
+                )
+            else:
+                existing.what_happened, existing.what_we_learned = happened, learned
+                existing.written_by, existing.written_at = requester.user_id, now
+            # The texts go into the audit trail too, so an edit never loses what was written before.
+            detail = {"edited": existing is not None, "what_happened": happened, "what_we_learned": learned}
+            return lifecycle.apply(session, complaint, Action.WRITE_UP, requester.actor, now, detail)
+
+        self._change(complaint_id, requester, write_now)
+        return None
+
+    def _tell_message(self, requester: Requester, message: Message) -> None:
+        """A private answer with Heard's own blocks (the warning draft), as `_tell` sends a sentence."""
+        with self.database.unit_of_work() as session:
+            delivery.send_ephemeral(
+                session,
+                response_url=requester.response_url,
+                channel=requester.channel or self.settings.heard_channel,
+                user=requester.user_id,
+                message=message,
+                now=utcnow(),
+            )
+        self._wake_delivery()

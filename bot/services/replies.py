@@ -1,0 +1,499 @@
+"""Replies to the customer: the Acknowledge and "Take it private" modals, sending through X exactly once, and
+drafts an agent sends by hand (Mark replied).
+
+A submission is one unit of work: it acknowledges the complaint (Acknowledge) and records the reply row, keyed by
+the modal view that asked, so a Slack retry or a double submit finds the row instead of sending twice. Sending to X
+happens after the commit, outside Slack's 3 seconds (`send_due_replies`, started at once and by the scheduler's
+sweep): each attempt is recorded before X is called; after an attempt whose outcome was not heard, the brand's
+recent posts (or the DM conversation) are searched for the text before it is posted again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from bot import lifecycle, projections
+from bot.blocks import ids
+from bot.blocks.card import fallback
+from bot.blocks.modals import submitted_value
+from bot.blocks.replies import (
+    COPY,
+    DM,
+    DRAFTED,
+    FAILED,
+    INTERNAL,
+    PENDING,
+    PUBLIC,
+    REPLACED,
+    SENDING,
+    SENT,
+    ReplyForm,
+    fingerprint,
+    reply_modal,
+)
+from bot.delivery import utcnow
+from bot.delivery.direct import SlackUnavailable
+from bot.lifecycle import Action, Actor, Outcome, Status
+from bot.replies import ACKNOWLEDGE, PRIVATE, TemplatesFile, eta_moment, eta_words, fill, template_values
+from bot.services.base import GONE, NOT_AN_AGENT, Requester, UseCases
+from bot.sources import x as x_source
+from bot.sources.x_replies import Sent, XDuplicate, XRefused, XUnsure, XWriter
+from storage.models import Complaint, Reply
+
+log = logging.getLogger("heard.replies")
+
+# After an attempt whose outcome was not heard: look, then try again after these pauses; then give up and ask.
+UNSURE_RETRIES = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2))
+DEFAULT_X_TIMEOUT = timedelta(seconds=10)
+SENDER_SURFACE = "x"
+NOT_SENT_YET = "That reply is being sent now; its outcome will show on the card."
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    reply_id: int
+    attempt: int
+    channel: str
+    text: str
+    post_id: str
+    author_id: str | None
+    look_first: bool
+
+
+class ReplyUseCases(UseCases):
+    _replies_lock = threading.Lock()
+    _templates_file: TemplatesFile | None = None
+    _x_writer: XWriter | None = None
+
+    # -- what the use cases need, built once ------------------------------------------------------------------------
+
+    @property
+    def templates(self) -> TemplatesFile:
+        with self._replies_lock:
+            if self._templates_file is None:
+                self._templates_file = TemplatesFile(self.settings.templates_path, self.settings.templates_required)
+            return self._templates_file
+
+    @property
+    def x_writer(self) -> XWriter | None:
+        """None when X replies are not set up (no user-context credentials): replies are then copied by hand."""
+        auth = self.settings.x_user_auth
+        if auth is None:
+            return None
+        with self._replies_lock:
+            if self._x_writer is None:
+                timeout = self.settings.x.timeout if self.settings.x is not None else DEFAULT_X_TIMEOUT
+                self._x_writer = XWriter(auth, timeout, self.settings.timezone)
+            return self._x_writer
+
+    def can_send_on_x(self, complaint: Complaint) -> bool:
+        return complaint.source == x_source.SOURCE and self.settings.x_user_auth is not None
+
+    # -- the modal ---------------------------------------------------------------------------------------------------
+
+    def open_reply_form(
+        self, complaint_id: int, requester: Requester, trigger_id: str, purpose: str, edits: int | None = None
+    ) -> None:
+        refusal: str | None = None
+        view: dict[str, Any] | None = None
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, complaint_id)
+            if complaint is None:
+                refusal = GONE
+            elif not self._safely(self.roles.is_agent, requester.user_id):
+                refusal = NOT_AN_AGENT
+            elif complaint.status == Status.RESOLVED and edits is None:
+                refusal = f"This complaint was resolved by {lifecycle.mention(complaint.resolved_by)}; reopen it first."
+                projections.refresh_card(session, complaint, utcnow())
+            else:
+                draft = session.get(Reply, edits) if edits is not None else None
+                view = self._reply_view(complaint, requester.user_id, purpose, draft)
+        if view is not None:
+            try:
+                self.slack.open_modal(trigger_id, view)
+                return
+            except SlackUnavailable as unavailable:
+                refusal = str(unavailable)
+        self._tell(requester, refusal or "Slack did not open the form; please try again.")
+
+    def _reply_view(
+        self,
+        complaint: Complaint,
+        agent: str,
+        purpose: str,
+        draft: Reply | None = None,
+        text: str | None = None,
+        template: str | None = None,
+        warned: bool = False,
+    ) -> dict[str, Any]:
+        if template is None or text is None:
+            filled = self.filled_template(complaint, agent, purpose, utcnow())
+            template = template or fingerprint(filled)
+            text = text if text is not None else (draft.text if draft is not None else filled)
+        form = ReplyForm(complaint.id, purpose, template, warned, draft.id if draft is not None else None)
+        return reply_modal(
+            form, fallback(complaint), text, self._choices(complaint, purpose, draft), self._notes(complaint, purpose)
+        )
+
+    def filled_template(self, complaint: Complaint, agent: str, purpose: str, now: datetime) -> str:
+        template, language = self.templates.current().get(purpose, complaint.source, complaint.lang)
+        moment = eta_moment(complaint.resolve_deadline, now, self.settings.calendar)
+        values = template_values(
+            author_name=complaint.author_name,
+            author_handle=complaint.author_handle,
+            agent_name=self.slack.real_name(agent),
+            eta=eta_words(moment, now, self.settings.timezone, language),
+            private_contact=self.settings.private_contact,
+        )
+        return fill(template, values)
+
+    def _choices(self, complaint: Complaint, purpose: str, draft: Reply | None) -> list[str]:
+        if self.can_send_on_x(complaint):
+            choices = [PUBLIC]
+            if purpose == PRIVATE and complaint.author_id:
+                choices.append(DM)
+            if draft is not None and draft.channel == DM and complaint.author_id:
+                choices = [DM, PUBLIC]
+        else:
+            choices = [COPY]
+        if purpose == ACKNOWLEDGE and draft is None and complaint.acknowledged_at is None:
+            choices.append(INTERNAL)
+        return choices
+
+    def _notes(self, complaint: Complaint, purpose: str) -> list[str]:
+        notes = []
+        if complaint.source == x_source.SOURCE and self.settings.x_user_auth is None:
+            notes.append(
+                "X replies are not set up (X_ACCESS_TOKEN and friends): copy the reply and send it from the brand "
+                "account, then press *Mark replied* on the card."
+            )
+        elif complaint.source != x_source.SOURCE:
+            notes.append(
+                "Heard cannot reply on this source: copy the reply, send it yourself, then press *Mark replied* on "
+                "the card so the record is complete."
+            )
+        if purpose == ACKNOWLEDGE and complaint.personal_data:
+            notes.append(
+                f":lock: This post has personal data ({', '.join(complaint.personal_data)}): consider *Take it "
+                "private* instead of answering in public."
+            )
+        return notes
+
+    # -- submitting ----------------------------------------------------------------------------------------------
+
+    def submit_reply(self, requester: Requester, view: dict[str, Any]) -> dict[str, Any] | None:
+        """The modal's answer: None closes it; otherwise what to ack with (field errors, or the "Make it
+        personal?" question, asked once when the template is sent unchanged)."""
+        try:
+            form = ReplyForm.decode(view.get("private_metadata", ""))
+        except ValueError:
+            log.warning("ignored a reply modal without a readable reference")
+            return None
+        text = (submitted_value(view, ids.REPLY_TEXT_INPUT) or "").strip()
+        how = submitted_value(view, ids.REPLY_HOW_INPUT) or INTERNAL
+        if how not in (PUBLIC, DM, COPY, INTERNAL):
+            return _errors(ids.REPLY_HOW_INPUT, "Choose what to do with the reply.")
+        if how != INTERNAL and not text:
+            return _errors(ids.REPLY_TEXT_INPUT, "Write the reply first (or choose Acknowledge only).")
+        if how != INTERNAL and not form.warned and fingerprint(text) == form.template:
+            return self._ask_to_personalise(form, requester, text)
+        request_key = f"view:{view.get('id') or view.get('hash') or ''}"
+        started: list[bool] = []
+
+        def reply_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            return self._record_reply(session, complaint, requester, form, how, text, request_key, now, started)
+
+        self._change(form.complaint_id, requester, reply_now)
+        if started:
+            self.start_sending()
+        return None
+
+    def _ask_to_personalise(self, form: ReplyForm, requester: Requester, text: str) -> dict[str, Any] | None:
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, form.complaint_id)
+            if complaint is None:
+                return _errors(ids.REPLY_TEXT_INPUT, GONE)
+            draft = session.get(Reply, form.edits) if form.edits is not None else None
+            view = self._reply_view(
+                complaint, requester.user_id, form.purpose, draft, text=text, template=form.template, warned=True
+            )
+        return {"response_action": "update", "view": view}
+
+    def _record_reply(
+        self,
+        session: Session,
+        complaint: Complaint,
+        requester: Requester,
+        form: ReplyForm,
+        how: str,
+        text: str,
+        request_key: str,
+        now: datetime,
+        started: list[bool],
+    ) -> Outcome:
+        """Under the complaint's lock: a repeat of the same submission (Slack retry, double click) finds its row."""
+        if session.scalar(select(Reply.id).where(Reply.request_key == request_key)) is not None:
+            return Outcome(changed=False)
+        events = []
+        notice = None
+        if form.purpose == ACKNOWLEDGE and form.edits is None:
+            acknowledged = lifecycle.apply(session, complaint, Action.ACKNOWLEDGE, requester.actor, now)
+            notice = acknowledged.notice
+            if acknowledged.event is not None:
+                events.append(acknowledged.event)
+        if how == INTERNAL:
+            return Outcome(changed=bool(events), notice=notice, event=events[0] if events else None)
+        if (how in (PUBLIC, DM)) and not self.can_send_on_x(complaint):
+            how = COPY  # credentials removed since the modal opened: nothing is lost, it is copied by hand
+        reply = Reply(
+            complaint_id=complaint.id,
+            request_key=request_key,
+            purpose=form.purpose,
+            channel=how,
+            text=text,
+            personalised=fingerprint(text) != form.template,
+            requested_by=requester.user_id,
+            requested_at=now,
+            status=DRAFTED if how == COPY else PENDING,
+            attempts=0,
+            due_at=None if how == COPY else now,
+            maybe_sent=False,
+        )
+        session.add(reply)
+        session.flush()
+        if form.edits is not None:
+            edited = session.get(Reply, form.edits, with_for_update=True)
+            if edited is not None and edited.complaint_id == complaint.id and edited.status == FAILED:
+                edited.status = REPLACED
+        if how == COPY:
+            detail = {"reply_id": reply.id, "text": text, "personalised": reply.personalised}
+            events.append(lifecycle.apply(session, complaint, Action.DRAFT_REPLY, requester.actor, now, detail).event)
+        else:
+            complaint.revision += 1
+            started.append(True)
+        for event in events[1:]:
+            self._log(session, complaint, Outcome(changed=True, event=event), now)
+        return Outcome(changed=True, notice=notice, event=events[0] if events else None)
+
+    # -- on the card: Retry, Edit, Mark replied -------------------------------------------------------------------
+
+    def retry_reply(self, reply_id: int, requester: Requester) -> None:
+        started: list[bool] = []
+
+        def retry(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            reply = session.get(Reply, reply_id, with_for_update=True)
+            if reply is None or reply.complaint_id != complaint.id:
+                return Outcome(changed=False, notice=GONE)
+            if reply.status != FAILED:
+                return Outcome(changed=False, notice=_not_failed(reply))
+            reply.status, reply.due_at, reply.error = PENDING, now, None
+            complaint.revision += 1
+            started.append(True)
+            return Outcome(changed=True)
+
+        self._on_reply(reply_id, requester, retry)
+        if started:
+            self.start_sending()
+
+    def edit_reply(self, reply_id: int, requester: Requester, trigger_id: str) -> None:
+        with self.database.unit_of_work() as session:
+            reply = session.get(Reply, reply_id)
+            found = (reply.complaint_id, reply.purpose, reply.status) if reply is not None else None
+        if found is None:
+            self._tell(requester, GONE)
+        elif found[2] != FAILED:
+            self._tell(requester, "That reply is no longer waiting to be edited; the card shows what happened to it.")
+        else:
+            self.open_reply_form(found[0], requester, trigger_id, found[1], edits=reply_id)
+
+    def mark_replied(self, reply_id: int, requester: Requester) -> None:
+        def mark(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            reply = session.get(Reply, reply_id, with_for_update=True)
+            if reply is None or reply.complaint_id != complaint.id:
+                return Outcome(changed=False, notice=GONE)
+            if reply.status == SENT:
+                by = reply.sent_by or reply.requested_by
+                return Outcome(changed=False, notice=None if by == requester.user_id else f"Already marked by <@{by}>.")
+            if reply.status != DRAFTED:
+                return Outcome(changed=False, notice=_not_failed(reply))
+            reply.status, reply.sent_at, reply.sent_by = SENT, now, requester.user_id
+            detail = {"reply_id": reply.id, "text": reply.text, "channel": COPY}
+            return lifecycle.apply(session, complaint, Action.MARK_REPLIED, requester.actor, now, detail)
+
+        self._on_reply(reply_id, requester, mark)
+
+    def _on_reply(self, reply_id: int, requester: Requester, change: Any) -> None:
+        with self.database.unit_of_work() as session:
+            complaint_id = session.scalar(select(Reply.complaint_id).where(Reply.id == reply_id))
+        if complaint_id is None:
+            self._tell(requester, GONE)
+            return
+        self._change(complaint_id, requester, change)
+
+    # -- sending to X, exactly once ---------------------------------------------------------------------------------
+
+    def start_sending(self) -> None:
+        """Send what was just committed now, off the request thread (Slack's 3 seconds)."""
+        threading.Thread(target=self.send_due_replies, name="replies", daemon=True).start()
+
+    def send_due_replies(self) -> None:
+        """Every reply due (new, to try again, or left by a sender that died) is attempted once by one sender."""
+        now = utcnow()
+        with self.database.unit_of_work() as session:
+            due = session.scalars(
+                select(Reply.id)
+                .where(
+                    or_(
+                        and_(Reply.status == PENDING, Reply.due_at <= now),
+                        and_(Reply.status == SENDING, Reply.lease_until < now),
+                    )
+                )
+                .order_by(Reply.id)
+                .limit(20)
+            ).all()
+        for reply_id in due:
+            try:
+                self._send_reply(reply_id)
+            except Exception:
+                log.exception("reply %s: sending failed unexpectedly; the sweep tries again", reply_id)
+
+    def _send_reply(self, reply_id: int) -> None:
+        writer = self.x_writer
+        attempt = self._claim_reply(reply_id, writer)
+        if attempt is None or writer is None:
+            return
+        sent: Sent | None = None
+        error: str | None = None
+        unsure: str | None = None
+        try:
+            sent = self._look_for_reply(writer, attempt) if attempt.look_first else None
+            if sent is None:
+                sent = self._post_reply(writer, attempt)
+        except XDuplicate as duplicate:
+            if attempt.look_first:
+                sent = Sent(None)  # our unheard attempt got through; X refuses the same text twice
+            else:
+                error = f"X refused it as a duplicate of a recent post from the brand account ({duplicate}); edit it"
+        except XRefused as refused:
+            error = str(refused)
+        except XUnsure as not_heard:
+            unsure = str(not_heard)
+        self._finish_reply(attempt, sent, error, unsure)
+
+    def _claim_reply(self, reply_id: int, writer: XWriter | None) -> _Attempt | None:
+        now = utcnow()
+        timeout = self.settings.x.timeout if self.settings.x is not None else DEFAULT_X_TIMEOUT
+        with self.database.unit_of_work() as session:
+            reply = session.get(Reply, reply_id, with_for_update=True)
+            if reply is None:
+                return None
+            taken_over = reply.status == SENDING and reply.lease_until is not None and reply.lease_until < now
+            if not (reply.status == PENDING and reply.due_at is not None and reply.due_at <= now) and not taken_over:
+                return None  # another sender has it, or it is done
+            complaint = session.get(Complaint, reply.complaint_id)
+            if complaint is None:
+                return None
+            if writer is None:
+                # Credentials removed while it waited: keep the draft for the agent to send by hand.
+                reply.status, reply.due_at, reply.channel = DRAFTED, None, COPY
+                complaint.revision += 1
+                projections.refresh_card(session, complaint, now)
+                return None
+            look_first = reply.maybe_sent or taken_over
+            reply.status = SENDING
+            reply.attempts += 1
+            reply.lease_until = now + timeout * 3
+            # Committed before X is called: from here on, a crash or a timeout means "look before sending again".
+            reply.maybe_sent = True
+            return _Attempt(
+                reply.id,
+                reply.attempts,
+                reply.channel,
+                reply.text,
+                complaint.external_id,
+                complaint.author_id,
+                look_first,
+            )
+
+    @staticmethod
+    def _look_for_reply(writer: XWriter, attempt: _Attempt) -> Sent | None:
+        if attempt.channel == DM:
+            return writer.find_dm(attempt.author_id or "", attempt.text)
+        return writer.find_reply(attempt.post_id, attempt.text)
+
+    @staticmethod
+    def _post_reply(writer: XWriter, attempt: _Attempt) -> Sent:
+        if attempt.channel == DM:
+            if not attempt.author_id:
+                raise XRefused("X did not say who wrote the post, so Heard cannot DM them")
+            return writer.direct_message(attempt.author_id, attempt.text)
+        return writer.reply(attempt.text, attempt.post_id)
+
+    def _finish_reply(self, attempt: _Attempt, sent: Sent | None, error: str | None, unsure: str | None) -> None:
+        now = utcnow()
+        due: datetime | None = None
+        with self.database.unit_of_work() as session:
+            reply = session.get(Reply, attempt.reply_id)
+            complaint = session.get(Complaint, reply.complaint_id, with_for_update=True) if reply else None
+            if reply is None or complaint is None:
+                return
+            session.refresh(reply, with_for_update=True)
+            if reply.status != SENDING or reply.attempts != attempt.attempt:
+                return  # our lease ran out and another sender took over; it records the outcome
+            actor = Actor(reply.requested_by, SENDER_SURFACE)
+            outcome: Outcome | None = None
+            if sent is not None:
+                reply.status, reply.sent_at, reply.maybe_sent, reply.lease_until = SENT, now, False, None
+                reply.external_id, reply.url = sent.external_id, sent.url
+                action = Action.SEND_DM if reply.channel == DM else Action.REPLY
+                detail = {"reply_id": reply.id, "text": reply.text, "url": sent.url, "external_id": sent.external_id}
+                outcome = lifecycle.apply(session, complaint, action, actor, now, detail)
+            elif unsure is not None and reply.attempts <= len(UNSURE_RETRIES):
+                reply.status, reply.lease_until = PENDING, None
+                reply.due_at = due = now + UNSURE_RETRIES[reply.attempts - 1]
+                reply.error = unsure
+                log.warning("reply %s: outcome unknown (%s); looking again at %s", reply.id, unsure, due)
+            else:
+                if unsure is not None:
+                    error = (
+                        f"{unsure}; Heard could not confirm whether it went out: look at the post on X before you retry"
+                    )
+                else:
+                    reply.maybe_sent = False  # X answered no: nothing was posted
+                reply.status, reply.error, reply.lease_until = FAILED, (error or "")[:500], None
+                detail = {"reply_id": reply.id, "text": reply.text, "error": reply.error}
+                outcome = lifecycle.apply(session, complaint, Action.REPLY_FAILED, actor, now, detail)
+                handle = complaint.author_handle.lstrip("@")
+                self._enqueue_notice(
+                    session,
+                    Requester(reply.requested_by),
+                    f"Your reply to @{handle} was not sent: {reply.error}. The draft is kept on the card: Retry, or "
+                    "Edit it.",
+                    complaint.slack_channel,
+                    now,
+                )
+            if outcome is not None:
+                projections.refresh_card(session, complaint, now)
+                self._log(session, complaint, outcome, now)
+        if due is not None:
+            self._wake_at(due)
+        self._wake_delivery()
+
+
+def _errors(block_id: str, message: str) -> dict[str, Any]:
+    return {"response_action": "errors", "errors": {block_id: message}}
+
+
+def _not_failed(reply: Reply) -> str:
+    if reply.status in (PENDING, SENDING):
+        return NOT_SENT_YET
+    if reply.status == SENT:
+        return "That reply was already sent; the card shows it."
+    return "That reply is no longer waiting; the card shows what happened to it."

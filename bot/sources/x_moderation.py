@@ -1,0 +1,79 @@
+"""Moderation on X in the brand's name (user-context credentials): hide a reply, mute an account.
+
+Both calls are idempotent on X's side (hiding a hidden reply or muting a muted account changes nothing), so an
+unknown outcome (timeout, 5xx) is safe to retry by clicking again; there is no risk of doing it twice. They run
+while a person waits on Slack's 3 seconds, so the timeout is short; a slow X is reported, never waited out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import requests
+import tweepy
+
+from bot.config import XUserAuth
+from bot.sources.x import TimeoutSession, describe_failure
+
+log = logging.getLogger("heard.x.moderation")
+
+# Inside Slack's 3 seconds, with room for the database work around the call.
+CALL_TIMEOUT = timedelta(seconds=2)
+# X's rule (PLATFORM.md): hide_reply works only on replies in conversations the brand started.
+NOT_OUR_CONVERSATION = "X hides replies only in conversations the brand started"
+MUTE_ONLY = "X's block endpoint is not open to most apps, so Heard muted the account instead"
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """What the source did: `done` or, in words for the card, why not."""
+
+    done: bool
+    refusal: str | None = None
+
+
+def make_user_client(auth: XUserAuth, timeout: timedelta = CALL_TIMEOUT) -> tweepy.Client:
+    # tweepy logs request headers at DEBUG, OAuth signatures among them.
+    if logging.getLogger("tweepy").getEffectiveLevel() < logging.INFO:
+        logging.getLogger("tweepy").setLevel(logging.INFO)
+    client = tweepy.Client(
+        consumer_key=auth.consumer_key,
+        consumer_secret=auth.consumer_secret,
+        access_token=auth.access_token,
+        access_token_secret=auth.access_token_secret,
+        return_type=requests.Response,
+    )
+    client.session = TimeoutSession(timeout)
+    return client
+
+
+class XModerator:
+    def __init__(self, client: tweepy.Client, timeout: timedelta = CALL_TIMEOUT) -> None:
+        self.client = client
+        self.timeout = timeout
+
+    def hide_reply(self, post_id: str) -> SourceOutcome:
+        try:
+            self.client.hide_reply(post_id)
+            return SourceOutcome(done=True)
+        except tweepy.Forbidden:
+            return SourceOutcome(done=False, refusal=NOT_OUR_CONVERSATION)
+        except Exception as error:  # what X said, in words; the person can click again (hiding is idempotent)
+            return SourceOutcome(done=False, refusal=self._failed("hide", post_id, error))
+
+    def mute(self, user_id: str) -> SourceOutcome:
+        try:
+            self.client.mute(user_id)
+            return SourceOutcome(done=True)
+        except Exception as error:
+            return SourceOutcome(done=False, refusal=self._failed("mute", user_id, error))
+
+    def _failed(self, what: str, target: str, error: Exception) -> str:
+        if isinstance(error, tweepy.Unauthorized):
+            words = "401 Unauthorized from X: check X_CONSUMER_KEY/SECRET and X_ACCESS_TOKEN/SECRET"
+        else:
+            words = describe_failure(error, self.timeout)
+        log.warning("X did not %s %s: %s", what, target, words)
+        return f"X did not {what} it ({words})"

@@ -174,27 +174,23 @@ def log_in_thread(session: Session, complaint: Complaint, event: AuditEvent, now
     if event.action in NOT_LOGGED:
         return
     session.flush()  # the event's id names its line
-    delivery.refresh(
-        session,
-        kind=THREAD_LOG,
-        key=f"log:{event.id}",
-        complaint_id=event.complaint_id,
-        ref_id=event.id,
-        now=now,
-        # Known up front, so a line that must wait for Slack's pace is not rendered for nothing.
-        payload={"to": complaint.slack_channel} if complaint.slack_channel else None,
-        fresh=True,
-    )
+    _in_thread(session, THREAD_LOG, f"log:{event.id}", complaint, event.id, now)
 
 
 def show_joined_post(session: Session, complaint: Complaint, post: ComplaintPost, now: datetime) -> None:
     """A later post by the same author appears in the card's thread, so the whole conversation is in one place."""
+    _in_thread(session, JOINED_POST, f"{JOINED_POST}:{post.id}", complaint, post.id, now)
+
+
+def _in_thread(session: Session, kind: str, key: str, complaint: Complaint, ref_id: int, now: datetime) -> None:
+    """A new message under the card. Its channel is known up front, so one that must wait for Slack's pace is not
+    rendered for nothing."""
     delivery.refresh(
         session,
-        kind=JOINED_POST,
-        key=f"{JOINED_POST}:{post.id}",
+        kind=kind,
+        key=key,
         complaint_id=complaint.id,
-        ref_id=post.id,
+        ref_id=ref_id,
         now=now,
         payload={"to": complaint.slack_channel} if complaint.slack_channel else None,
         fresh=True,

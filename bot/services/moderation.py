@@ -26,7 +26,8 @@ from bot.directory import Department
 from bot.lifecycle import Action, Outcome, TransitionRefused, mention
 from bot.services.base import GONE, NOT_AN_AGENT, FieldErrors, Requester, UseCases
 from bot.sources.x import SOURCE as X_SOURCE
-from bot.sources.x_moderation import MUTE_ONLY, SourceOutcome, XModerator, make_user_client
+from bot.sources.x import make_user_client
+from bot.sources.x_moderation import CALL_TIMEOUT, MUTE_ONLY, SourceOutcome, XModerator
 from storage.models import AuditEvent, Complaint, WriteUp
 
 log = logging.getLogger("heard.services.moderation")
@@ -125,7 +126,7 @@ class ModerationUseCases(UseCases):
         if self.settings.x_user_auth is None:
             return None
         if self._x_moderator is None:
-            self._x_moderator = XModerator(make_user_client(self.settings.x_user_auth))
+            self._x_moderator = XModerator(make_user_client(self.settings.x_user_auth, CALL_TIMEOUT))
         return self._x_moderator
 
     # -- flag threat ---------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 import tweepy
 
-from bot.config import XSettings
+from bot.config import XSettings, XUserAuth
 from bot.sources import NewComplaint
 
 SOURCE = "x"
@@ -45,10 +45,29 @@ class TimeoutSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
-def make_client(settings: XSettings) -> tweepy.Client:
-    # tweepy logs each request's headers at DEBUG, the bearer token among them: never let that reach a log.
+def quiet_tweepy() -> None:
+    """tweepy logs each request's headers at DEBUG, the bearer token and OAuth signatures among them: never let
+    that reach a log, whatever LOG_LEVEL says."""
     if logging.getLogger("tweepy").getEffectiveLevel() < logging.INFO:
         logging.getLogger("tweepy").setLevel(logging.INFO)
+
+
+def make_user_client(auth: XUserAuth, timeout: timedelta) -> tweepy.Client:
+    """Writing in the brand's name (replies, DMs, hiding, muting) needs user-context keys; the bearer token reads."""
+    quiet_tweepy()
+    client = tweepy.Client(
+        consumer_key=auth.consumer_key,
+        consumer_secret=auth.consumer_secret,
+        access_token=auth.access_token,
+        access_token_secret=auth.access_token_secret,
+        return_type=requests.Response,
+    )
+    client.session = TimeoutSession(timeout)
+    return client
+
+
+def make_client(settings: XSettings) -> tweepy.Client:
+    quiet_tweepy()
     client = tweepy.Client(bearer_token=settings.bearer_token, return_type=requests.Response)
     client.session = TimeoutSession(settings.timeout)
     return client

@@ -11,11 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-import requests
 import tweepy
 
-from bot.config import XUserAuth
-from bot.sources.x import TimeoutSession, describe_failure
+from bot.sources.x import describe_failure
 
 log = logging.getLogger("heard.x.moderation")
 
@@ -32,21 +30,6 @@ class SourceOutcome:
 
     done: bool
     refusal: str | None = None
-
-
-def make_user_client(auth: XUserAuth, timeout: timedelta = CALL_TIMEOUT) -> tweepy.Client:
-    # tweepy logs request headers at DEBUG, OAuth signatures among them.
-    if logging.getLogger("tweepy").getEffectiveLevel() < logging.INFO:
-        logging.getLogger("tweepy").setLevel(logging.INFO)
-    client = tweepy.Client(
-        consumer_key=auth.consumer_key,
-        consumer_secret=auth.consumer_secret,
-        access_token=auth.access_token,
-        access_token_secret=auth.access_token_secret,
-        return_type=requests.Response,
-    )
-    client.session = TimeoutSession(timeout)
-    return client
 
 
 class XModerator:

@@ -21,7 +21,7 @@ import requests
 import tweepy
 
 from bot.config import XUserAuth
-from bot.sources.x import TimeoutSession
+from bot.sources.x import make_user_client
 
 log = logging.getLogger("heard.x.replies")
 
@@ -55,17 +55,7 @@ def same_text(posted: str, ours: str) -> bool:
 
 class XWriter:
     def __init__(self, auth: XUserAuth, timeout: timedelta, tz: ZoneInfo, client: tweepy.Client | None = None) -> None:
-        # tweepy logs request headers at DEBUG, OAuth signatures among them: keep that out of the logs.
-        if logging.getLogger("tweepy").getEffectiveLevel() < logging.INFO:
-            logging.getLogger("tweepy").setLevel(logging.INFO)
-        self.client = client or tweepy.Client(
-            consumer_key=auth.consumer_key,
-            consumer_secret=auth.consumer_secret,
-            access_token=auth.access_token,
-            access_token_secret=auth.access_token_secret,
-            return_type=requests.Response,
-        )
-        self.client.session = TimeoutSession(timeout)
+        self.client = client or make_user_client(auth, timeout)
         self.timeout = timeout
         self.tz = tz
         self._me: tuple[str, str] | None = None

@@ -32,7 +32,7 @@ NOTE_LIMIT = 2000
 REASON_LIMIT = 2000
 
 
-def _modal(callback_id: str, title: str, submit: str, ref: str, blocks: list[Any]) -> dict[str, Any]:
+def modal_frame(callback_id: str, title: str, submit: str, ref: str, blocks: list[Any]) -> dict[str, Any]:
     return View(
         type="modal",
         callback_id=callback_id,
@@ -57,7 +57,7 @@ def escalate_modal(ref: str, summary: str, departments: Sequence[Department]) ->
         )
         for department in departments[:100]
     ]
-    return _modal(
+    return modal_frame(
         ids.ESCALATE_VIEW,
         "Escalate complaint",
         "Escalate",
@@ -97,7 +97,7 @@ def escalate_modal(ref: str, summary: str, departments: Sequence[Department]) ->
 
 
 def follow_up_modal(ref: str, summary: str, day: date, at: time, timezone_name: str) -> dict[str, Any]:
-    return _modal(
+    return modal_frame(
         ids.FOLLOW_UP_VIEW,
         "Schedule follow-up",
         "Schedule",
@@ -127,7 +127,7 @@ def follow_up_modal(ref: str, summary: str, day: date, at: time, timezone_name: 
 
 
 def resolve_modal(ref: str, summary: str) -> dict[str, Any]:
-    return _modal(
+    return modal_frame(
         ids.RESOLVE_VIEW,
         "Resolve complaint",
         "Resolve",
@@ -146,7 +146,7 @@ def resolve_modal(ref: str, summary: str) -> dict[str, Any]:
 
 
 def reassign_modal(ref: str, summary: str, owner: str | None) -> dict[str, Any]:
-    return _modal(
+    return modal_frame(
         ids.REASSIGN_VIEW,
         "Reassign complaint",
         "Reassign",

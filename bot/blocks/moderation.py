@@ -18,13 +18,12 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
-    PlainTextObject,
     SectionBlock,
     StaticSelectElement,
 )
-from slack_sdk.models.views import View
 
 from bot.blocks import ids
+from bot.blocks.modals import modal_frame
 from bot.blocks.text import safe_mrkdwn
 from bot.blocks.when import clock
 from bot.lifecycle import Action
@@ -154,25 +153,13 @@ def moderation_buttons(complaint: Complaint, view: ModerationView, ref: str) -> 
 # -- modals -------------------------------------------------------------------------------------------------------
 
 
-def _modal(callback_id: str, title: str, submit: str, ref: str, blocks: list[Any]) -> dict[str, Any]:
-    return View(
-        type="modal",
-        callback_id=callback_id,
-        title=PlainTextObject(text=title),
-        submit=PlainTextObject(text=submit),
-        close=PlainTextObject(text="Cancel"),
-        private_metadata=ref,
-        blocks=blocks,
-    ).to_dict()
-
-
 def hide_modal(ref: str, summary: str, source: str) -> dict[str, Any]:
     where = (
         "X hides it where the brand started the conversation; otherwise it is hidden in Heard only."
         if source == "x"
         else f"{source_name(source)} posts are hidden in Heard only."
     )
-    return _modal(
+    return modal_frame(
         ids.HIDE_VIEW,
         "Hide complaint",
         "Hide",
@@ -201,7 +188,7 @@ def hide_modal(ref: str, summary: str, source: str) -> dict[str, Any]:
 
 
 def write_up_modal(ref: str, summary: str, what_happened: str = "", what_we_learned: str = "") -> dict[str, Any]:
-    return _modal(
+    return modal_frame(
         ids.WRITE_UP_VIEW,
         "Write up",
         "Save",

@@ -23,13 +23,12 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
-    PlainTextObject,
     RadioButtonsElement,
     SectionBlock,
 )
-from slack_sdk.models.views import View
 
 from bot.blocks import context_line, ids
+from bot.blocks.modals import modal_frame
 from bot.blocks.text import safe_mrkdwn
 from bot.blocks.when import clock
 from bot.replies import ACKNOWLEDGE
@@ -129,15 +128,8 @@ def reply_modal(
             element=RadioButtonsElement(action_id=ids.REPLY_HOW_INPUT, options=options, initial_option=options[0]),
         )
     )
-    return View(
-        type="modal",
-        callback_id=ids.REPLY_VIEW,
-        title=PlainTextObject(text="Acknowledge" if form.purpose == ACKNOWLEDGE else "Take it private"),
-        submit=PlainTextObject(text="Send"),
-        close=PlainTextObject(text="Cancel"),
-        private_metadata=form.encode(),
-        blocks=blocks,
-    ).to_dict()
+    title = "Acknowledge" if form.purpose == ACKNOWLEDGE else "Take it private"
+    return modal_frame(ids.REPLY_VIEW, title, "Send", form.encode(), blocks)
 
 
 # -- on the card ---------------------------------------------------------------------------------------------------

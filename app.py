@@ -26,14 +26,14 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.delivery.direct import SlackDirect
 from bot.directory import DirectoryError, DirectoryFile
+from bot.platforms.base import Intake, Listener
+from bot.platforms.registry import Platforms
 from bot.projections import Projections
 from bot.replies import TemplatesError
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.group_commit import GroupCommit
-from bot.sources.x import make_client
-from bot.sources.x_poller import XPoller
-from handlers import actions, commands, events, moderation, replies, views
+from handlers import actions, card_menu, commands, events, moderation, replies, views
 from handlers.web import HeardWeb
 from storage.db import Database, migrate
 
@@ -80,6 +80,7 @@ class Heard:
                 lambda: self.services.send_due_replies(),
             ]
         )
+        self.platforms = Platforms(settings)
         self.services = Services(
             settings,
             self.database,
@@ -94,14 +95,29 @@ class Heard:
             ),
             self.directory,
             wake_at=self.scheduler.wake_at,
+            platforms=self.platforms,
         )
         self.services.templates.current()  # a broken reply templates file stops start-up, naming the problem
-        self.x_poller = self._x_poller()
-        if self.x_poller is not None and settings.x is not None:
-            self.scheduler.every("x-poll", settings.x.poll_interval, self.x_poller.poll)
+        platform_intake = Intake(
+            file=self.services.ingest_many,
+            update=self.services.update_posts,
+            database=self.database,
+            wake_delivery=self.delivery.wake,
+            owner=self.delivery.worker_id,
+            timezone=settings.timezone,
+        )
+        # Each network's pollers (X's feeds, Meta's backfill), one scheduler job each.
+        self.listeners: list[Listener] = list(self.platforms.listeners(platform_intake))
+        for listener in self.listeners:
+            self.scheduler.every(listener.name, listener.interval, listener.poll)
         self.bolt = self._build_bolt()
         self.intake = GroupCommit(self.services.ingest_many)
-        self.web = HeardWeb(self.services, None if settings.socket_mode else self.bolt, self.intake)
+        self.web = HeardWeb(
+            self.services,
+            None if settings.socket_mode else self.bolt,
+            self.intake,
+            self.platforms.routes(platform_intake),
+        )
         self.server = create_server(
             self.web,
             host=host,
@@ -121,18 +137,8 @@ class Heard:
     def port(self) -> int:
         return int(self.server.effective_port)  # type: ignore[union-attr]
 
-    def _x_poller(self) -> XPoller | None:
-        if self.settings.x is None:
-            return None
-        return XPoller(
-            self.settings.x,
-            self.database,
-            self.services.ingest_many,
-            self.delivery.wake,
-            owner=self.delivery.worker_id,
-            timezone=self.settings.timezone,
-            client=make_client(self.settings.x),
-        )
+    def listener(self, name: str) -> Listener | None:
+        return next((listener for listener in self.listeners if listener.name == name), None)
 
     def _build_bolt(self) -> App:
         bolt = App(
@@ -153,6 +159,7 @@ class Heard:
         events.register(bolt, self.services)
         moderation.register(bolt, self.services)
         replies.register(bolt, self.services)
+        card_menu.register(bolt, self.services)
         return bolt
 
     def _authorize(self) -> Callable[..., AuthorizeResult]:
@@ -227,8 +234,8 @@ class Heard:
                 self._connecting.join(self.settings.slack_timeout.total_seconds() * 2)
             self._socket_mode.close()
         self.scheduler.stop()
-        if self.x_poller is not None:
-            self.x_poller.release_lease()
+        for listener in self.listeners:
+            listener.release()
         self.delivery.stop()
         self.database.dispose()
 

@@ -96,9 +96,9 @@ from bench.common import (  # noqa: E402
 )
 from bot.config import load_settings  # noqa: E402
 from bot.delivery.worker import METADATA_EVENT  # noqa: E402
+from bot.platforms.base import NewComplaint, webhook  # noqa: E402
+from bot.platforms.x.client import PAGE_SIZE  # noqa: E402
 from bot.services import IngestResult  # noqa: E402
-from bot.sources import NewComplaint, webhook  # noqa: E402
-from bot.sources.x import PAGE_SIZE  # noqa: E402
 from sandbox.fake_slack import Call, FakeSlack  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery  # noqa: E402
@@ -579,7 +579,7 @@ def run_burst(url: str, args: argparse.Namespace, workload: Workload, profiles: 
         try:
             if args.without_delivery:
                 heard.delivery.stop()
-            poller = heard.x_poller
+            poller = heard.listener("x-poll")
             assert poller is not None
             if not poller.wait_for_polls(1, timeout=60):
                 raise RuntimeError("Heard's start-up X poll did not finish")
@@ -617,7 +617,7 @@ def measure_burst(
     args: argparse.Namespace,
     profiles: ThreadProfiles | None,
 ) -> None:
-    poller = heard.x_poller
+    poller = heard.listener("x-poll")
     assert poller is not None
     expected_x = len(workload.x_ids)
     expected_webhook = len(workload.webhook_keys)

@@ -100,6 +100,25 @@ class XUserAuth:
 
 
 @dataclass(frozen=True)
+class MetaSettings:
+    """Facebook Page comments and Instagram comments: the Meta app's webhook secrets, the Page (and/or the
+    Instagram professional account linked to it) and the Page token that reads and answers for both. Secrets all
+    stay out of `repr`."""
+
+    app_secret: str = field(repr=False)
+    verify_token: str = field(repr=False)
+    page_id: str | None
+    page_token: str = field(repr=False)
+    instagram_account_id: str | None
+    graph_url: str
+    timeout: timedelta
+    # The backfill: how often the Graph API is read for comments a webhook may have missed, and how far back the
+    # first read goes.
+    poll_interval: timedelta
+    first_lookback: timedelta
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Heard reads from its environment. Secrets are excluded from `repr` so they never reach logs."""
 
@@ -144,6 +163,8 @@ class Settings:
     templates_path: Path = Path("replies.toml")
     templates_required: bool = False
     private_contact: str = "a DM"
+    # Facebook Page comments and Instagram comments (webhooks plus a Graph API backfill); None: not watched.
+    meta: MetaSettings | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -376,6 +397,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         templates_path=Path(reader.raw("HEARD_TEMPLATES") or "replies.toml"),
         templates_required=reader.raw("HEARD_TEMPLATES") is not None,
         private_contact=reader.raw("PRIVATE_CONTACT") or "a DM",
+        meta=_meta_settings(reader),
     )
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -498,6 +520,81 @@ def _first_lookback(reader: _Reader) -> timedelta:
         reader.problems.append("X_FIRST_LOOKBACK is longer than 7 days: X's recent search reaches back 7 days at most")
         return X_SEARCH_REACH
     return lookback
+
+
+META_NAMES = ("META_APP_SECRET", "META_VERIFY_TOKEN", "META_PAGE_ID", "META_PAGE_TOKEN", "INSTAGRAM_ACCOUNT_ID")
+DEFAULT_META_GRAPH_URL = "https://graph.facebook.com/v23.0/"
+# Meta's App Secrets are 32 hexadecimal characters; a verify token is ours to choose, and guessable ones let anyone
+# subscribe a callback. Either shorter than this is a paste mistake or too weak.
+META_SECRET_MIN = 16
+
+
+def _meta_settings(reader: _Reader) -> MetaSettings | None:
+    """Facebook and/or Instagram: watched once any of META_NAMES is set, and then all that is needed must be."""
+    values = {name: reader.raw(name) for name in META_NAMES}
+    if not any(values.values()):
+        return None
+    app_secret = values["META_APP_SECRET"]
+    verify_token = values["META_VERIFY_TOKEN"]
+    page_id = values["META_PAGE_ID"]
+    page_token = values["META_PAGE_TOKEN"]
+    instagram_id = values["INSTAGRAM_ACCOUNT_ID"]
+    if not page_id and not instagram_id:
+        reader.problems.append(
+            "META_PAGE_ID and INSTAGRAM_ACCOUNT_ID are not set: set the Facebook Page's id (Page, About, Page "
+            "transparency) and/or the Instagram professional account's id to watch their comments"
+        )
+    if not app_secret:
+        reader.problems.append(
+            "META_APP_SECRET is not set: copy the App Secret from your Meta app (App settings, Basic); it signs "
+            "Meta's webhook deliveries"
+        )
+    elif len(app_secret) < META_SECRET_MIN:
+        reader.problems.append(
+            f"META_APP_SECRET is too short ({len(app_secret)} characters): Meta's App Secret is 32 hexadecimal "
+            "characters (App settings, Basic); paste all of it"
+        )
+    if not verify_token:
+        reader.problems.append(
+            "META_VERIFY_TOKEN is not set: choose a long random string (openssl rand -hex 16) and type the same "
+            "into the Verify Token of your Meta app's Webhooks settings"
+        )
+    elif len(verify_token) < META_SECRET_MIN:
+        reader.problems.append(
+            f"META_VERIFY_TOKEN is too short ({len(verify_token)} characters): use at least {META_SECRET_MIN} "
+            "random characters (openssl rand -hex 16), the same as in your Meta app's Webhooks settings"
+        )
+    if not page_token:
+        reader.problems.append(
+            "META_PAGE_TOKEN is not set: a long-lived Page access token for the Page (Instagram uses the token of "
+            "the Page linked to the professional account), with pages_read_engagement, pages_manage_engagement and "
+            "pages_messaging (instagram_basic, instagram_manage_comments, instagram_manage_messages for Instagram)"
+        )
+    for name, value in (("META_PAGE_ID", page_id), ("INSTAGRAM_ACCOUNT_ID", instagram_id)):
+        if value and not value.isdigit():
+            reader.problems.append(f"{name}={value!r} is not an id: use the numeric id, not a name or a link")
+    return MetaSettings(
+        app_secret=app_secret or "",
+        verify_token=verify_token or "",
+        page_id=page_id,
+        page_token=page_token or "",
+        instagram_account_id=instagram_id,
+        graph_url=_meta_graph_url(reader),
+        timeout=reader.duration("META_TIMEOUT", "10s"),
+        poll_interval=reader.duration("META_POLL_INTERVAL", "5m"),
+        first_lookback=reader.duration("META_FIRST_LOOKBACK", "1d"),
+    )
+
+
+def _meta_graph_url(reader: _Reader) -> str:
+    url = reader.raw("META_GRAPH_URL") or DEFAULT_META_GRAPH_URL
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        reader.problems.append(
+            f"META_GRAPH_URL={url!r} is not a URL: use {DEFAULT_META_GRAPH_URL} (or your proxy's URL, with the version)"
+        )
+    # Paths are joined onto it; without the trailing slash the version segment would be replaced.
+    return url if url.endswith("/") else url + "/"
 
 
 def _log_level(reader: _Reader) -> str:

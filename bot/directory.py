@@ -9,11 +9,12 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bot.watched_file import WatchedFile
 
 log = logging.getLogger("heard.directory")
 
@@ -173,30 +174,15 @@ def load_directory(path: Path) -> Directory:
     return parse_directory(text, path)
 
 
-class DirectoryFile:
+class DirectoryFile(WatchedFile[Directory]):
     """The directory in force; re-reads the file when it changes, keeping the last good version on errors."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._stamp = self._file_stamp()
-        self._directory = load_directory(path)  # start-up fails loudly on a bad file
-
-    def _file_stamp(self) -> tuple[float, int] | None:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return (stat.st_mtime, stat.st_size)
-
-    def current(self) -> Directory:
-        stamp = self._file_stamp()
-        with self._lock:
-            if stamp is not None and stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    self._directory = load_directory(self.path)
-                    log.info("escalation directory reloaded: %d departments", len(self._directory.departments))
-                except DirectoryError as error:
-                    log.error("escalation directory not reloaded, keeping the previous one:\n%s", error)
-            return self._directory
+        super().__init__(
+            path,
+            load_directory,
+            errors=DirectoryError,
+            log=log,
+            what="escalation directory",
+            reloaded=lambda directory: f"with {len(directory.departments)} departments",
+        )

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.blocks.text import mention
 from storage.models import AuditEvent, Complaint, Escalation, FollowUp
 
 
@@ -64,6 +65,7 @@ class Action(StrEnum):
     SNOOZE_RESOLUTION = "resolution reminders snoozed"
     # Moderation (bot/services/moderation.py): nothing is ever deleted, every step is on the record.
     HIDE = "hidden"
+    UNHIDE = "unhidden"
     FLAG_THREAT = "threat flagged"
     WARN_AUTHOR = "author warned"
     BLOCK_AUTHOR = "author blocked"
@@ -75,6 +77,9 @@ class Action(StrEnum):
     DRAFT_REPLY = "reply drafted"
     MARK_REPLIED = "marked replied"
     REPLY_FAILED = "reply failed"
+    # What the author did on the network after Heard filed the post (bot/services/intake.py); Heard keeps its record.
+    EDITED_BY_AUTHOR = "edited by the author"
+    REMOVED_BY_AUTHOR = "removed by the author"
 
 
 _OPEN = (Status.NEW, Status.ACKNOWLEDGED)
@@ -110,6 +115,7 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.REOPEN: {Status.RESOLVED: Status.ACKNOWLEDGED},
     # Moderation matters as much after resolution (a threat, evidence, a write-up), so it applies in every state.
     Action.HIDE: _same(*_ANY),
+    Action.UNHIDE: _same(*_ANY),
     Action.FLAG_THREAT: _same(*_ANY),
     Action.WARN_AUTHOR: _same(*_ANY),
     Action.BLOCK_AUTHOR: _same(*_ANY),
@@ -121,6 +127,8 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.DRAFT_REPLY: _same(*_ANY),
     Action.MARK_REPLIED: _same(*_ANY),
     Action.REPLY_FAILED: _same(*_ANY),
+    Action.EDITED_BY_AUTHOR: _same(*_ANY),
+    Action.REMOVED_BY_AUTHOR: _same(*_ANY),
 }
 
 ESCALATION_TRANSITIONS: dict[Action, dict[EscalationStatus, EscalationStatus]] = {
@@ -159,10 +167,6 @@ class Outcome:
     # For a no-op that someone else caused (e.g. another person acknowledged first), what to tell the requester.
     notice: str | None = None
     event: AuditEvent | None = None
-
-
-def mention(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else "someone"
 
 
 # -- complaints ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Moderation's records and messages: an author's standing, the evidence file, the notice to Legal about a threat,
-and the warning drafted for an author. The use cases are in `bot/services/moderation.py`.
+"""Moderation's records: an author's standing, the evidence file, the notices to Legal about a threat (queued here,
+rendered by `threat_notice` in `bot/blocks/messages.py`, as is the warning message), and the warning drafted for an
+author. The use cases are in `bot/services/moderation.py`.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 from sqlalchemy import inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import delivery
-from bot.blocks import Message, context_line
-from bot.blocks.card import SECTION_TEXT_LIMIT, link_to, who_and_where
-from bot.blocks.moderation import POLICE_LINE, ModerationView, strikes_words
-from bot.blocks.text import safe_mrkdwn
+from bot.blocks import Message
+from bot.blocks.messages import threat_notice
+from bot.blocks.messages import warning_message as warning_message  # for bot/services/moderation.py
+from bot.blocks.moderation import ModerationView
 from bot.config import Settings
 from bot.delivery import FileUpload, NotReady, Outgoing
 from storage.models import AuditEvent, Base, Complaint, ComplaintPost, Delivery, ModeratedAuthor, WriteUp
@@ -29,7 +29,6 @@ EVIDENCE = "evidence"
 LEGAL = "legal"  # the directory department that hears about threats
 # Tables that are the complaint's record (everything with a complaint_id) except the outbox, which is Slack's copy.
 NOT_EVIDENCE = {Delivery.__tablename__}
-POSTS_IN_NOTICE = 5
 
 
 def author_key(complaint: Complaint) -> str:
@@ -101,20 +100,6 @@ def warning_draft(complaint: Complaint, policy_url: str | None) -> str:
         f"Hi @{handle}, we want to help and we read every message, criticism included. Please keep it respectful "
         f"and within {policy}. Posts that break it may be hidden, and repeated ones lead to a block."
     )
-
-
-def warning_message(complaint: Complaint, strikes: int, threshold: int, draft: str, has_policy: bool) -> Message:
-    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
-    head = f"*{strikes_words(strikes)}* recorded for *@{handle}* (Block is suggested at {threshold})."
-    lines = [
-        head,
-        "A warning to send them as a reply — copy it, edit it if you like:",
-        f"```{safe_mrkdwn(draft, 2500)}```",
-    ]
-    if not has_policy:
-        lines.append("_Set COMMUNITY_POLICY_URL so warnings link to the policy._")
-    text = "\n".join(lines)
-    return Message(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text)).to_dict()])
 
 
 def notify_legal(session: Session, complaint: Complaint, recipients: list[str], mentions: str, now: datetime) -> None:
@@ -207,46 +192,6 @@ def evidence_file(session: Session, complaint: Complaint, event: AuditEvent, now
             "every action, so it can be shown even if the post is deleted."
         ),
     )
-
-
-# -- renderers --------------------------------------------------------------------------------------------------------
-
-
-def _long_time(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%a %d %b %Y %H:%M %Z")
-
-
-def threat_notice(complaint: Complaint, posts: list[ComplaintPost], mentions: str, tz: ZoneInfo) -> Message:
-    """To Legal: the evidence (who, the whole text, when, the link) and the way back to the card."""
-    by = f"<@{complaint.threat_flagged_by}>"
-    headline = f":rotating_light: *Threat flagged for Legal* by {by}"
-    if mentions:
-        headline += f" ({mentions})"
-    headline += f". {POLICE_LINE}"
-    where = [f"Posted {_long_time(complaint.posted_at, tz)}"]
-    if link := link_to(complaint.url, "the post"):
-        where.append(link)
-    if complaint.slack_permalink:
-        where.append(f"<{complaint.slack_permalink}|Open the card>")
-    where.append(f"Complaint #{complaint.id}")
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=headline)),
-        SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=safe_mrkdwn(complaint.text, SECTION_TEXT_LIMIT) or "_(no text)_", verbatim=True
-            )
-        ),
-        context_line(" · ".join(where)),
-    ]
-    for post in posts[-POSTS_IN_NOTICE:]:
-        later = f"Then, {_long_time(post.posted_at, tz)}: {safe_mrkdwn(post.text, 1500)}"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=later, verbatim=True)))
-    if complaint.threat_flagged_at is not None:
-        blocks.append(context_line(f"Flagged {_long_time(complaint.threat_flagged_at, tz)}"))
-    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
-    text = f"Threat flagged for Legal: complaint #{complaint.id} from @{handle}: {safe_mrkdwn(complaint.text, 300)}"
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
 
 class ModerationProjections:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.business_hours import BusinessCalendar
+from bot.watched_file import WatchedFile
 
 log = logging.getLogger("heard.replies")
 
@@ -126,37 +126,19 @@ def load_templates(path: Path) -> Templates:
     return parse_templates(text, path)
 
 
-class TemplatesFile:
+class TemplatesFile(WatchedFile[Templates]):
     """The templates in force: the built-in ones without a file; re-read when the file changes, keeping the last
     good version when an edit breaks it (start-up fails loudly instead)."""
 
     def __init__(self, path: Path, required: bool) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._stamp = self._file_stamp()
-        if self._stamp is None and not required:
-            self._templates = Templates(BUILT_IN)
-        else:
-            self._templates = load_templates(path)
-
-    def _file_stamp(self) -> tuple[float, int] | None:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return (stat.st_mtime, stat.st_size)
-
-    def current(self) -> Templates:
-        stamp = self._file_stamp()
-        with self._lock:
-            if stamp is not None and stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    self._templates = load_templates(self.path)
-                    log.info("reply templates reloaded from %s", self.path)
-                except TemplatesError as error:
-                    log.error("reply templates not reloaded, keeping the previous ones: %s", error)
-            return self._templates
+        super().__init__(
+            path,
+            load_templates,
+            errors=TemplatesError,
+            log=log,
+            what="reply templates",
+            missing=None if required else (lambda: Templates(BUILT_IN)),
+        )
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.platforms.webhook import ingest as webhook
 from bot.services.group_commit import GroupCommit
-from bot.sources import webhook
 
 log = logging.getLogger("heard.handlers.ingest")
 

@@ -1,5 +1,6 @@
-"""Moderation's buttons (the card's second row) and modals (Hide, Write up). Thin, like the other listeners: ack,
-decode, one use case. There is no delete listener, because there is no delete."""
+"""Moderation's buttons and modals (Hide, Write up). Thin, like the other listeners: ack, decode, one use case. There
+is no delete listener, because there is no delete. The card offers moderation in its "More…" menu now
+(handlers/card_menu.py, which reaches the same use cases); these button listeners serve cards drawn before it."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def opens_moderation_form(services: Services, form: str) -> Listener:
 def register(app: App, services: Services) -> None:
     app.action(ids.HIDE)(opens_moderation_form(services, ids.HIDE_VIEW))
     app.action(ids.WRITE_UP)(opens_moderation_form(services, ids.WRITE_UP_VIEW))
+    app.action(ids.UNHIDE)(on_complaint(services.unhide))
     app.action(ids.FLAG_THREAT)(on_complaint(services.flag_threat))
     app.action(ids.WARN_AUTHOR)(on_complaint(services.warn_author))
     app.action(ids.BLOCK_AUTHOR)(on_complaint(services.block_author))

@@ -24,6 +24,7 @@ from sandbox.interactions import (
     block_actions,
     find_element,
     labelled_values,
+    options_of,
     view_closed,
 )
 from sandbox.slack_driver import FORM, SlackDriver, view_submission_payload
@@ -39,6 +40,28 @@ def _as_slack_sends(typed: str) -> str:
     for pattern, mention in _MENTIONS:
         text = pattern.sub(mention, text)
     return text
+
+
+# Menus that act at once when an option is chosen (the card's "More…" is a static_select).
+_MENUS = frozenset({"static_select", "overflow"})
+
+
+def _offers(element: dict[str, Any], chosen: Any) -> bool:
+    """Whether the menu ``element`` (still) has the option ``chosen``; anything else is taken as it is."""
+    if element.get("type") not in _MENUS or chosen is None:
+        return True
+    return any(option.get("value") == chosen for option in options_of(element))
+
+
+def _as_shown(shown: dict[str, Any] | None, action_id: str, chosen: Any) -> dict[str, Any]:
+    """A button, or a menu option, that the page showed but Heard has re-rendered away meanwhile: sent as the page
+    showed it (Slack's own race, which Heard answers privately). Anything else is refused."""
+    if shown and shown.get("action_id") == action_id:
+        if shown.get("type") == "button":
+            return shown
+        if shown.get("type") in _MENUS and chosen is not None and _offers(shown, chosen):
+            return shown
+    raise Refused("that is no longer there")
 
 
 @dataclass(frozen=True)
@@ -101,10 +124,8 @@ class SlackClient:
             view = self._open_view(user, surface.view_id)
             blocks = view["blocks"]
         element = find_element(blocks, block_id, action_id)
-        if element is None:
-            if not shown or shown.get("type") != "button" or shown.get("action_id") != action_id:
-                raise Refused("that is no longer there")
-            element = shown
+        if element is None or not _offers(element, chosen):
+            element = _as_shown(shown, action_id, chosen)
         if surface.kind == "modal" and view is not None:
             view = self._with_state(user, view, form or {})
         payload = block_actions(

@@ -1,10 +1,10 @@
 """Interactive payloads for what a person does on the sandbox page, shaped as Slack shapes them.
 
-`slack_driver.block_actions_payload` clicks a button found by its label on a channel message, which is what tests
-need. The page can do more: click any element (buttons, overflow menus, selects, pickers, checkboxes) on a message,
-an ephemeral message, the Home tab or an open modal. These builders give those clicks the same shape (the driver's
-fields, plus what Slack adds for the other surfaces), and turn the page's form values into the label -> value
-mapping `slack_driver.view_submission_payload` fills modals with.
+`slack_driver.block_actions_payload` clicks a button (or chooses a menu option) found by its visible text on a channel
+message, which is what tests need. The page can do more: click any element (buttons, overflow menus, selects,
+pickers, checkboxes) on a message, an ephemeral message, the Home tab or an open modal. These builders give those
+clicks the same shape (the driver's fields, plus what Slack adds for the other surfaces), and turn the page's form
+values into the label -> value mapping `slack_driver.view_submission_payload` fills modals with.
 """
 
 from __future__ import annotations
@@ -187,6 +187,10 @@ def block_actions(
             # As the driver sends it: Slack's message object has no "channel".
             payload["message"] = {key: value for key, value in message.items() if key != "channel"}
         payload["state"] = {"values": {}}
+        if action.get("type") == "static_select":
+            # A select keeps its choice, and Slack reports it with every interaction on the message.
+            choice = {"type": "static_select", "selected_option": action.get("selected_option")}
+            payload["state"]["values"] = {action.get("block_id"): {action.get("action_id"): choice}}
         payload["response_url"] = fake.new_response_url(channel=surface.channel, message_ts=surface.ts, user=user)
     else:
         if view is None:

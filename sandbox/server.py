@@ -1,9 +1,12 @@
 """The sandbox: Heard in a browser, with no Slack workspace.
 
-`start()` runs, all in this process and on loopback only: the fake Slack (the one the tests use), Heard itself
-against it (its real HTTP server, database, delivery, scheduler), and the page's server. What the page shows comes
-from Heard's real Web API calls to the fake Slack; what a person does on the page is sent to Heard's
-`/slack/events` signed, as Slack sends it. `python app.py` calls `main()` when no Slack credentials are set.
+`start()` runs, all in this process and on loopback only: the fake Slack (the one the tests use), a fake Graph API
+(a Facebook Page, "Acme", and an Instagram account, "acme"), Heard itself against both (its real HTTP server,
+database, delivery, scheduler), and the page's server. What the page shows comes from Heard's real Web API calls to
+the fake Slack, and from what the fake Graph API holds of the customers' comments; what a person does on the page is
+sent to Heard's `/slack/events` signed, as Slack sends it, and a customer's Facebook or Instagram comment reaches
+Heard's `/webhooks/meta` signed, as Meta delivers it. `python app.py` calls `main()` when no Slack credentials are
+set.
 
     sandbox = start(port=0, database_path=tmp_path / "sandbox.db")
     print(sandbox.url)
@@ -23,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import Heard
@@ -32,12 +36,24 @@ from bot.delivery import utcnow
 from sandbox import settings as sandbox_settings
 from sandbox import workspace
 from sandbox.client import SlackClient
-from sandbox.customers import SOURCES, Ingest, Replay, typed_complaint
+from sandbox.customers import (
+    FACEBOOK,
+    INSTAGRAM,
+    POST_AS,
+    SOURCES,
+    WEBHOOK,
+    Commenters,
+    GraphWatcher,
+    Ingest,
+    Replay,
+    typed_complaint,
+)
+from sandbox.fake_graph import FakeGraph
 from sandbox.fake_slack import FakeSlack
 from sandbox.interactions import Refused, Surface
 from sandbox.snapshot import snapshot
 from sandbox.web import Api, Changes, PageServer, long_poll
-from storage.models import DigestRun
+from storage.models import Complaint, DigestRun
 
 log = logging.getLogger("heard.sandbox")
 
@@ -59,9 +75,22 @@ class Sandbox:
         self._started: list[_Stoppable] = [self.fake]
         try:
             workspace.introduce(self.fake)
+            self.graph = FakeGraph(
+                keys.meta_page_token,
+                app_secret=keys.meta_app_secret,
+                page_id=sandbox_settings.META_PAGE.id,
+                page_name=sandbox_settings.META_PAGE.name,
+                instagram_account_id=sandbox_settings.META_INSTAGRAM.id,
+                instagram_username=sandbox_settings.META_INSTAGRAM.name,
+            ).start()
+            self._started.append(self.graph)
             self.settings: Settings = load_settings(
                 sandbox_settings.heard_environment(
-                    api_url=self.fake.api_url, database_path=database_path, keys=keys, policy=policy
+                    api_url=self.fake.api_url,
+                    database_path=database_path,
+                    keys=keys,
+                    policy=policy,
+                    graph_url=self.graph.graph_url,
                 ),
                 env_file=None,
             )
@@ -73,7 +102,9 @@ class Sandbox:
             self.fake.subscribe(self.changes.bump)
             self.client = SlackClient(self.fake, f"{heard_url}/slack/events", keys.signing_secret)
             self.ingest = Ingest(f"{heard_url}/ingest", keys.ingest_secret)
-            self.replay = Replay(self.ingest, self.changes.bump)
+            self.commenters = Commenters(self.graph, f"{heard_url}/webhooks/meta")
+            self._started.append(GraphWatcher(self.graph, self.changes.bump).start())
+            self.replay = Replay(self.ingest, self.changes.bump, commenters=self.commenters)
             self._started.append(self.replay)
             self.page = PageServer(self._api(), self.changes, port=port)
             self.page.start()
@@ -87,7 +118,8 @@ class Sandbox:
         return f"http://127.0.0.1:{self.page.port}/"
 
     def stop(self) -> None:
-        """Stop the page, the replay, Heard and the fake Slack, newest first; the database file stays."""
+        """Stop the page, the replay, Heard, the fake Graph API and the fake Slack, newest first; the database file
+        stays."""
         while self._started:
             self._started.pop().stop()
 
@@ -126,6 +158,13 @@ class Sandbox:
             "bot": self.fake.bot_user_id,
             "names": workspace.names(self.fake),
             "sources": list(SOURCES),
+            "post_as": list(POST_AS),
+            "meta": {
+                "page": self.graph.page_name,
+                "instagram": self.graph.instagram_username,
+                "post": self.commenters.post["message"],
+                "caption": self.commenters.media["caption"],
+            },
             "settings": {
                 "ack_window": format_duration(settings.ack_window),
                 "nag_before": [format_duration(n) for n in settings.nag_before],
@@ -147,6 +186,7 @@ class Sandbox:
             lambda: {
                 **snapshot(self.fake, user, conversation, thread),
                 "replay": self.replay.status(),
+                "customer": self.commenters.view(),
             },
         )
 
@@ -172,6 +212,11 @@ class Sandbox:
         ).as_json()
 
     def _complaint(self, body: dict[str, Any]) -> dict[str, Any]:
+        post_as = str(body.get("post_as") or WEBHOOK)
+        if post_as in (FACEBOOK, INSTAGRAM):
+            return self._comment(post_as, body)
+        if post_as != WEBHOOK:
+            raise Refused(f"post as one of: {', '.join(POST_AS)}")
         source = str(body.get("source") or "")
         if source not in SOURCES:
             raise Refused(f"choose a source: {', '.join(SOURCES)}")
@@ -181,9 +226,27 @@ class Sandbox:
         posted = self.ingest.post(complaint)
         return {"status": posted.status, **posted.body}
 
+    def _comment(self, platform: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A customer's comment on the Page's post or the account's media, delivered to Heard as Meta delivers it.
+        Heard answers Meta only with 200 once it has filed the comment; the complaint's number is looked up here."""
+        try:
+            comment, delivered = self.commenters.comment(
+                platform, str(body.get("handle") or ""), str(body.get("name") or ""), str(body.get("text") or "")
+            )
+        except ValueError as error:
+            raise Refused(str(error)) from None
+        self.changes.bump()
+        answer = {**delivered.body, "status": delivered.status, "post_as": platform, "comment_id": comment["id"]}
+        if delivered.status == 200:
+            with self.heard.database.unit_of_work() as session:
+                answer["complaint_id"] = session.scalar(
+                    select(Complaint.id).where(Complaint.source == platform, Complaint.external_id == comment["id"])
+                )
+        return answer
+
     def _replay(self, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("running"):
-            self.replay.start(float(body.get("every") or 20))
+            self.replay.start(float(body.get("every") or 20), mix=bool(body.get("mix")))
         else:
             self.replay.stop()
         return self.replay.status()

@@ -24,6 +24,18 @@ SLACK_CREDENTIALS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN
 DEFAULT_DATABASE_PATH = Path("heard-sandbox.db")
 DEFAULT_PORT = 3000
 
+
+@dataclass(frozen=True)
+class MetaAccount:
+    """The brand's Facebook Page or Instagram professional account on the fake Graph API."""
+
+    id: str
+    name: str
+
+
+META_PAGE = MetaAccount("1000000000000001", "Acme")
+META_INSTAGRAM = MetaAccount("17841400000000001", "acme")
+
 #: Short windows, so a few minutes show a card's whole life: nags, the breach, reminders, a follow-up.
 SANDBOX_DEFAULTS: dict[str, str] = {
     "ACK_WINDOW": "5m",
@@ -87,15 +99,28 @@ class SandboxSecrets:
     bot_token: str = field(default_factory=lambda: "xoxb-sandbox-" + secrets.token_hex(8), repr=False)
     signing_secret: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
     ingest_secret: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+    # Meta's side: the app secret signs the webhook deliveries (32 hex characters, as Meta's are), the verify token
+    # answers the subscription handshake, the Page token is what the fake Graph API accepts.
+    meta_app_secret: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+    meta_verify_token: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+    meta_page_token: str = field(default_factory=lambda: "EAAsandbox" + secrets.token_hex(16), repr=False)
 
 
 def heard_environment(
-    *, api_url: str, database_path: Path, keys: SandboxSecrets, policy: Mapping[str, str] | None = None
+    *,
+    api_url: str,
+    database_path: Path,
+    keys: SandboxSecrets,
+    policy: Mapping[str, str] | None = None,
+    graph_url: str | None = None,
 ) -> dict[str, str]:
     """Heard's settings for the sandbox: `policy` (the person's environment) may change the windows and rules, never
-    where Heard connects to or which database it writes."""
+    where Heard connects to or which database it writes. With `graph_url` (the fake Graph API's), Heard also hears
+    the sandbox's Facebook Page and Instagram account (see `meta_environment`)."""
     chosen = {name: value for name, value in (policy or {}).items() if name in POLICY_SETTINGS and value.strip()}
+    meta = meta_environment(graph_url, keys) if graph_url else {}
     return {
+        **meta,
         **SANDBOX_DEFAULTS,
         **chosen,
         "SLACK_BOT_TOKEN": keys.bot_token,
@@ -109,4 +134,20 @@ def heard_environment(
         "HEARD_MANAGERS": workspace.MANAGER.id,
         "HEARD_ON_DUTY": workspace.CARE_TEAM_GROUP,
         "HEARD_DIRECTORY": str(workspace.DIRECTORY_PATH),
+    }
+
+
+def meta_environment(graph_url: str, keys: SandboxSecrets) -> dict[str, str]:
+    """META_* for the sandbox's Page and Instagram account on the fake Graph API, with the secrets made up for this
+    run. The backfill reads once at start and then only daily: comments reach Heard through its webhook, as Meta
+    delivers them."""
+    return {
+        "META_APP_SECRET": keys.meta_app_secret,
+        "META_VERIFY_TOKEN": keys.meta_verify_token,
+        "META_PAGE_ID": META_PAGE.id,
+        "META_PAGE_TOKEN": keys.meta_page_token,
+        "INSTAGRAM_ACCOUNT_ID": META_INSTAGRAM.id,
+        "META_GRAPH_URL": graph_url,
+        "META_POLL_INTERVAL": "1d",
+        "META_TIMEOUT": "5s",
     }

@@ -1,7 +1,8 @@
 """Plays Slack's side towards Heard: interactive payloads, as Slack sends them.
 
 Clicks are built from a message stored in the ``FakeSlack`` (so a test can only click what a person would
-see) and carry a real ``response_url`` served by the same fake (``block_actions_payload``). They travel
+see: a button, or an option of a menu, by its visible text) and carry a real ``response_url`` served by the same
+fake (``block_actions_payload``). They travel
 
 * over HTTP with ``SlackDriver``: a ``POST /slack/events`` signed with the app's signing secret (``v0=``
   HMAC-SHA256 of ``v0:{timestamp}:{body}``) through ``slack_sdk.signature.SignatureVerifier``. HTTP goes
@@ -137,9 +138,10 @@ class SlackDriver:
         channel_name: str | None = None,
     ) -> DriverResponse:
         """Click the button labelled ``button_text`` on the stored message ``on`` as ``user`` in ``channel`` (a
-        DM's ``D…`` id for a message in the bot's DM with ``user``, see ``fake.dm_channel``).
+        DM's ``D…`` id for a message in the bot's DM with ``user``, see ``fake.dm_channel``), or choose the option
+        showing ``button_text`` in one of its menus (the card's "More…"), as ``block_actions_payload`` describes.
 
-        Raises AssertionError (listing the visible buttons) when the message has no such button.
+        Raises AssertionError (listing the visible buttons and menu options) when the message has neither.
         """
         payload = block_actions_payload(
             self.fake,
@@ -294,8 +296,9 @@ class SocketModeDriver:
         user_name: str | None = None,
         channel_name: str | None = None,
     ) -> str:
-        """Click the button labelled ``button_text`` on the stored message ``on`` as ``user`` in ``channel``: the
-        same ``block_actions`` payload as ``SlackDriver.click``, sent as an ``interactive`` envelope.
+        """Click the button labelled ``button_text`` (or choose the menu option showing it) on the stored message
+        ``on`` as ``user`` in ``channel``: the same ``block_actions`` payload as ``SlackDriver.click``, sent as an
+        ``interactive`` envelope.
 
         Returns the envelope id; ``ack(envelope_id)`` waits for the app's ack. Raises AssertionError (listing
         the visible buttons) when the message has no such button.
@@ -419,10 +422,16 @@ def block_actions_payload(
     stored message ``on`` in ``channel``, with a fresh response_url served by ``fake`` and a trigger_id the fake
     issued for ``user`` (for ``views.open``).
 
-    ``channel`` may be the bot's DM with ``user`` (``D…``). Raises AssertionError (listing the visible buttons)
-    when the message has no such button, or when ``channel`` is someone else's DM with the bot.
+    ``button_text`` may also be the visible text of an option in a menu of the message (a ``static_select`` or an
+    ``overflow``, e.g. the card's "More…"): the payload is then the one Slack sends when that option is chosen
+    (``actions[0]`` with the element's ``type``, ``selected_option``, and for a select its ``placeholder`` and
+    its choice in ``state.values``). A confirm dialog on the button or menu is taken as confirmed.
+
+    ``channel`` may be the bot's DM with ``user`` (``D…``). Raises AssertionError (listing the visible buttons and
+    menu options) when the message has no such button or option, or when ``channel`` is someone else's DM with the
+    bot.
     """
-    block, button = _find_button(on, button_text)
+    block, button, option = _find_clickable(on, button_text)
     dm_user = fake.dm_user(channel)
     if dm_user is not None and dm_user != user:
         raise AssertionError(f"{channel} is {dm_user}'s DM with the bot; {user} cannot see it")
@@ -449,22 +458,53 @@ def block_actions_payload(
         "message": {key: value for key, value in on.items() if key != "channel"},
         "state": {"values": {}},
         "response_url": fake.new_response_url(channel=channel, message_ts=on["ts"], user=user),
-        "actions": [
-            {
-                "action_id": button.get("action_id"),
-                "block_id": block.get("block_id"),
-                "text": {"type": "plain_text", "text": button_text, "emoji": True},
-                "value": button.get("value"),
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-                **({"style": button["style"]} if "style" in button else {}),
-            }
-        ],
+        "actions": [],
     }
+    if option is not None:
+        payload["actions"].append(_menu_action(block, button, option))
+        if button.get("type") == "static_select":
+            # A select keeps its choice, and Slack reports it with every interaction on the message.
+            choice = {"type": "static_select", "selected_option": payload["actions"][0]["selected_option"]}
+            payload["state"]["values"] = {block.get("block_id"): {button.get("action_id"): choice}}
+        return payload
+    payload["actions"].append(
+        {
+            "action_id": button.get("action_id"),
+            "block_id": block.get("block_id"),
+            "text": {"type": "plain_text", "text": button_text, "emoji": True},
+            "value": button.get("value"),
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+            **({"style": button["style"]} if "style" in button else {}),
+        }
+    )
     # Slack omits "value" for buttons that have none.
     if payload["actions"][0]["value"] is None:
         del payload["actions"][0]["value"]
     return payload
+
+
+def _menu_action(block: dict[str, Any], menu: dict[str, Any], option: dict[str, Any]) -> dict[str, Any]:
+    """``actions[0]`` when ``option`` is chosen in the menu ``menu`` (a static_select or an overflow), as Slack sends
+    it: the option's text as a plain_text object with ``emoji``, its value (and description, when it has one)."""
+    text = option.get("text") or {}
+    selected: dict[str, Any] = {
+        "text": {"type": "plain_text", "text": text.get("text", ""), "emoji": text.get("emoji", True)},
+        "value": option.get("value"),
+    }
+    if option.get("description") is not None:
+        selected["description"] = copy.deepcopy(option["description"])
+    action: dict[str, Any] = {
+        "type": menu.get("type"),
+        "action_id": menu.get("action_id"),
+        "block_id": block.get("block_id"),
+        "selected_option": selected,
+    }
+    if menu.get("type") == "static_select" and menu.get("placeholder") is not None:
+        placeholder = menu["placeholder"]
+        action["placeholder"] = {"type": "plain_text", "text": placeholder.get("text", ""), "emoji": True}
+    action["action_ts"] = f"{time.time():.6f}"
+    return action
 
 
 def slash_command_payload(
@@ -562,9 +602,17 @@ def app_home_opened_event(fake: FakeSlack, user: str, *, tab: str = "home") -> d
     return event
 
 
-def _find_button(message: dict[str, Any], text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The (block, button) whose visible label is ``text``, in actions blocks or section accessories."""
-    visible: list[str] = []
+#: Menus whose options the driver chooses by their visible text (a person opens the menu, then picks).
+_MENUS = frozenset({"static_select", "overflow"})
+
+
+def _find_clickable(message: dict[str, Any], text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """The (block, button, None) whose visible label is ``text``, or else the (block, menu, option) of a menu
+    (static_select or overflow) with an option showing ``text``, in actions blocks or section accessories. Buttons
+    win: they are what a person sees first."""
+    buttons: list[str] = []
+    choices: list[str] = []
+    found: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
     for block in message.get("blocks") or []:
         candidates: list[Any] = []
         if block.get("type") == "actions":
@@ -572,13 +620,33 @@ def _find_button(message: dict[str, Any], text: str) -> tuple[dict[str, Any], di
         elif isinstance(block.get("accessory"), dict):
             candidates = [block["accessory"]]
         for element in candidates:
-            if not isinstance(element, dict) or element.get("type") != "button":
+            if not isinstance(element, dict):
                 continue
-            label = (element.get("text") or {}).get("text")
-            if label == text:
-                return block, element
-            visible.append(str(label))
-    raise AssertionError(f"no button {text!r} on message {message.get('ts')}; visible buttons: {visible or 'none'}")
+            if element.get("type") == "button":
+                label = (element.get("text") or {}).get("text")
+                if label == text:
+                    return block, element, None
+                buttons.append(str(label))
+            elif element.get("type") in _MENUS:
+                menu = (element.get("placeholder") or {}).get("text") or "⋯"
+                for option in _menu_options(element):
+                    label = (option.get("text") or {}).get("text")
+                    if label == text and found is None:
+                        found = (block, element, option)
+                    choices.append(f"{menu} > {label}")
+    if found is not None:
+        return found
+    raise AssertionError(
+        f"no button {text!r} on message {message.get('ts')}; visible buttons: {buttons or 'none'}"
+        + (f"; in its menus: {choices}" if choices else "")
+    )
+
+
+def _menu_options(element: dict[str, Any]) -> list[dict[str, Any]]:
+    options = [option for option in element.get("options") or [] if isinstance(option, dict)]
+    for group in element.get("option_groups") or []:
+        options.extend(option for option in group.get("options") or [] if isinstance(option, dict))
+    return options
 
 
 # How each input element reports its value in ``view.state.values``: element type -> (state key, initial key, kind).

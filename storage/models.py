@@ -122,6 +122,11 @@ class Complaint(Base):
     hidden_source_refusal: Mapped[str | None] = mapped_column(String(300))
     threat_flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     threat_flagged_by: Mapped[str | None] = mapped_column(String(64))
+    # Which adapter acts on it (bot/platforms); NULL is read as the listen-only generic webhook.
+    platform: Mapped[str | None] = mapped_column(String(32), default="webhook")
+    # What the author did on the network after Heard filed the post (earlier texts stay in the audit trail).
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Escalation(Base):

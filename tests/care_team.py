@@ -9,7 +9,8 @@ from sandbox.slack_driver import DriverResponse, SlackDriver
 
 
 def visible_text(message: dict[str, Any]) -> str:
-    """Everything a person reads on a message: section texts, context lines, button labels."""
+    """Everything a person reads on a message: section texts, context lines, button labels, menus and (opened) their
+    choices."""
     parts: list[str] = [message.get("text", "")]
     for block in message.get("blocks", []):
         if isinstance(block.get("text"), dict):
@@ -17,10 +18,17 @@ def visible_text(message: dict[str, Any]) -> str:
         for element in block.get("elements", []):
             text = element.get("text")
             parts.append(text["text"] if isinstance(text, dict) else str(text or ""))
+            if element.get("type") in MENUS:
+                parts.append((element.get("placeholder") or {}).get("text", ""))
+                parts.extend(option["text"]["text"] for option in element.get("options", []))
     return "\n".join(parts)
 
 
-def buttons(message: dict[str, Any]) -> list[str]:
+MENUS = ("static_select", "overflow")
+
+
+def shown_buttons(message: dict[str, Any]) -> list[str]:
+    """The buttons a person sees on the message, without opening anything."""
     return [
         element["text"]["text"]
         for block in message.get("blocks", [])
@@ -28,6 +36,23 @@ def buttons(message: dict[str, Any]) -> list[str]:
         for element in block["elements"]
         if element.get("type") == "button"
     ]
+
+
+def menus(message: dict[str, Any]) -> dict[str, list[str]]:
+    """The menus on the message (by what they show closed, e.g. "More…") and the choices each offers when opened."""
+    return {
+        (element.get("placeholder") or {}).get("text", "⋯"): [option["text"]["text"] for option in element["options"]]
+        for block in message.get("blocks", [])
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("type") in MENUS
+    }
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    """What a person can click by its text: the buttons, then the choices in the message's menus (the card's
+    "More…"), which `SlackDriver.click` finds the same way."""
+    return shown_buttons(message) + [choice for choices in menus(message).values() for choice in choices]
 
 
 class CareTeam:
@@ -55,6 +80,13 @@ class CareTeam:
     def fill(self, user: str, button: str, values: dict[str, Any], on: dict[str, Any] | None = None) -> DriverResponse:
         view = self.open_form(user, button, on)
         return self.slack.submit_view(view, user, values)
+
+    def confirm(self, user: str, choice: str, on: dict[str, Any] | None = None) -> DriverResponse:
+        """Choose `choice` (Flag threat, Block) and say yes to the question Heard asks before it acts."""
+        view = self.open_form(user, choice, on)
+        answer = self.slack.submit_view(view, user)
+        assert answer.status == 200 and answer.outcome == "closed", answer.body
+        return answer
 
     def acknowledge(self, user: str, on: dict[str, Any] | None = None, channel: str | None = None) -> None:
         """ "Acknowledge", then "Acknowledge only (internal)" in the reply modal it opens."""

@@ -127,6 +127,7 @@ CASES = {
         CardView(
             complaint(
                 source="x",
+                platform="x",
                 external_id="1578516295611748353",
                 author_handle="maria_lopez",
                 author_followers=48_213,
@@ -149,6 +150,7 @@ CASES = {
             complaint(
                 **CLAIMED,
                 source="x",
+                platform="x",
                 hidden_at=POSTED + timedelta(minutes=12),
                 hidden_by="U0ANA",
                 hidden_reason="threat",

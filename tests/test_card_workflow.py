@@ -24,6 +24,7 @@ def button_texts(message: dict[str, Any]) -> list[str]:
         for block in message["blocks"]
         if block["type"] == "actions"
         for element in block["elements"]
+        if element["type"] == "button"
     ]
 
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from bot.platforms.base import NewComplaint
 from bot.services.base import IngestResult
 from bot.services.group_commit import GroupCommit
-from bot.sources import NewComplaint
 
 
 def post(external_id: str) -> NewComplaint:

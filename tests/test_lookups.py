@@ -406,7 +406,7 @@ def test_stats_count_today_in_the_teams_time_zone(desk: Desk, database: Database
     assert "*Acknowledged within 1 h*\n1 (33%)" in today
     assert "*Median time to acknowledge*\n1 min" in today or "*Median time to acknowledge*\n<1 min" in today
     assert "*Breaches*\n1" in today and "*Resolved*\n1" in today
-    assert "X 2, facebook 1" in today
+    assert "X 2, Facebook 1" in today
 
     week = shown(desk.ask("stats 7d"))
     assert "*Received*\n4" in week and "The last 7 days" in week

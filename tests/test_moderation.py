@@ -67,7 +67,7 @@ def start(
 
     def start_team(**overrides: str) -> tuple[CareTeam, Ingester, Heard]:
         heard = start_heard(**{**SETTINGS, "HEARD_DIRECTORY": str(directory), **overrides})
-        assert heard.x_poller is not None and heard.x_poller.wait_for_polls(1)
+        assert heard.listener("x-poll") is not None and heard.listener("x-poll").wait_for_polls(1)
         base = f"http://127.0.0.1:{heard.port}"
         driver = SlackDriver(f"{base}/slack/events", SIGNING_SECRET, fake_slack)
         return CareTeam(fake_slack, driver, CHANNEL), Ingester(f"{base}/ingest", INGEST_SECRET), heard
@@ -195,7 +195,7 @@ def test_a_threat_flag_reaches_legal_with_the_evidence_and_the_card_mentions_the
     )
     card = cards(fake_slack, 1)[0]
 
-    people.click(ANA, "Flag threat")
+    people.confirm(ANA, "Flag threat")  # from the card's "More…" menu; Heard asks first, as before
 
     shown = visible_text(people.card_shows("Threat flagged to Legal"))
     assert "Illegal threats are reported to the police." in shown
@@ -248,7 +248,7 @@ def test_three_warnings_suggest_block_which_is_recorded_and_mutes_the_author_on_
     suggested = people.card_shows("Block* is suggested", index=0)
     assert "⚠ 3 strikes" in visible_text(suggested) and "Block" in buttons(suggested)
     assert "Block" in buttons(people.card_shows("⚠ 3 strikes", index=1))
-    people.click(ANA, "Block", on=suggested)
+    people.confirm(ANA, "Block", on=suggested)
 
     blocked = people.card_shows("Author blocked", index=0)
     assert "muted on the source" in visible_text(blocked) and "block endpoint is not open" in visible_text(blocked)
@@ -273,7 +273,7 @@ def test_block_on_a_webhook_source_is_recorded_in_heard_only(
     cards(fake_slack, 1)
 
     people.click(ANA, "Warn")
-    people.click(ANA, "Block", on=people.card_shows("Block* is suggested"))
+    people.confirm(ANA, "Block", on=people.card_shows("Block* is suggested"))
 
     shown = visible_text(people.card_shows("Author blocked"))
     assert "recorded in Heard only" in shown and "facebook accounts cannot be blocked from Heard" in shown

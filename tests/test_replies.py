@@ -14,7 +14,7 @@ import responses
 from sqlalchemy import select
 
 from app import Heard
-from bot.sources import NewComplaint
+from bot.platforms.base import NewComplaint
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import FORM, SlackDriver
 from storage.db import Database

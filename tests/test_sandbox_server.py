@@ -21,6 +21,7 @@ import pytest
 from slack_sdk import WebClient
 
 from sandbox import build_sample, customers, interactions
+from sandbox.fake_graph import sign
 from sandbox.fake_slack import FakeSlack
 from sandbox.server import Sandbox, start
 from sandbox.settings import SandboxSecrets, has_slack_credentials, heard_environment, read_environment
@@ -187,7 +188,7 @@ class Page:
 
     def complain(self, text: str = "My order arrived broken", **fields: str) -> int:
         answer = self.post(
-            "complaint", {"source": "facebook", "handle": "maria_l", "name": "Maria", "text": text, **fields}
+            "complaint", {"source": "webchat", "handle": "maria_l", "name": "Maria", "text": text, **fields}
         )
         assert answer["status"] == 202, answer
         return int(answer["complaint_id"])
@@ -207,6 +208,31 @@ class Page:
                 "shown": element,
             },
         )
+
+    def choose(self, user: str, message: dict[str, Any], label: str, *, shown: dict[str, Any] | None = None) -> Any:
+        """Pick ``label`` in a menu of ``message`` (the card's "More…"), as the page's <select> does: the act
+        endpoint with the option's value as ``chosen`` and the menu as the page showed it."""
+        block, menu, option = find_option(shown or message, label)
+        return self.post(
+            "act",
+            {
+                "user": user,
+                "surface": {"kind": "message", "channel": COMPLAINTS.id, "ts": message["ts"]},
+                "block_id": block["block_id"],
+                "action_id": menu["action_id"],
+                "chosen": option["value"],
+                "shown": menu,
+            },
+        )
+
+
+def find_option(message: dict[str, Any], label: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    for block in message.get("blocks") or []:
+        for element in interactions.elements(block):
+            for option in interactions.options_of(element) if element.get("type") == "static_select" else []:
+                if option["text"]["text"] == label:
+                    return block, element, option
+    raise AssertionError(f"no menu option {label!r}")
 
 
 def find_button(message: dict[str, Any], label: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -259,6 +285,71 @@ def test_claims_go_to_heard_signed_and_a_late_claim_is_refused_to_that_person_on
     assert f"already claimed by <@{AGENT_A.id}>" in refusal["text"]
     assert ephemerals(page.state(AGENT_A.id)) == []
     assert page.sandbox.fake.problems == []
+
+
+def test_choosing_from_the_cards_more_menu_opens_the_form_as_its_button_did(page: Page) -> None:
+    page.complain("Three weeks waiting for my refund")
+    card = cards(page.until(AGENT_A.id, lambda s: cards(s)))[0]
+
+    page.choose(AGENT_A.id, card, "Reassign")
+
+    view = page.until(AGENT_A.id, lambda s: s["modal"])["modal"]["view"]
+    assert view["title"]["text"] == "Reassign complaint"
+    accepted = page.post("submit", {"user": AGENT_A.id, "view_id": view["id"], "values": {"assignee": AGENT_B.id}})
+    assert accepted["outcome"] == "closed"
+    card = cards(page.until(AGENT_A.id, lambda s: f"Owner: <@{AGENT_B.id}>" in shown(cards(s)[0])))[0]
+
+    page.choose(AGENT_A.id, card, "Hide")
+    hide = page.until(AGENT_A.id, lambda s: s["modal"])["modal"]["view"]
+    assert hide["title"]["text"] == "Hide complaint"
+    page.post("submit", {"user": AGENT_A.id, "view_id": hide["id"], "values": {"hide_reason": "spam"}})
+    hidden = cards(page.until(AGENT_A.id, lambda s: "Hidden in Heard only" in shown(cards(s)[0])))[0]
+
+    page.choose(AGENT_B.id, hidden, "Hide", shown=card)  # Ben's screen still offered Hide: Slack's own race
+    (refusal,) = ephemerals(page.until(AGENT_B.id, ephemerals))
+    assert "Already hidden" in refusal["text"]
+    assert page.sandbox.fake.problems == []
+
+
+def test_a_menu_choice_on_the_page_is_the_payload_the_tests_driver_sends(fake_slack: FakeSlack) -> None:
+    client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
+    menu = {
+        "type": "static_select",
+        "action_id": "card_more",
+        "placeholder": {"type": "plain_text", "text": "More…", "emoji": True},
+        "options": [{"text": {"type": "plain_text", "text": "Hide", "emoji": True}, "value": "moderate_hide:1.1"}],
+    }
+    posted = client.chat_postMessage(
+        channel=COMPLAINTS.id, text="card", blocks=[{"type": "actions", "block_id": "card", "elements": [menu]}]
+    )
+    card = fake_slack.message(COMPLAINTS.id, posted["ts"])
+
+    ours = interactions.block_actions(
+        fake_slack,
+        user=AGENT_A.id,
+        user_name=AGENT_A.id.lower(),
+        surface=interactions.Surface("message", COMPLAINTS.id, card["ts"]),
+        action=interactions.action_object(card["blocks"][0]["elements"][0], "card", "moderate_hide:1.1"),
+        message=card,
+    )
+    drivers = block_actions_payload(fake_slack, "Hide", on=card, channel=COMPLAINTS.id, user=AGENT_A.id)
+
+    volatile = ("trigger_id", "response_url", "actions")
+    assert {k: v for k, v in ours.items() if k not in volatile} == {
+        k: v for k, v in drivers.items() if k not in volatile
+    }
+    assert [{k: v for k, v in a.items() if k != "action_ts"} for a in ours["actions"]] == [
+        {k: v for k, v in a.items() if k != "action_ts"} for a in drivers["actions"]
+    ]
+    (action,) = drivers["actions"]
+    assert action["type"] == "static_select" and action["action_id"] == "card_more" and action["block_id"] == "card"
+    assert action["selected_option"] == {
+        "text": {"type": "plain_text", "text": "Hide", "emoji": True},
+        "value": "moderate_hide:1.1",
+    }
+    assert drivers["state"]["values"] == {
+        "card": {"card_more": {"type": "static_select", "selected_option": action["selected_option"]}}
+    }
 
 
 def test_a_modal_shows_heards_field_errors_then_closes_when_accepted(page: Page) -> None:
@@ -347,6 +438,108 @@ def test_home_tab_digest_and_its_chart(page: Page) -> None:
         assert response.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+# -- the customer side on Facebook and Instagram: Meta's webhook in, the customer's view out ----------------------
+
+
+def comment_as(page: Page, platform: str, text: str, *, name: str = "Dana Reyes", handle: str = "dana.r") -> dict:
+    answer = page.post("complaint", {"post_as": platform, "handle": handle, "name": name, "text": text})
+    assert answer["status"] == 200 and answer["complaint_id"], answer
+    return answer
+
+
+def customer_view(page: Page, check: Any, timeout: float = 10) -> list[dict[str, Any]]:
+    """The customer's view (every poll carries it) once ``check(view)`` holds."""
+    return page.until(AGENT_A.id, lambda s: check(s["customer"]), timeout=timeout)["customer"]
+
+
+def test_a_facebook_comment_reaches_heard_as_meta_delivers_it_and_the_reply_shows_under_it(page: Page) -> None:
+    graph = page.sandbox.graph
+    answer = comment_as(page, "facebook", "My order 4417 never came and <nobody> answers")
+
+    # The comment is on the fake Graph API, by a made-up person with the name the form gave...
+    stored = graph.comment(answer["comment_id"])
+    assert stored["from"]["name"] == "Dana Reyes" and stored["post_id"] == page.sandbox.commenters.post["id"]
+    # ... and Heard heard it through /webhooks/meta, signed with the run's own app secret (not the fake's default).
+    assert page.sandbox.settings.meta is not None
+    assert page.sandbox.settings.meta.app_secret == graph.app_secret != "fake-app-secret-0123456789abcdef"
+    card = cards(page.until(AGENT_A.id, lambda s: cards(s)))[0]
+    assert "My order 4417 never came" in shown(card) and "Dana Reyes" in shown(card)
+    (thread,) = page.state(AGENT_A.id)["customer"]
+    assert (thread["platform"], thread["author"], thread["account"]) == ("facebook", "Dana Reyes", "Acme")
+    assert thread["text"] == "My order 4417 never came and <nobody> answers"  # as typed: the page renders text
+    assert (thread["hidden"], thread["replies"], thread["private_replies"]) == (False, [], [])
+
+    page.click(AGENT_A.id, card, "Acknowledge")
+    view = page.until(AGENT_A.id, lambda s: s["modal"])["modal"]["view"]
+    reply = "Sorry Dana, order 4417 is on its way again today."
+    accepted = page.post(
+        "submit", {"user": AGENT_A.id, "view_id": view["id"], "values": {"reply_text": reply, "reply_how": "public"}}
+    )
+    assert accepted["outcome"] == "closed", accepted
+
+    (thread,) = customer_view(page, lambda v: v and v[0]["replies"])
+    assert thread["replies"] == [
+        {"author": "Acme", "by_brand": True, "text": reply, "at": thread["replies"][0]["at"], "hidden": False}
+    ]
+    assert graph.thread(answer["comment_id"])["replies"][0]["message"] == reply
+    assert page.sandbox.fake.problems == []
+
+
+def test_hiding_from_the_card_hides_the_comment_in_the_customers_view(page: Page) -> None:
+    answer = comment_as(page, "facebook", "You are all scammers, visit cheap-pills.example")
+    card = cards(page.until(AGENT_A.id, lambda s: cards(s)))[0]
+
+    page.choose(AGENT_A.id, card, "Hide")
+    form = page.until(AGENT_A.id, lambda s: s["modal"])["modal"]["view"]
+    page.post("submit", {"user": AGENT_A.id, "view_id": form["id"], "values": {"hide_reason": "spam"}})
+
+    (thread,) = customer_view(page, lambda v: v and v[0]["hidden"])
+    assert thread["comment_id"] == answer["comment_id"]
+    assert page.sandbox.graph.thread(answer["comment_id"])["hidden"] is True
+    assert page.sandbox.fake.problems == []
+
+
+def test_an_instagram_comment_becomes_a_card_and_its_reply_and_hide_show_to_the_customer(page: Page) -> None:
+    answer = comment_as(page, "instagram", "Where is my refund?? 3 weeks now", handle="@Dana Reyes")
+    stored = page.sandbox.graph.comment(answer["comment_id"])
+    assert stored["username"] == "dana_reyes" and stored["media_id"] == page.sandbox.commenters.media["id"]
+    card = cards(page.until(AGENT_A.id, lambda s: cards(s)))[0]
+    assert "Where is my refund" in shown(card)
+
+    page.click(AGENT_A.id, card, "Acknowledge")
+    view = page.until(AGENT_A.id, lambda s: s["modal"])["modal"]["view"]
+    reply = "Hi Dana, your refund went out this morning."
+    page.post("submit", {"user": AGENT_A.id, "view_id": view["id"], "values": {"reply_text": reply}})
+    (thread,) = customer_view(page, lambda v: v and v[0]["replies"])
+    assert (thread["platform"], thread["account"], thread["author"]) == ("instagram", "@acme", "dana_reyes")
+    assert [(r["author"], r["by_brand"], r["text"]) for r in thread["replies"]] == [("acme", True, reply)]
+
+    card = cards(page.state(AGENT_A.id))[0]
+    page.choose(AGENT_A.id, card, "Hide")
+    form = page.until(AGENT_A.id, lambda s: s["modal"])["modal"]["view"]
+    page.post("submit", {"user": AGENT_A.id, "view_id": form["id"], "values": {"hide_reason": "spam"}})
+    customer_view(page, lambda v: v and v[0]["hidden"])
+    assert page.sandbox.fake.problems == []
+
+
+def test_meta_deliveries_not_signed_with_the_runs_app_secret_are_refused(page: Page) -> None:
+    graph = page.sandbox.graph
+    comment = graph.add_comment(page.sandbox.commenters.post["id"], "5550001", "Mallory", "forged")
+    body = json.dumps(graph.webhook_delivery_for(comment)).encode()
+    forged = urllib.request.Request(
+        page.sandbox.commenters.url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, "0" * 32)},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged, timeout=10)
+    assert refused.value.code == 401
+    assert "Mallory" not in page.get("/api/bootstrap")["meta"].values()
+    assert "post as one of" in page.post("complaint", {"post_as": "tiktok", "text": "x"}, status=400)["error"]
+    assert "write the comment" in page.post("complaint", {"post_as": "facebook", "text": " "}, status=400)["error"]
+
+
 def test_the_replay_files_the_sample_at_the_chosen_pace_until_stopped(page: Page) -> None:
     sample = customers.load_sample()
     page.post("replay", {"running": True, "every": 1})
@@ -373,6 +566,16 @@ def test_the_api_answers_only_loopback_names_json_and_people_of_the_sandbox(page
     assert status_of(form) == 415
     assert status_of(urllib.request.Request(page.base + "/static/..%2Fserver.py")) == 404
     assert "choose who you are" in page.post("home", {"user": "U0STRANGER"}, status=400)["error"]
+
+
+def test_the_replay_can_mix_in_facebook_and_instagram_comments(page: Page) -> None:
+    page.post("replay", {"running": True, "every": 1, "mix": True})
+    filed = page.until(AGENT_A.id, lambda s: len(cards(s)) >= 3 and len(s["customer"]) >= 2, timeout=20)
+    stopped = page.post("replay", {"running": False})
+
+    assert stopped["can_mix"] and stopped["sent"] >= 3
+    assert {thread["platform"] for thread in filed["customer"]} == {"facebook", "instagram"}
+    assert page.sandbox.fake.problems == []
 
 
 # -- the bundled sample ----------------------------------------------------------------------------------------------

@@ -40,18 +40,18 @@ def x_api() -> Iterator[FakeX]:
 def start_polling(start_heard: Callable[..., Heard]) -> Callable[..., Heard]:
     def start(**settings: str) -> Heard:
         heard = start_heard(**{**X_SETTINGS, **settings})
-        assert heard.x_poller is not None
-        assert heard.x_poller.wait_for_polls(1), "the start-up poll did not finish"
+        assert heard.listener("x-poll") is not None
+        assert heard.listener("x-poll").wait_for_polls(1), "the start-up poll did not finish"
         return heard
 
     return start
 
 
 def poll(heard: Heard, at: datetime | None = None) -> None:
-    assert heard.x_poller is not None
+    assert heard.listener("x-poll") is not None
     if at is not None:
-        heard.x_poller.clock = lambda: at
-    heard.x_poller.poll()
+        heard.listener("x-poll").clock = lambda: at
+    heard.listener("x-poll").poll()
 
 
 def cards(fake: FakeSlack, count: int) -> list[dict]:

@@ -1,7 +1,8 @@
 """The complaint card: a pure function of the complaint's state and the current time.
 
 The card is always rendered whole (never patched), so whichever render reaches Slack last shows the truth. The
-buttons follow the state: what no longer applies is not offered.
+buttons follow the state: what no longer applies is not offered. One row of actions: the primary ones as buttons,
+the rest in a "More…" menu (bot/blocks/menu.py).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -18,14 +18,17 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     MarkdownTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 
 from bot.blocks import Message, context_line, ids
-from bot.blocks.moderation import ModerationView, moderation_blocks
+from bot.blocks.menu import MenuItem, more_menu
+from bot.blocks.moderation import ModerationView, moderation_blocks, moderation_menu_items
 from bot.blocks.replies import reply_blocks
-from bot.blocks.text import safe_mrkdwn
+from bot.blocks.text import link_to, safe_mrkdwn
 from bot.blocks.when import clock, in_words, span
 from bot.lifecycle import EscalationStatus, Status
+from bot.platforms import source_label
 from storage.models import Complaint, Escalation, FollowUp, Reply
 
 SECTION_TEXT_LIMIT = 3000
@@ -53,25 +56,39 @@ class CardView:
 
 def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     complaint = view.complaint
-    ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True))]
     flags = triage_lines(complaint)
     if flags:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=flags)))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=_complaint_text(complaint), verbatim=True)))
     posted = f"Posted {clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}"
+    if complaint.edited_at is not None:
+        posted += f" · edited by the author {clock(complaint.edited_at, now, tz)} (earlier text in its history)"
     if complaint.extra_posts:
         posted += f" · *+{complaint.extra_posts} more* in the thread"
     blocks.append(context_line(posted, verbatim=True))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=_state_lines(view, now, tz))))
     blocks.extend(reply_blocks(view.replies, now, tz))
-    blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_buttons(view, ref)))
     if view.moderation is not None:
-        blocks.extend(moderation_blocks(complaint, view.moderation, ref, now, tz))
+        blocks.extend(moderation_blocks(complaint, view.moderation, now, tz))
+    blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_actions(view)))
     return Message(text=fallback(complaint), blocks=[block.to_dict() for block in blocks])
 
 
+def _actions(view: CardView) -> list[ButtonElement | StaticSelectElement]:
+    """One row that reads at a glance: the primary buttons, then everything else in the "More…" menu."""
+    ref = ids.ComplaintRef(view.complaint.id, view.complaint.revision)
+    elements: list[ButtonElement | StaticSelectElement] = _buttons(view, ref.encode())
+    menu = more_menu(_menu_items(view), ref)
+    if menu is not None:
+        elements.append(menu)
+    return elements
+
+
 def _buttons(view: CardView, ref: str) -> list[ButtonElement]:
+    """The primary actions: Acknowledge, Claim (Release once claimed), Escalate, Schedule follow-up, Resolve; on a
+    resolved card Reopen, the quick follow-up and Schedule follow-up. Take it private joins them, first, when the
+    post shows personal data: then it is the suggested step."""
     complaint = view.complaint
 
     def button(text: str, action_id: str, style: str | None = None) -> ButtonElement:
@@ -92,18 +109,27 @@ def _buttons(view: CardView, ref: str) -> list[ButtonElement]:
     if complaint.acknowledged_at is None:
         buttons.append(button("Acknowledge", ids.ACKNOWLEDGE, style=None if complaint.personal_data else "primary"))
     buttons.append(button("Claim", ids.CLAIM) if complaint.owner_id is None else button("Release", ids.RELEASE))
-    buttons.append(button("Reassign", ids.REASSIGN))
     if view.can_escalate:
         buttons.append(button("Escalate", ids.ESCALATE))
     buttons.append(button("Schedule follow-up", ids.SCHEDULE_FOLLOW_UP))
     buttons.append(button("Resolve", ids.RESOLVE))
-    if not complaint.personal_data:
-        buttons.append(button("Take it private", ids.TAKE_PRIVATE))
     return buttons
 
 
-# How sources are named on a card; others show as they were sent.
-SOURCE_NAMES = {"x": "X"}
+def _menu_items(view: CardView) -> list[MenuItem]:
+    """What is not a primary button: Reassign and Take it private while the complaint is open, then moderation
+    (which also applies to resolved complaints). Platform actions join here as they come."""
+    complaint = view.complaint
+    items: list[MenuItem] = []
+    if complaint.status != Status.RESOLVED:
+        items.append(MenuItem("Reassign", ids.REASSIGN))
+        if not complaint.personal_data:  # else it is a primary button already
+            items.append(MenuItem("Take it private", ids.TAKE_PRIVATE))
+    if view.moderation is not None:
+        items.extend(moderation_menu_items(complaint, view.moderation))
+    return items
+
+
 PERSONAL_DATA_ADVICE = "Personal data in a public post: take it to DM"
 
 
@@ -118,8 +144,8 @@ def who_and_where(complaint: Complaint) -> str:
         details.append(f"{followers(complaint.author_followers)} followers")
     if complaint.lang and complaint.lang not in ("und", "zxx"):
         details.append(f"lang {safe_mrkdwn(complaint.lang, 16)}")
-    source = SOURCE_NAMES.get(complaint.source) or safe_mrkdwn(complaint.source, 64)
-    where = link_to(complaint.url, source) or source
+    source = source_label(complaint.platform, complaint.source)
+    where = link_to(complaint.url, source, 64) or safe_mrkdwn(source, 64)
     extra = f" ({', '.join(details)})" if details else ""
     return f":speech_balloon: {who}{extra} on {where}"
 
@@ -149,20 +175,6 @@ def triage_lines(complaint: Complaint) -> str:
     return "\n".join(lines)
 
 
-def link_to(url: str | None, label: str) -> str | None:
-    link = _safe_link(url)
-    return f"<{link}|{label}>" if link else None
-
-
-def _safe_link(url: str | None) -> str | None:
-    """Only http(s) links, and only characters that cannot break out of Slack's `<url|label>` syntax."""
-    if not url or urlparse(url).scheme not in ("http", "https"):
-        return None
-    if any(char in url for char in "<>| \n\t"):
-        return None
-    return url.replace("&", "&amp;")
-
-
 def _complaint_text(complaint: Complaint) -> str:
     return safe_mrkdwn(complaint.text, SECTION_TEXT_LIMIT) or "_(no text)_"
 
@@ -170,6 +182,12 @@ def _complaint_text(complaint: Complaint) -> str:
 def _state_lines(view: CardView, now: datetime, tz: ZoneInfo) -> str:
     complaint = view.complaint
     lines = [_acknowledgement_line(complaint, now, tz)]
+    if complaint.removed_at is not None:
+        network = safe_mrkdwn(source_label(complaint.platform, complaint.source), 64)
+        lines.append(
+            f":wastebasket: The author removed it on {network} {clock(complaint.removed_at, now, tz)}; "
+            "Heard keeps its record"
+        )
     if complaint.acknowledged_at is not None and complaint.status != Status.RESOLVED:
         lines.append(_resolution_line(complaint, now, tz))
     lines.append(_owner_line(complaint, now, tz))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -22,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import Message, context_line
-from bot.blocks.text import ELLIPSIS, safe_mrkdwn, utf16_length
+from bot.blocks.text import ELLIPSIS, link_to, safe_mrkdwn, utf16_length
 from bot.blocks.when import clock, span
 from bot.digest import Breach, Counted, Digest, HourCount, PeriodFigures, WriteUpItem
 
@@ -361,13 +360,7 @@ def _handle(handle: str) -> str:
 
 def _complaint_link(complaint_id: int, permalink: str | None) -> str:
     """`<permalink|#42>` to the card, or a plain `#42` when there is no card yet or the link is not a clean URL."""
-    if (
-        permalink
-        and urlparse(permalink).scheme in ("http", "https")
-        and not any(char in permalink for char in "<>| \n\t")
-    ):
-        return f"<{permalink.replace('&', '&amp;')}|#{complaint_id}>"
-    return f"#{complaint_id}"
+    return link_to(permalink, f"#{complaint_id}") or f"#{complaint_id}"
 
 
 def digest_period_words(digest: Digest) -> str:

@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.blocks import context_line
-from bot.blocks.card import link_to
 from bot.blocks.lookups import NAME_LIMIT, complaint_line, escalation_line, follow_up_line
-from bot.blocks.text import safe_mrkdwn
+from bot.blocks.text import link_to, safe_mrkdwn
 from bot.blocks.when import clock
 
 if TYPE_CHECKING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 # Card buttons
@@ -16,6 +17,8 @@ QUICK_FOLLOW_UP = "quick_follow_up"
 RESOLVE = "resolve"
 REOPEN = "reopen"
 CARD_ACTIONS_BLOCK = "card_actions"
+# The card's "More…" menu (a static_select beside the primary buttons; value of each option: a MenuChoice)
+CARD_MORE = "card_more"
 
 # Buttons on escalation notices, approval requests and follow-up DMs (value: the escalation / follow-up id)
 ACCEPT_ESCALATION = "accept_escalation"
@@ -62,6 +65,39 @@ class ComplaintRef:
             raise ValueError(f"not a complaint reference: {value!r}") from exc
 
 
+# Slack takes at most 150 characters in an option's value.
+OPTION_VALUE_LIMIT = 150
+_MENU_CHOICE = re.compile(r"([a-z][a-z_]{0,63}):([1-9][0-9]{0,17})\.([0-9]{1,18})")
+
+
+@dataclass(frozen=True)
+class MenuChoice:
+    """An option of the card's "More…" menu: the action it stands for (the action_id the button had before the menu)
+    and the complaint reference, e.g. ``moderate_hide:42.7``.
+
+    It comes back from Slack untrusted (anyone can forge a click), so decoding is strict: the whole value must have
+    this shape, with the revision (a bare ``42`` is refused, unlike a button's value). Whether Heard offers that
+    action at all is the handler's to decide."""
+
+    action_id: str
+    ref: ComplaintRef
+
+    def encode(self) -> str:
+        value = f"{self.action_id}:{self.ref.encode()}"
+        if not _MENU_CHOICE.fullmatch(value) or len(value) > OPTION_VALUE_LIMIT:
+            raise ValueError(f"not a menu choice: {value!r}")
+        return value
+
+    @classmethod
+    def decode(cls, value: object) -> MenuChoice:
+        match = _MENU_CHOICE.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            shown = value[:100] if isinstance(value, str) else type(value).__name__
+            raise ValueError(f"not a menu choice: {shown!r}")
+        action_id, complaint_id, revision = match.groups()
+        return cls(action_id, ComplaintRef(int(complaint_id), int(revision)))
+
+
 # Slack takes at most 2000 characters in a button's value.
 BUTTON_VALUE_LIMIT = 2000
 
@@ -92,16 +128,19 @@ class LookupPage:
         return cls(subcommand, args, offset)
 
 
-# Moderation: the card's second row of buttons (value: a complaint reference), its modals and their inputs
+# Moderation: choices in the card's "More…" menu (and the buttons of cards drawn before it, whose value is a complaint
+# reference), its modals and their inputs. Flag threat and Block ask first, in a small modal of their own.
 HIDE = "moderate_hide"
+UNHIDE = "moderate_unhide"
 FLAG_THREAT = "moderate_flag_threat"
 WARN_AUTHOR = "moderate_warn"
 BLOCK_AUTHOR = "moderate_block"
 KEEP_EVIDENCE = "moderate_keep_evidence"
 WRITE_UP = "moderate_write_up"
-MODERATION_ACTIONS_BLOCK = "moderation_actions"
 HIDE_VIEW = "hide_view"
 WRITE_UP_VIEW = "write_up_view"
+CONFIRM_FLAG_THREAT_VIEW = "confirm_flag_threat_view"
+CONFIRM_BLOCK_VIEW = "confirm_block_view"
 HIDE_REASON_INPUT = "hide_reason"
 WHAT_HAPPENED_INPUT = "what_happened"
 WHAT_WE_LEARNED_INPUT = "what_we_learned"

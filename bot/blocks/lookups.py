@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
 from bot.blocks import Message, context_line, ids
-from bot.blocks.card import SOURCE_NAMES, followers, link_to
-from bot.blocks.text import safe_mrkdwn
+from bot.blocks.card import followers
+from bot.blocks.text import link_to, mention, safe_mrkdwn
 from bot.blocks.when import clock, span
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus, Status
+from bot.platforms import source_label
 
 if TYPE_CHECKING:
     from bot.directory import Department
@@ -84,13 +85,6 @@ def _message(text: str, blocks: Iterable[Block]) -> Message:
 def quoted(typed: str, limit: int = TOPIC_LIMIT) -> str:
     """Something a person typed, shown back to them: escaped, cut, in quotes."""
     return f"“{safe_mrkdwn(_WHITESPACE.sub(' ', typed).strip(), limit)}”"
-
-
-def mention(user_id: str | None) -> str:
-    """A mention for ids Heard stored from Slack; anything else is shown as text, never as markup."""
-    if user_id and _USER_ID.match(user_id):
-        return f"<@{user_id}>"
-    return safe_mrkdwn(user_id or "someone", NAME_LIMIT)
 
 
 # -- help and refusals -----------------------------------------------------------------------------------------------
@@ -187,7 +181,8 @@ def author(handle: str, name: str | None) -> str:
 
 
 def source_name(source: str) -> str:
-    return SOURCE_NAMES.get(source) or safe_mrkdwn(source, NAME_LIMIT)
+    """Lookups list sources, not adapters: a network's own source name reads as the network."""
+    return safe_mrkdwn(source_label(source, source), NAME_LIMIT)
 
 
 def deadline_phrase(line: ComplaintLine, now: datetime, tz: ZoneInfo) -> str:
@@ -209,8 +204,8 @@ def render_complaint_record(record: ComplaintRecord, now: datetime, tz: ZoneInfo
     who = f":speech_balloon: {author(line.author_handle, line.author_name)}"
     if record.author_followers is not None:
         who += f" ({followers(record.author_followers)} followers)"
-    where = source_name(line.source)
-    who += f" on {link_to(record.url, where) or where} — complaint *#{line.complaint_id}*"
+    where = link_to(record.url, source_label(line.source, line.source), NAME_LIMIT) or source_name(line.source)
+    who += f" on {where} — complaint *#{line.complaint_id}*"
     blocks: list[Block] = [
         _section(who),
         _section(safe_mrkdwn(record.text, SECTION_LIMIT) or "_(no text)_"),
@@ -351,7 +346,7 @@ def history_line(entry: HistoryEntry, now: datetime, tz: ZoneInfo) -> str:
     elif entry.actor == "scheduler":
         who = "Heard"
     else:
-        who = safe_mrkdwn(SOURCE_NAMES.get(entry.actor, entry.actor), NAME_LIMIT)
+        who = source_name(entry.actor)
     what = _HISTORY_WORDS.get(entry.action) or safe_mrkdwn(entry.action, NAME_LIMIT)
     detail = entry.detail
     extras: list[str] = []

@@ -1,4 +1,5 @@
-"""Messages around a card: escalation notices, approval requests, follow-up DMs, and the card's thread log."""
+"""Messages around a card: escalation notices, approval requests, follow-up DMs, the card's thread log, and
+moderation's notice to Legal about a threat and the warning drafted for an author."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
 from bot.blocks import Message, context_line, ids
-from bot.blocks.card import SECTION_TEXT_LIMIT, escalation_line, fallback, link_to, who_and_where
-from bot.blocks.moderation import MODERATION_ACTIONS, moderation_log_words
+from bot.blocks.card import SECTION_TEXT_LIMIT, escalation_line, fallback, who_and_where
+from bot.blocks.moderation import MODERATION_ACTIONS, POLICE_LINE, moderation_log_words, strikes_words
 from bot.blocks.replies import reply_log_words
-from bot.blocks.text import safe_mrkdwn
+from bot.blocks.text import link_to, mention, safe_mrkdwn
 from bot.blocks.when import clock
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus
 from storage.models import AuditEvent, Complaint, ComplaintPost, Escalation, FollowUp
@@ -30,7 +31,8 @@ EXCERPT = 500
 
 def complaint_summary(complaint: Complaint, excerpt: int = EXCERPT) -> list[Block]:
     """Who, what (an excerpt) and a link back to the card: the head of every message about a complaint."""
-    link = f" · <{complaint.slack_permalink}|Open the card>" if complaint.slack_permalink else ""
+    card = link_to(complaint.slack_permalink, "Open the card")
+    link = f" · {card}" if card else ""
     return [
         SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
         SectionBlock(
@@ -146,7 +148,11 @@ _LOG_WORDS = {
     Action.BREACH.value: ":rotating_light: the deadline passed; managers were told",
     Action.REMIND.value: ":rotating_light: still overdue; managers were reminded",
     Action.SNOOZE_RESOLUTION.value: "snoozed the resolution reminders",
+    Action.EDITED_BY_AUTHOR.value: "the author edited the post; the card shows the new text, the earlier one is kept",
+    Action.REMOVED_BY_AUTHOR.value: "the author removed the post; Heard keeps its record",
 }
+# Changes made by the author, told without naming who clicked (nobody in Slack did).
+_AUTHOR_ACTIONS = {Action.EDITED_BY_AUTHOR.value, Action.REMOVED_BY_AUTHOR.value}
 
 
 def thread_log_line(event: AuditEvent, now: datetime, tz: ZoneInfo) -> Message:
@@ -161,8 +167,11 @@ def thread_log_line(event: AuditEvent, now: datetime, tz: ZoneInfo) -> Message:
         what = f"reassigned it to <@{detail.get('to')}>"
     elif "department" in detail:
         what = f"{what} ({safe_mrkdwn(str(detail['department']), 120)})"
-    who = "Heard" if event.actor == "scheduler" else f"<@{event.actor}>"
-    text = f"{who} {what} · {clock(event.at, now, tz)}"
+    if event.action in _AUTHOR_ACTIONS:
+        text = f"{what[0].upper()}{what[1:]} · {clock(event.at, now, tz)}"
+    else:
+        who = "Heard" if event.actor == "scheduler" else mention(event.actor)
+        text = f"{who} {what} · {clock(event.at, now, tz)}"
     return Message(text=text, blocks=[context_line(text).to_dict()])
 
 
@@ -180,4 +189,61 @@ def joined_post_message(complaint: Complaint, post: ComplaintPost, now: datetime
         ),
     ]
     text = f"@{handle} wrote again: {safe_mrkdwn(post.text, EXCERPT)}"
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+# -- moderation -----------------------------------------------------------------------------------------------------
+
+POSTS_IN_NOTICE = 5
+
+
+def warning_message(complaint: Complaint, strikes: int, threshold: int, draft: str, has_policy: bool) -> Message:
+    """To the agent who warned: the strike recorded and the warning to send the author (`draft`, plain text)."""
+    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
+    head = f"*{strikes_words(strikes)}* recorded for *@{handle}* (Block is suggested at {threshold})."
+    lines = [
+        head,
+        "A warning to send them as a reply — copy it, edit it if you like:",
+        f"```{safe_mrkdwn(draft, 2500)}```",
+    ]
+    if not has_policy:
+        lines.append("_Set COMMUNITY_POLICY_URL so warnings link to the policy._")
+    text = "\n".join(lines)
+    return Message(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text)).to_dict()])
+
+
+def _long_time(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def threat_notice(complaint: Complaint, posts: list[ComplaintPost], mentions: str, tz: ZoneInfo) -> Message:
+    """To Legal: the evidence (who, the whole text, when, the link) and the way back to the card."""
+    by = f"<@{complaint.threat_flagged_by}>"
+    headline = f":rotating_light: *Threat flagged for Legal* by {by}"
+    if mentions:
+        headline += f" ({mentions})"
+    headline += f". {POLICE_LINE}"
+    where = [f"Posted {_long_time(complaint.posted_at, tz)}"]
+    if link := link_to(complaint.url, "the post"):
+        where.append(link)
+    if card := link_to(complaint.slack_permalink, "Open the card"):
+        where.append(card)
+    where.append(f"Complaint #{complaint.id}")
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=headline)),
+        SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=safe_mrkdwn(complaint.text, SECTION_TEXT_LIMIT) or "_(no text)_", verbatim=True
+            )
+        ),
+        context_line(" · ".join(where)),
+    ]
+    for post in posts[-POSTS_IN_NOTICE:]:
+        later = f"Then, {_long_time(post.posted_at, tz)}: {safe_mrkdwn(post.text, 1500)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=later, verbatim=True)))
+    if complaint.threat_flagged_at is not None:
+        blocks.append(context_line(f"Flagged {_long_time(complaint.threat_flagged_at, tz)}"))
+    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
+    text = f"Threat flagged for Legal: complaint #{complaint.id} from @{handle}: {safe_mrkdwn(complaint.text, 300)}"
     return Message(text=text, blocks=[block.to_dict() for block in blocks])

@@ -1,5 +1,6 @@
-"""Moderation on the card (a second row of buttons and the lines that say what was done), its two modals (Hide,
-Write up) and its thread-log words. Pure functions of state; nothing here deletes anything, and nothing offers to.
+"""Moderation on the card (its choices in the card's "More…" menu and the lines that say what was done), its modals
+(Hide, Write up, and the confirmations of Flag threat and Block) and its thread-log words. Pure functions of state;
+nothing here deletes anything, and nothing offers to.
 """
 
 from __future__ import annotations
@@ -10,10 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
-    ConfirmObject,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -23,10 +21,12 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks import ids
+from bot.blocks.menu import MenuItem
 from bot.blocks.modals import modal_frame
-from bot.blocks.text import safe_mrkdwn
+from bot.blocks.text import mention, safe_mrkdwn
 from bot.blocks.when import clock
 from bot.lifecycle import Action
+from bot.platforms import source_label
 from storage.models import AuditEvent, Complaint
 
 # value -> label; the order is the modal's.
@@ -41,7 +41,6 @@ POLICE_LINE = "Illegal threats are reported to the police."
 NOTE_LIMIT = 2000
 WRITE_UP_LIMIT = 3000
 LINE_LIMIT = 300
-SOURCE_NAMES = {"x": "X"}
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,8 @@ class ModerationView:
         return self.strikes >= self.strikes_before_block and self.blocked_at is None
 
 
-def source_name(source: str) -> str:
-    return SOURCE_NAMES.get(source) or source
+def network_name(complaint: Complaint) -> str:
+    return source_label(complaint.platform, complaint.source)
 
 
 def strikes_words(count: int) -> str:
@@ -76,15 +75,15 @@ def moderation_lines(complaint: Complaint, view: ModerationView, now: datetime, 
     lines: list[str] = []
     if complaint.hidden_at is not None:
         reason = HIDE_REASONS.get(complaint.hidden_reason or "", "Other")
-        where = f"on {source_name(complaint.source)}" if complaint.hidden_on_source else "in Heard only"
+        where = f"on {network_name(complaint)}" if complaint.hidden_on_source else "in Heard only"
         line = (
-            f":see_no_evil: *Hidden {safe_mrkdwn(where, 80)}* by <@{complaint.hidden_by}> at "
+            f":see_no_evil: *Hidden {safe_mrkdwn(where, 80)}* by {mention(complaint.hidden_by)} at "
             f"{clock(complaint.hidden_at, now, tz)} — {reason}"
         )
         if complaint.hidden_note:
             line += f": {safe_mrkdwn(complaint.hidden_note, LINE_LIMIT)}"
         if not complaint.hidden_on_source and complaint.hidden_source_refusal:
-            line += f"\n_Not hidden on {safe_mrkdwn(source_name(complaint.source), 64)}: "
+            line += f"\n_Not hidden on {safe_mrkdwn(network_name(complaint), 64)}: "
             line += f"{safe_mrkdwn(complaint.hidden_source_refusal, LINE_LIMIT)}._"
         lines.append(line)
     if complaint.threat_flagged_at is not None:
@@ -108,57 +107,35 @@ def moderation_lines(complaint: Complaint, view: ModerationView, now: datetime, 
     return lines
 
 
-def moderation_blocks(complaint: Complaint, view: ModerationView, ref: str, now: datetime, tz: ZoneInfo) -> list[Block]:
-    """The lines (when there is anything to say) and the Moderate row. There is no Delete, by design."""
-    blocks: list[Block] = []
+def moderation_blocks(complaint: Complaint, view: ModerationView, now: datetime, tz: ZoneInfo) -> list[Block]:
+    """The lines that say what was done, when there is anything to say (the actions are in the card's menu)."""
     lines = moderation_lines(complaint, view, now, tz)
-    if lines:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
-    blocks.append(
-        ActionsBlock(block_id=ids.MODERATION_ACTIONS_BLOCK, elements=moderation_buttons(complaint, view, ref))
-    )
-    return blocks
+    return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))] if lines else []
 
 
-def moderation_buttons(complaint: Complaint, view: ModerationView, ref: str) -> list[ButtonElement]:
-    def button(text: str, action_id: str, style: str | None = None, confirm: ConfirmObject | None = None) -> Any:
-        return ButtonElement(text=text, action_id=action_id, value=ref, style=style, confirm=confirm)
-
-    buttons = []
+def moderation_menu_items(complaint: Complaint, view: ModerationView) -> list[MenuItem]:
+    """Moderation's choices in the card's "More…" menu, those that still apply. There is no Delete, by design."""
+    items = []
     if complaint.hidden_at is None:
-        buttons.append(button("Hide", ids.HIDE))
+        items.append(MenuItem("Hide", ids.HIDE))
+    else:
+        items.append(MenuItem("Unhide", ids.UNHIDE))
     if complaint.threat_flagged_at is None and view.can_flag_threat:
-        confirm = ConfirmObject(
-            title="Flag as a threat?",
-            text="Legal gets the post, its author and a link to this card. " + POLICE_LINE,
-            confirm="Notify Legal",
-            deny="Cancel",
-        )
-        buttons.append(button("Flag threat", ids.FLAG_THREAT, confirm=confirm))
+        items.append(MenuItem("Flag threat", ids.FLAG_THREAT))  # asks first: confirm_flag_threat_modal
     if view.blocked_at is None:
-        buttons.append(button("Warn", ids.WARN_AUTHOR))
+        items.append(MenuItem("Warn", ids.WARN_AUTHOR))
     if view.block_suggested:
-        confirm = ConfirmObject(
-            title="Block this author?",
-            text="Heard records the block and mutes the account where the source's API allows.",
-            confirm="Block",
-            deny="Cancel",
-        )
-        buttons.append(button("Block", ids.BLOCK_AUTHOR, style="danger", confirm=confirm))
-    buttons.append(button("Keep evidence", ids.KEEP_EVIDENCE))
-    buttons.append(button("Write up" if view.written_up_at is None else "Edit write-up", ids.WRITE_UP))
-    return buttons
+        items.append(MenuItem("Block", ids.BLOCK_AUTHOR))  # asks first: confirm_block_modal
+    items.append(MenuItem("Keep evidence", ids.KEEP_EVIDENCE))
+    items.append(MenuItem("Write up" if view.written_up_at is None else "Edit write-up", ids.WRITE_UP))
+    return items
 
 
 # -- modals -------------------------------------------------------------------------------------------------------
 
 
-def hide_modal(ref: str, summary: str, source: str) -> dict[str, Any]:
-    where = (
-        "X hides it where the brand started the conversation; otherwise it is hidden in Heard only."
-        if source == "x"
-        else f"{source_name(source)} posts are hidden in Heard only."
-    )
+def hide_modal(ref: str, summary: str, where: str) -> dict[str, Any]:
+    """`where` says whether the network hides it too (from the platform's capabilities)."""
     return modal_frame(
         ids.HIDE_VIEW,
         "Hide complaint",
@@ -184,6 +161,39 @@ def hide_modal(ref: str, summary: str, source: str) -> dict[str, Any]:
                 element=PlainTextInputElement(action_id=ids.NOTE_INPUT, multiline=True, max_length=NOTE_LIMIT),
             ),
         ],
+    )
+
+
+# What Flag threat and Block ask before they act. They were confirm dialogs on the buttons; an option of a select
+# cannot carry its own (bot/blocks/menu.py says why), so each is a small modal that acts only when submitted.
+FLAG_THREAT_QUESTION = "Flag as a threat?"
+FLAG_THREAT_EXPLAINED = "Legal gets the post, its author and a link to this card. " + POLICE_LINE
+FLAG_THREAT_CONFIRM = "Notify Legal"
+BLOCK_QUESTION = "Block this author?"
+BLOCK_EXPLAINED = "Heard records the block and mutes the account where the source's API allows."
+BLOCK_CONFIRM = "Block"
+
+
+def confirm_flag_threat_modal(ref: str, summary: str) -> dict[str, Any]:
+    return _confirm_modal(
+        ids.CONFIRM_FLAG_THREAT_VIEW, FLAG_THREAT_QUESTION, FLAG_THREAT_EXPLAINED, FLAG_THREAT_CONFIRM, ref, summary
+    )
+
+
+def confirm_block_modal(ref: str, summary: str) -> dict[str, Any]:
+    return _confirm_modal(ids.CONFIRM_BLOCK_VIEW, BLOCK_QUESTION, BLOCK_EXPLAINED, BLOCK_CONFIRM, ref, summary)
+
+
+def _confirm_modal(
+    callback_id: str, question: str, explained: str, confirm: str, ref: str, summary: str
+) -> dict[str, Any]:
+    """A question with the complaint it is about; submitting it is the "yes", Cancel the "no"."""
+    return modal_frame(
+        callback_id,
+        question,
+        confirm,
+        ref,
+        [SectionBlock(text=summary), SectionBlock(text=MarkdownTextObject(text=explained))],
     )
 
 
@@ -224,6 +234,7 @@ def write_up_modal(ref: str, summary: str, what_happened: str = "", what_we_lear
 
 MODERATION_ACTIONS = {
     Action.HIDE.value,
+    Action.UNHIDE.value,
     Action.FLAG_THREAT.value,
     Action.WARN_AUTHOR.value,
     Action.BLOCK_AUTHOR.value,
@@ -238,6 +249,8 @@ def moderation_log_words(event: AuditEvent) -> str:
         reason = HIDE_REASONS.get(str(detail.get("reason")), "Other")
         where = "on the source" if detail.get("on_source") else "in Heard only"
         return f"hid it ({reason}, {where})"
+    if event.action == Action.UNHIDE.value:
+        return "unhid it" + (" (shown again on the source)" if detail.get("on_source") else "")
     if event.action == Action.FLAG_THREAT.value:
         return f":rotating_light: flagged it as a threat; Legal was told. {POLICE_LINE}"
     if event.action == Action.WARN_AUTHOR.value:

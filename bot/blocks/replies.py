@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import context_line, ids
 from bot.blocks.modals import modal_frame
-from bot.blocks.text import safe_mrkdwn
+from bot.blocks.text import link_to, safe_mrkdwn
 from bot.blocks.when import clock
 from bot.replies import ACKNOWLEDGE
 from storage.models import Reply
@@ -194,13 +194,6 @@ def reply_line(reply: Reply, now: datetime, tz: ZoneInfo) -> str:
     if reply.channel == COPY:
         return f":speech_balloon: *Replied by hand* by <@{reply.sent_by or reply.requested_by}> at {when}: {quote}"
     return f":speech_balloon: *Replied publicly on X* by <@{reply.requested_by}> at {when}: {quote}{suffix}"
-
-
-def link_to(url: str | None, label: str) -> str | None:
-    # The card module imports this one; its link check is borrowed at call time.
-    from bot.blocks.card import link_to as card_link
-
-    return card_link(url, label)
 
 
 def _quote(text: str) -> str:

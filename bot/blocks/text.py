@@ -1,4 +1,5 @@
-"""Making untrusted text safe for Slack: escaped for mrkdwn, neutralised bidi controls, cut to a limit.
+"""Making untrusted text safe for Slack: escaped for mrkdwn, neutralised bidi controls, cut to a limit; links
+(`link_to`) and mentions (`mention`) that cannot be turned into other markup.
 
 Lengths are counted in UTF-16 code units, which is never less than the code-point count Slack may use, so a text
 that fits here fits there too. Cuts never split a code point, an `&amp;` entity, or an emoji sequence.
@@ -6,8 +7,10 @@ that fits here fits there too. Cuts never split a code point, an `&amp;` entity,
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
+from urllib.parse import urlparse
 
 ELLIPSIS = "…"
 
@@ -81,3 +84,43 @@ def _fit(chars: Iterable[str], limit: int) -> str:
     if regional % 2:
         kept.pop()  # a lone half of a flag renders as a stray letter
     return "".join(kept).rstrip() + ELLIPSIS
+
+
+LINK_LABEL_LIMIT = 200
+# Characters that would end or split Slack's `<url|label>` (or a URL Slack would cut at whitespace).
+_LINK_BREAKERS = frozenset("<>| \n\t")
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` ready to go inside `<…|…>`: only http(s) links, none with a character that could break out of the
+    link syntax, `&` escaped as mrkdwn wants; None for anything else (a `javascript:` link, a forged label)."""
+    if not url or any(char in _LINK_BREAKERS for char in url):
+        return None
+    try:
+        scheme = urlparse(url).scheme
+    except ValueError:  # e.g. an unclosed `[` where an IPv6 address would be
+        return None
+    return url.replace("&", "&amp;") if scheme in ("http", "https") else None
+
+
+def link_to(url: str | None, label: str, limit: int = LINK_LABEL_LIMIT) -> str | None:
+    """A mrkdwn link `<url|label>`, or None when `url` is not safe to link (say the label as plain text then).
+    `label` is plain text, untrusted or not: it is escaped and cut to `limit` here, so pass it unescaped."""
+    link = safe_url(url)
+    return f"<{link}|{safe_mrkdwn(label, limit)}>" if link else None
+
+
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def mention(user_id: str | None) -> str:
+    """A person Heard stored from Slack as a mention; anything else (a network that acted, an id nobody checked)
+    as plain text, never as markup that could ping."""
+    if user_id and _SLACK_USER_ID.match(user_id):
+        return f"<@{user_id}>"
+    if not user_id:
+        return "someone"
+    # Imported here: the platform registry imports the projections, which import this module.
+    from bot.platforms import source_label
+
+    return safe_mrkdwn(source_label(user_id, user_id), 120)

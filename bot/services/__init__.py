@@ -6,6 +6,7 @@ privately when the request did not (or did not need to) change anything. The are
 """
 
 from bot.services.base import FieldErrors, IngestResult, Requester
+from bot.services.card_menu import CardMenuUseCases
 from bot.services.complaints import ComplaintUseCases
 from bot.services.digests import DigestUseCases
 from bot.services.escalations import EscalationUseCases
@@ -27,6 +28,7 @@ class Services(
     LookupUseCases,
     ModerationUseCases,
     ReplyUseCases,
+    CardMenuUseCases,
 ):
     """All of Heard's use cases behind one object, as handlers and the scheduler see them."""
 

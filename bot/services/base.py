@@ -17,6 +17,8 @@ from bot.delivery import utcnow
 from bot.delivery.direct import SlackDirect, SlackUnavailable
 from bot.directory import DirectoryFile
 from bot.lifecycle import Action, Actor, Outcome, Status, TransitionRefused
+from bot.platforms.base import PostRef
+from bot.platforms.registry import Platforms
 from bot.roles import Roles
 from bot.sla import SlaPolicy
 from storage.db import Database
@@ -74,8 +76,11 @@ class UseCases:
         slack: SlackDirect,
         directory: DirectoryFile | None,
         wake_at: Callable[[datetime], None] = lambda _due: None,
+        platforms: Platforms | None = None,
     ) -> None:
         self.settings = settings
+        # The adapter of each complaint's network: replies, private replies, hiding and blocking go through it.
+        self.platforms = platforms if platforms is not None else Platforms(settings)
         self.database = database
         self._wake_delivery = wake_delivery
         self.slack = slack
@@ -89,6 +94,16 @@ class UseCases:
             breach_repeat=settings.breach_repeat,
             breach_repeats=settings.breach_repeats,
             calendar=settings.calendar,
+        )
+
+    @staticmethod
+    def post_ref(complaint: Complaint) -> PostRef:
+        return PostRef(
+            external_id=complaint.external_id,
+            author_id=complaint.author_id,
+            author_handle=complaint.author_handle,
+            posted_at=complaint.posted_at,
+            conversation_id=complaint.conversation_id,
         )
 
     # -- shared mechanics ------------------------------------------------------------------------------------------

@@ -56,11 +56,13 @@ class ComplaintUseCases(UseCases):
         """Open the modal for `form` (one of ids.*_VIEW) if this person may use it on this complaint now."""
         refusal: str | None = None
         view: dict | str = ""
+        # Slack is asked (user groups) before the unit of work, never while it holds the row or SQLite's writer.
+        may_act = self._safely(self.roles.is_agent, requester.user_id)
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
             if complaint is None:
                 refusal = GONE
-            elif not self._safely(self.roles.is_agent, requester.user_id):
+            elif not may_act:
                 refusal = NOT_AN_AGENT
             elif form != modals.ids.FOLLOW_UP_VIEW and complaint.status == Status.RESOLVED:
                 refusal = f"This complaint was resolved by {lifecycle.mention(complaint.resolved_by)}; reopen it first."

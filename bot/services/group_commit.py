@@ -10,8 +10,8 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
+from bot.platforms.base import NewComplaint
 from bot.services.base import IngestResult
-from bot.sources import NewComplaint
 
 log = logging.getLogger("heard.services")
 

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from bot import lifecycle, projections, sla
 from bot.delivery import utcnow
 from bot.lifecycle import Action, Actor, Status
+from bot.platforms.base import NewComplaint, PostUpdate, UpdateKind
+from bot.platforms.webhook import KEY as WEBHOOK
 from bot.services.base import MAX_CLOCK_SKEW, IngestResult, UseCases
 from bot.sla import Clock
-from bot.sources import NewComplaint
 from bot.triage import Triage, triage
 from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery
 
@@ -160,6 +161,7 @@ class IntakeUseCases(UseCases):
         found = triage(new.text, new.author_followers, self.settings.triage)
         complaint = Complaint(
             source=new.source,
+            platform=new.platform if new.platform != WEBHOOK else self.platforms.key_for_webhook_source(new.source),
             external_id=new.external_id,
             author_handle=new.author_handle,
             author_name=new.author_name,
@@ -208,6 +210,79 @@ class IntakeUseCases(UseCases):
         )
         projections.show_joined_post(session, complaint, post, now)
         projections.refresh_card(session, complaint, now)
+
+    def update_posts(self, updates: Sequence[PostUpdate]) -> None:
+        """What authors (or the network) did to posts Heard filed: an edit updates the card and keeps the earlier
+        text in the audit trail; a removal is noted on the card while Heard keeps its record; hiding or unhiding on
+        the network itself is shown as such. Posts Heard never filed are ignored."""
+        if not updates:
+            return
+        with self.database.unit_of_work() as session:
+            for update in updates:
+                complaint = session.scalar(
+                    select(Complaint)
+                    .where(Complaint.source == update.source, Complaint.external_id == update.external_id)
+                    .with_for_update()
+                )
+                post = None
+                if complaint is None:
+                    post = session.scalar(
+                        select(ComplaintPost).where(
+                            ComplaintPost.source == update.source, ComplaintPost.external_id == update.external_id
+                        )
+                    )
+                    if post is None:
+                        continue
+                    complaint = session.get(Complaint, post.complaint_id, with_for_update=True)
+                    if complaint is None:
+                        continue
+                self._apply_update(session, complaint, post, update)
+        self._wake_delivery()
+
+    def _apply_update(
+        self, session: Session, complaint: Complaint, post: ComplaintPost | None, update: PostUpdate
+    ) -> None:
+        now = utcnow()
+        actor = Actor(update.source, "webhook")
+        detail: dict[str, object] = {"external_id": update.external_id}
+        if update.kind == UpdateKind.EDITED:
+            before = post.text if post is not None else complaint.text
+            if update.text is None or update.text == before:
+                return  # a redelivery of an edit already applied
+            detail.update({"before": before, "after": update.text})
+            if post is not None:
+                post.text = update.text
+            else:
+                complaint.text = update.text
+                complaint.edited_at = update.at
+                # The edit may add personal data or a threat: triage again (it never lowers what was found).
+                _apply_triage(complaint, triage(update.text, complaint.author_followers, self.settings.triage))
+            action = Action.EDITED_BY_AUTHOR
+        elif update.kind == UpdateKind.REMOVED:
+            if post is None:
+                if complaint.removed_at is not None:
+                    return
+                complaint.removed_at = update.at
+            action = Action.REMOVED_BY_AUTHOR
+        else:
+            hidden = update.kind == UpdateKind.HIDDEN
+            if post is not None or (complaint.hidden_at is not None) == hidden:
+                return  # the echo of Heard's own hide or unhide, or a joined post: nothing new for the card
+            if hidden:
+                complaint.hidden_at, complaint.hidden_by, complaint.hidden_reason = update.at, None, "other"
+                complaint.hidden_on_source, complaint.hidden_source_refusal = True, None
+                complaint.hidden_note = "Hidden on the network itself, not from Heard"
+                action = Action.HIDE
+            else:
+                complaint.hidden_at = complaint.hidden_by = complaint.hidden_reason = complaint.hidden_note = None
+                complaint.hidden_on_source = complaint.hidden_source_refusal = None
+                action = Action.UNHIDE
+            detail["on_source"] = True
+        event = lifecycle.record(session, complaint, action, actor, now, detail)
+        complaint.revision += 1
+        projections.refresh_card(session, complaint, now)
+        if self.settings.thread_log:
+            projections.log_in_thread(session, complaint, event, now)
 
     @staticmethod
     def _posted(new: NewComplaint, now: datetime) -> datetime:

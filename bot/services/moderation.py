@@ -18,21 +18,18 @@ from sqlalchemy.orm import Session
 from bot import delivery, lifecycle, moderation, projections
 from bot.blocks import Message, ids
 from bot.blocks.card import fallback
-from bot.blocks.moderation import HIDE_REASONS, hide_modal, source_name, write_up_modal
+from bot.blocks.moderation import HIDE_REASONS, hide_modal, write_up_modal
 from bot.blocks.when import clock
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.directory import Department
 from bot.lifecycle import Action, Outcome, TransitionRefused, mention
+from bot.platforms.base import Capability, Done
 from bot.services.base import GONE, NOT_AN_AGENT, FieldErrors, Requester, UseCases
-from bot.sources.x import SOURCE as X_SOURCE
-from bot.sources.x import make_user_client
-from bot.sources.x_moderation import CALL_TIMEOUT, MUTE_ONLY, SourceOutcome, XModerator
 from storage.models import AuditEvent, Complaint, WriteUp
 
 log = logging.getLogger("heard.services.moderation")
 
-NO_X_CREDENTIALS = "X user credentials (X_CONSUMER_KEY and the rest) are not set"
 NO_LEGAL = (
     'There is no Legal department (key "legal") in the escalation directory, so nobody can be told about this threat. '
     "Add one with its users, user groups or channel."
@@ -40,26 +37,26 @@ NO_LEGAL = (
 
 
 class ModerationUseCases(UseCases):
-    _x_moderator: XModerator | None = None
-
     # -- forms -------------------------------------------------------------------------------------------------------
 
     def open_moderation_form(self, form: str, complaint_id: int, requester: Requester, trigger_id: str) -> None:
         """Hide and Write up open a modal; unlike the card's other forms they work on resolved complaints too."""
         refusal: str | None = None
         view: dict = {}
+        # Slack is asked (user groups) before the unit of work, never while it holds the row or SQLite's writer.
+        may_act = self._safely(self.roles.is_agent, requester.user_id)
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
             if complaint is None:
                 refusal = GONE
-            elif not self._safely(self.roles.is_agent, requester.user_id):
+            elif not may_act:
                 refusal = NOT_AN_AGENT
             elif form == ids.HIDE_VIEW and complaint.hidden_at is not None:
                 refusal = f"Already hidden by {mention(complaint.hidden_by)}."
             else:
                 ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
                 if form == ids.HIDE_VIEW:
-                    view = hide_modal(ref, fallback(complaint), complaint.source)
+                    view = hide_modal(ref, fallback(complaint), self._where_hidden(complaint))
                 else:
                     write_up = session.scalar(select(WriteUp).where(WriteUp.complaint_id == complaint.id))
                     view = write_up_modal(
@@ -86,13 +83,15 @@ class ModerationUseCases(UseCases):
             return None
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
-            target = (complaint.source, complaint.external_id, complaint.hidden_at) if complaint else None
+            target = (
+                (self.platforms.of(complaint), self.post_ref(complaint), complaint.hidden_at) if complaint else None
+            )
         if target is None:
             self._tell(requester, GONE)
             return None
-        source, post_id, hidden_at = target
-        # Outside the lock: X may take its time. A repeat does not ask X again.
-        on_source = self._hide_on_source(source, post_id) if hidden_at is None else SourceOutcome(done=False)
+        platform, post, hidden_at = target
+        # Outside the lock: the network may take its time. A repeat does not ask it again.
+        on_source = platform.hide(post) if hidden_at is None else Done(done=False)
 
         def hide_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             if complaint.hidden_at is not None:
@@ -114,20 +113,47 @@ class ModerationUseCases(UseCases):
             self._tell(requester, f"Hidden in Heard only: {on_source.refusal}.")
         return None
 
-    def _hide_on_source(self, source: str, post_id: str) -> SourceOutcome:
-        if source != X_SOURCE:
-            return SourceOutcome(False, f"{source_name(source)} posts cannot be hidden from Heard; hide it there too")
-        moderator = self._x()
-        if moderator is None:
-            return SourceOutcome(False, NO_X_CREDENTIALS)
-        return moderator.hide_reply(post_id)
+    def unhide(self, complaint_id: int, requester: Requester) -> None:
+        """Hiding is undone the same way: on the network where Heard hid it there, and in Heard."""
+        if not self._safely(self.roles.is_agent, requester.user_id):
+            self._tell(requester, NOT_AN_AGENT)
+            return
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, complaint_id)
+            target = (
+                (self.platforms.of(complaint), self.post_ref(complaint), complaint.hidden_on_source)
+                if complaint
+                else None
+            )
+        if target is None:
+            self._tell(requester, GONE)
+            return
+        platform, post, on_network = target
+        on_source = platform.unhide(post) if on_network else Done(done=False)
 
-    def _x(self) -> XModerator | None:
-        if self.settings.x_user_auth is None:
-            return None
-        if self._x_moderator is None:
-            self._x_moderator = XModerator(make_user_client(self.settings.x_user_auth, CALL_TIMEOUT))
-        return self._x_moderator
+        def unhide_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            if complaint.hidden_at is None:
+                return Outcome(changed=False, notice="It is not hidden.")
+            detail = {
+                "hidden_by": complaint.hidden_by,
+                "reason": complaint.hidden_reason,
+                "on_source": on_source.done,
+                "source_refusal": on_source.refusal,
+            }
+            complaint.hidden_at = complaint.hidden_by = complaint.hidden_reason = complaint.hidden_note = None
+            complaint.hidden_on_source = None
+            complaint.hidden_source_refusal = None
+            return lifecycle.apply(session, complaint, Action.UNHIDE, requester.actor, now, detail)
+
+        if self._change(complaint_id, requester, unhide_now) and on_network and not on_source.done:
+            self._tell(requester, f"Shown again in Heard, but still hidden on {platform.label}: {on_source.refusal}.")
+
+    def _where_hidden(self, complaint: Complaint) -> str:
+        platform = self.platforms.of(complaint)
+        capabilities = platform.capabilities()
+        if capabilities.can(Capability.HIDE):
+            return f"{platform.label} hides it too where it allows; otherwise it is hidden in Heard only."
+        return f"{capabilities.why_not(Capability.HIDE)}: it is hidden in Heard only."
 
     # -- flag threat ---------------------------------------------------------------------------------------------------
 
@@ -216,12 +242,12 @@ class ModerationUseCases(UseCases):
                 self._tell(requester, GONE)
                 return
             author = moderation.author_row(session, complaint)
-            source, author_id = complaint.source, complaint.author_id
+            platform, post = self.platforms.of(complaint), self.post_ref(complaint)
             strikes = author.strikes if author else 0
             already = author is not None and author.blocked_at is not None
-        on_source = SourceOutcome(done=False)
+        on_source = Done(done=False)
         if not already and strikes >= threshold:
-            on_source = self._mute_on_source(source, author_id)
+            on_source = platform.block(post)
 
         def block_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             author = moderation.lock_author(session, complaint)
@@ -233,23 +259,14 @@ class ModerationUseCases(UseCases):
                 )
             author.blocked_at, author.blocked_by = now, requester.user_id
             author.muted_on_source = on_source.done
-            author.block_note = MUTE_ONLY if on_source.done else f"{on_source.refusal}; block them there by hand"
+            means = platform.capabilities().block_means
+            author.block_note = means if on_source.done else f"{on_source.refusal}; block them there by hand"
             detail = {"author": author.author_key, "muted": on_source.done, "note": author.block_note}
             outcome = lifecycle.apply(session, complaint, Action.BLOCK_AUTHOR, requester.actor, now, detail)
             self._refresh_author_cards(session, complaint, now)
             return outcome
 
         self._change(complaint_id, requester, block_now)
-
-    def _mute_on_source(self, source: str, author_id: str | None) -> SourceOutcome:
-        if source != X_SOURCE:
-            return SourceOutcome(False, f"{source_name(source)} accounts cannot be blocked from Heard")
-        moderator = self._x()
-        if moderator is None:
-            return SourceOutcome(False, NO_X_CREDENTIALS)
-        if not author_id:
-            return SourceOutcome(False, "the author's X id is unknown")
-        return moderator.mute(author_id)
 
     def _refresh_author_cards(self, session: Session, complaint: Complaint, now: datetime) -> None:
         for other in moderation.other_cards_of_author(session, complaint):

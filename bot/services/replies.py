@@ -1,11 +1,11 @@
-"""Replies to the customer: the Acknowledge and "Take it private" modals, sending through X exactly once, and
-drafts an agent sends by hand (Mark replied).
+"""Replies to the customer: the Acknowledge and "Take it private" modals, sending through the complaint's platform
+exactly once, and drafts an agent sends by hand (Mark replied).
 
 A submission is one unit of work: it acknowledges the complaint (Acknowledge) and records the reply row, keyed by
-the modal view that asked, so a Slack retry or a double submit finds the row instead of sending twice. Sending to X
+the modal view that asked, so a Slack retry or a double submit finds the row instead of sending twice. Sending
 happens after the commit, outside Slack's 3 seconds (`send_due_replies`, started at once and by the scheduler's
-sweep): each attempt is recorded before X is called; after an attempt whose outcome was not heard, the brand's
-recent posts (or the DM conversation) are searched for the text before it is posted again.
+sweep): each attempt is recorded before the network is called; after an attempt whose outcome was not heard, the
+adapter looks for the text (the brand's replies, the private conversation) before it is posted again.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bot import lifecycle, projections
 from bot.blocks import ids
@@ -41,18 +41,15 @@ from bot.blocks.replies import (
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.lifecycle import Action, Actor, Outcome, Status
+from bot.platforms.base import Capability, Duplicate, Platform, PostRef, Refused, Sent, Unsure
 from bot.replies import ACKNOWLEDGE, PRIVATE, TemplatesFile, eta_moment, eta_words, fill, template_values
 from bot.services.base import GONE, NOT_AN_AGENT, Requester, UseCases
-from bot.sources import x as x_source
-from bot.sources.x_replies import Sent, XDuplicate, XRefused, XUnsure, XWriter
 from storage.models import Complaint, Reply
 
 log = logging.getLogger("heard.replies")
 
 # After an attempt whose outcome was not heard: look, then try again after these pauses; then give up and ask.
 UNSURE_RETRIES = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2))
-DEFAULT_X_TIMEOUT = timedelta(seconds=10)
-SENDER_SURFACE = "x"
 NOT_SENT_YET = "That reply is being sent now; its outcome will show on the card."
 
 
@@ -62,15 +59,13 @@ class _Attempt:
     attempt: int
     channel: str
     text: str
-    post_id: str
-    author_id: str | None
+    post: PostRef
     look_first: bool
 
 
 class ReplyUseCases(UseCases):
     _replies_lock = threading.Lock()
     _templates_file: TemplatesFile | None = None
-    _x_writer: XWriter | None = None
 
     # -- what the use cases need, built once ------------------------------------------------------------------------
 
@@ -81,20 +76,21 @@ class ReplyUseCases(UseCases):
                 self._templates_file = TemplatesFile(self.settings.templates_path, self.settings.templates_required)
             return self._templates_file
 
-    @property
-    def x_writer(self) -> XWriter | None:
-        """None when X replies are not set up (no user-context credentials): replies are then copied by hand."""
-        auth = self.settings.x_user_auth
-        if auth is None:
-            return None
-        with self._replies_lock:
-            if self._x_writer is None:
-                timeout = self.settings.x.timeout if self.settings.x is not None else DEFAULT_X_TIMEOUT
-                self._x_writer = XWriter(auth, timeout, self.settings.timezone)
-            return self._x_writer
+    def can_reply_on_platform(self, complaint: Complaint) -> bool:
+        return self.platforms.of(complaint).capabilities().can(Capability.PUBLIC_REPLY)
 
-    def can_send_on_x(self, complaint: Complaint) -> bool:
-        return complaint.source == x_source.SOURCE and self.settings.x_user_auth is not None
+    def private_reply_refusal(self, complaint: Complaint, now: datetime) -> str | None:
+        """Why the complaint's network will not take a private reply now (its window, once only), or None."""
+        session = object_session(complaint)
+        already = session is not None and (
+            session.scalar(
+                select(Reply.id)
+                .where(Reply.complaint_id == complaint.id, Reply.channel == DM, Reply.status.in_(LIVE))
+                .limit(1)
+            )
+            is not None
+        )
+        return self.platforms.of(complaint).private_reply_refusal(self.post_ref(complaint), now, already)
 
     # -- the modal ---------------------------------------------------------------------------------------------------
 
@@ -103,18 +99,21 @@ class ReplyUseCases(UseCases):
     ) -> None:
         refusal: str | None = None
         view: dict[str, Any] | None = None
+        # Slack is asked (user groups, the agent's name) before the unit of work, never while it holds the row.
+        may_act = self._safely(self.roles.is_agent, requester.user_id)
+        agent_name = self.slack.real_name(requester.user_id) if may_act else None
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
             if complaint is None:
                 refusal = GONE
-            elif not self._safely(self.roles.is_agent, requester.user_id):
+            elif not may_act:
                 refusal = NOT_AN_AGENT
             elif complaint.status == Status.RESOLVED and edits is None:
                 refusal = f"This complaint was resolved by {lifecycle.mention(complaint.resolved_by)}; reopen it first."
                 projections.refresh_card(session, complaint, utcnow())
             else:
                 draft = session.get(Reply, edits) if edits is not None else None
-                view = self._reply_view(complaint, requester.user_id, purpose, draft)
+                view = self._reply_view(complaint, agent_name, purpose, draft)
         if view is not None:
             try:
                 self.slack.open_modal(trigger_id, view)
@@ -126,7 +125,7 @@ class ReplyUseCases(UseCases):
     def _reply_view(
         self,
         complaint: Complaint,
-        agent: str,
+        agent_name: str | None,
         purpose: str,
         draft: Reply | None = None,
         text: str | None = None,
@@ -134,7 +133,7 @@ class ReplyUseCases(UseCases):
         warned: bool = False,
     ) -> dict[str, Any]:
         if template is None or text is None:
-            filled = self.filled_template(complaint, agent, purpose, utcnow())
+            filled = self.filled_template(complaint, agent_name, purpose, utcnow())
             template = template or fingerprint(filled)
             text = text if text is not None else (draft.text if draft is not None else filled)
         form = ReplyForm(complaint.id, purpose, template, warned, draft.id if draft is not None else None)
@@ -142,24 +141,25 @@ class ReplyUseCases(UseCases):
             form, fallback(complaint), text, self._choices(complaint, purpose, draft), self._notes(complaint, purpose)
         )
 
-    def filled_template(self, complaint: Complaint, agent: str, purpose: str, now: datetime) -> str:
+    def filled_template(self, complaint: Complaint, agent_name: str | None, purpose: str, now: datetime) -> str:
         template, language = self.templates.current().get(purpose, complaint.source, complaint.lang)
         moment = eta_moment(complaint.resolve_deadline, now, self.settings.calendar)
         values = template_values(
             author_name=complaint.author_name,
             author_handle=complaint.author_handle,
-            agent_name=self.slack.real_name(agent),
+            agent_name=agent_name,
             eta=eta_words(moment, now, self.settings.timezone, language),
             private_contact=self.settings.private_contact,
         )
         return fill(template, values)
 
     def _choices(self, complaint: Complaint, purpose: str, draft: Reply | None) -> list[str]:
-        if self.can_send_on_x(complaint):
+        if self.can_reply_on_platform(complaint):
             choices = [PUBLIC]
-            if purpose == PRIVATE and complaint.author_id:
+            privately = self.private_reply_refusal(complaint, utcnow()) is None
+            if purpose == PRIVATE and privately:
                 choices.append(DM)
-            if draft is not None and draft.channel == DM and complaint.author_id:
+            if draft is not None and draft.channel == DM and privately:
                 choices = [DM, PUBLIC]
         else:
             choices = [COPY]
@@ -169,16 +169,18 @@ class ReplyUseCases(UseCases):
 
     def _notes(self, complaint: Complaint, purpose: str) -> list[str]:
         notes = []
-        if complaint.source == x_source.SOURCE and self.settings.x_user_auth is None:
+        capabilities = self.platforms.of(complaint).capabilities()
+        if not capabilities.can(Capability.PUBLIC_REPLY):
             notes.append(
-                "X replies are not set up (X_ACCESS_TOKEN and friends): copy the reply and send it from the brand "
-                "account, then press *Mark replied* on the card."
+                f"{capabilities.why_not(Capability.PUBLIC_REPLY)}: copy the reply, send it yourself from the brand "
+                "account, then press *Mark replied* on the card so the record is complete."
             )
-        elif complaint.source != x_source.SOURCE:
-            notes.append(
-                "Heard cannot reply on this source: copy the reply, send it yourself, then press *Mark replied* on "
-                "the card so the record is complete."
-            )
+        elif purpose == PRIVATE:
+            refusal = self.private_reply_refusal(complaint, utcnow())
+            if refusal is not None:
+                notes.append(f":no_entry_sign: {refusal}. Reply in public, or copy it and write to them yourself.")
+            elif capabilities.private_reply_rule:
+                notes.append(f"{capabilities.private_reply_rule}.")
         if purpose == ACKNOWLEDGE and complaint.personal_data:
             notes.append(
                 f":lock: This post has personal data ({', '.join(complaint.personal_data)}): consider *Take it "
@@ -202,6 +204,10 @@ class ReplyUseCases(UseCases):
             return _errors(ids.REPLY_HOW_INPUT, "Choose what to do with the reply.")
         if how != INTERNAL and not text:
             return _errors(ids.REPLY_TEXT_INPUT, "Write the reply first (or choose Acknowledge only).")
+        if how == DM:
+            refusal = self._private_refusal_now(form.complaint_id)
+            if refusal is not None:
+                return _errors(ids.REPLY_HOW_INPUT, f"{refusal}. Choose a public reply, or copy it.")
         if how != INTERNAL and not form.warned and fingerprint(text) == form.template:
             return self._ask_to_personalise(form, requester, text)
         request_key = f"view:{view.get('id') or view.get('hash') or ''}"
@@ -215,14 +221,20 @@ class ReplyUseCases(UseCases):
             self.start_sending()
         return None
 
+    def _private_refusal_now(self, complaint_id: int) -> str | None:
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, complaint_id)
+            return None if complaint is None else self.private_reply_refusal(complaint, utcnow())
+
     def _ask_to_personalise(self, form: ReplyForm, requester: Requester, text: str) -> dict[str, Any] | None:
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, form.complaint_id)
             if complaint is None:
                 return _errors(ids.REPLY_TEXT_INPUT, GONE)
             draft = session.get(Reply, form.edits) if form.edits is not None else None
+            # With the text and template given, no name is needed: nothing is asked of Slack here.
             view = self._reply_view(
-                complaint, requester.user_id, form.purpose, draft, text=text, template=form.template, warned=True
+                complaint, None, form.purpose, draft, text=text, template=form.template, warned=True
             )
         return {"response_action": "update", "view": view}
 
@@ -250,8 +262,11 @@ class ReplyUseCases(UseCases):
                 events.append(acknowledged.event)
         if how == INTERNAL:
             return Outcome(changed=bool(events), notice=notice, event=events[0] if events else None)
-        if (how in (PUBLIC, DM)) and not self.can_send_on_x(complaint):
+        if (how in (PUBLIC, DM)) and not self.can_reply_on_platform(complaint):
             how = COPY  # credentials removed since the modal opened: nothing is lost, it is copied by hand
+        if how == DM and (refusal := self.private_reply_refusal(complaint, now)) is not None:
+            # Under the lock: a second submission raced the first to the network's one private reply.
+            return Outcome(changed=bool(events), notice=f"{refusal}.", event=events[0] if events else None)
         reply = Reply(
             complaint_id=complaint.id,
             request_key=request_key,
@@ -337,7 +352,7 @@ class ReplyUseCases(UseCases):
             return
         self._change(complaint_id, requester, change)
 
-    # -- sending to X, exactly once ---------------------------------------------------------------------------------
+    # -- sending through the platform, exactly once ------------------------------------------------------------------
 
     def start_sending(self) -> None:
         """Send what was just committed now, off the request thread (Slack's 3 seconds)."""
@@ -365,31 +380,33 @@ class ReplyUseCases(UseCases):
                 log.exception("reply %s: sending failed unexpectedly; the sweep tries again", reply_id)
 
     def _send_reply(self, reply_id: int) -> None:
-        writer = self.x_writer
-        attempt = self._claim_reply(reply_id, writer)
-        if attempt is None or writer is None:
+        claimed = self._claim_reply(reply_id)
+        if claimed is None:
             return
+        attempt, platform = claimed
         sent: Sent | None = None
         error: str | None = None
         unsure: str | None = None
         try:
-            sent = self._look_for_reply(writer, attempt) if attempt.look_first else None
+            sent = self._look_for_reply(platform, attempt) if attempt.look_first else None
             if sent is None:
-                sent = self._post_reply(writer, attempt)
-        except XDuplicate as duplicate:
+                sent = self._post_reply(platform, attempt)
+        except Duplicate as duplicate:
             if attempt.look_first:
-                sent = Sent(None)  # our unheard attempt got through; X refuses the same text twice
+                sent = Sent(None)  # our unheard attempt got through; the network refuses the same text twice
             else:
-                error = f"X refused it as a duplicate of a recent post from the brand account ({duplicate}); edit it"
-        except XRefused as refused:
+                error = (
+                    f"{platform.label} refused it as a duplicate of a recent post from the brand account "
+                    f"({duplicate}); edit it"
+                )
+        except Refused as refused:
             error = str(refused)
-        except XUnsure as not_heard:
+        except Unsure as not_heard:
             unsure = str(not_heard)
-        self._finish_reply(attempt, sent, error, unsure)
+        self._finish_reply(attempt, platform, sent, error, unsure)
 
-    def _claim_reply(self, reply_id: int, writer: XWriter | None) -> _Attempt | None:
+    def _claim_reply(self, reply_id: int) -> tuple[_Attempt, Platform] | None:
         now = utcnow()
-        timeout = self.settings.x.timeout if self.settings.x is not None else DEFAULT_X_TIMEOUT
         with self.database.unit_of_work() as session:
             reply = session.get(Reply, reply_id, with_for_update=True)
             if reply is None:
@@ -400,7 +417,8 @@ class ReplyUseCases(UseCases):
             complaint = session.get(Complaint, reply.complaint_id)
             if complaint is None:
                 return None
-            if writer is None:
+            platform = self.platforms.of(complaint)
+            if not platform.capabilities().can(Capability.PUBLIC_REPLY):
                 # Credentials removed while it waited: keep the draft for the agent to send by hand.
                 reply.status, reply.due_at, reply.channel = DRAFTED, None, COPY
                 complaint.revision += 1
@@ -409,34 +427,31 @@ class ReplyUseCases(UseCases):
             look_first = reply.maybe_sent or taken_over
             reply.status = SENDING
             reply.attempts += 1
-            reply.lease_until = now + timeout * 3
-            # Committed before X is called: from here on, a crash or a timeout means "look before sending again".
+            # A sender that died is taken over after a few of the network's timeouts.
+            reply.lease_until = now + platform.timeout * 3
+            # Committed before the network is called: from here on, a crash or a timeout means "look before
+            # sending again".
             reply.maybe_sent = True
-            return _Attempt(
-                reply.id,
-                reply.attempts,
-                reply.channel,
-                reply.text,
-                complaint.external_id,
-                complaint.author_id,
-                look_first,
+            attempt = _Attempt(
+                reply.id, reply.attempts, reply.channel, reply.text, self.post_ref(complaint), look_first
             )
+            return attempt, platform
 
     @staticmethod
-    def _look_for_reply(writer: XWriter, attempt: _Attempt) -> Sent | None:
+    def _look_for_reply(platform: Platform, attempt: _Attempt) -> Sent | None:
         if attempt.channel == DM:
-            return writer.find_dm(attempt.author_id or "", attempt.text)
-        return writer.find_reply(attempt.post_id, attempt.text)
+            return platform.find_private_reply(attempt.post, attempt.text)
+        return platform.find_reply(attempt.post, attempt.text)
 
     @staticmethod
-    def _post_reply(writer: XWriter, attempt: _Attempt) -> Sent:
+    def _post_reply(platform: Platform, attempt: _Attempt) -> Sent:
         if attempt.channel == DM:
-            if not attempt.author_id:
-                raise XRefused("X did not say who wrote the post, so Heard cannot DM them")
-            return writer.direct_message(attempt.author_id, attempt.text)
-        return writer.reply(attempt.text, attempt.post_id)
+            return platform.reply_privately(attempt.post, attempt.text)
+        return platform.reply(attempt.post, attempt.text)
 
-    def _finish_reply(self, attempt: _Attempt, sent: Sent | None, error: str | None, unsure: str | None) -> None:
+    def _finish_reply(
+        self, attempt: _Attempt, platform: Platform, sent: Sent | None, error: str | None, unsure: str | None
+    ) -> None:
         now = utcnow()
         due: datetime | None = None
         with self.database.unit_of_work() as session:
@@ -447,7 +462,7 @@ class ReplyUseCases(UseCases):
             session.refresh(reply, with_for_update=True)
             if reply.status != SENDING or reply.attempts != attempt.attempt:
                 return  # our lease ran out and another sender took over; it records the outcome
-            actor = Actor(reply.requested_by, SENDER_SURFACE)
+            actor = Actor(reply.requested_by, platform.key)
             outcome: Outcome | None = None
             if sent is not None:
                 reply.status, reply.sent_at, reply.maybe_sent, reply.lease_until = SENT, now, False, None
@@ -463,7 +478,8 @@ class ReplyUseCases(UseCases):
             else:
                 if unsure is not None:
                     error = (
-                        f"{unsure}; Heard could not confirm whether it went out: look at the post on X before you retry"
+                        f"{unsure}; Heard could not confirm whether it went out: look at the post on {platform.label} "
+                        "before you retry"
                     )
                 else:
                     reply.maybe_sent = False  # X answered no: nothing was posted
@@ -485,6 +501,10 @@ class ReplyUseCases(UseCases):
         if due is not None:
             self._wake_at(due)
         self._wake_delivery()
+
+
+# Replies that are sent, or on their way: a network that allows one private reply counts these.
+LIVE = (PENDING, SENDING, SENT)
 
 
 def _errors(block_id: str, message: str) -> dict[str, Any]:

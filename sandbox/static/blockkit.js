@@ -264,8 +264,12 @@ function interactive(element, blockId, ctx) {
     case "image":
       return image(element.image_url, element.alt_text, "bk-accessory-image");
     default: {
+      // Selects and pickers act as soon as something is chosen, as in Slack: a <select> (the card's "More…" menu)
+      // sends the chosen option's value through the page's act endpoint, like a button click.
       const widget = control(element, ctx, nextId("control"));
       widget.node.classList.add("bk-inline-control");
+      const name = plainText(element.placeholder);
+      if (name) widget.node.setAttribute("aria-label", name);
       widget.node.addEventListener("change", () => act(widget.value()));
       return widget.node;
     }

@@ -8,12 +8,12 @@ while a person waits on Slack's 3 seconds, so the timeout is short; a slow X is 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 import tweepy
 
-from bot.sources.x import describe_failure
+from bot.platforms.base import Done
+from bot.platforms.x.client import describe_failure
 
 log = logging.getLogger("heard.x.moderation")
 
@@ -24,34 +24,35 @@ NOT_OUR_CONVERSATION = "X hides replies only in conversations the brand started"
 MUTE_ONLY = "X's block endpoint is not open to most apps, so Heard muted the account instead"
 
 
-@dataclass(frozen=True)
-class SourceOutcome:
-    """What the source did: `done` or, in words for the card, why not."""
-
-    done: bool
-    refusal: str | None = None
-
-
 class XModerator:
     def __init__(self, client: tweepy.Client, timeout: timedelta = CALL_TIMEOUT) -> None:
         self.client = client
         self.timeout = timeout
 
-    def hide_reply(self, post_id: str) -> SourceOutcome:
+    def hide_reply(self, post_id: str) -> Done:
         try:
             self.client.hide_reply(post_id)
-            return SourceOutcome(done=True)
+            return Done(done=True)
         except tweepy.Forbidden:
-            return SourceOutcome(done=False, refusal=NOT_OUR_CONVERSATION)
+            return Done(done=False, refusal=NOT_OUR_CONVERSATION)
         except Exception as error:  # what X said, in words; the person can click again (hiding is idempotent)
-            return SourceOutcome(done=False, refusal=self._failed("hide", post_id, error))
+            return Done(done=False, refusal=self._failed("hide", post_id, error))
 
-    def mute(self, user_id: str) -> SourceOutcome:
+    def unhide_reply(self, post_id: str) -> Done:
+        try:
+            self.client.unhide_reply(post_id)
+            return Done(done=True)
+        except tweepy.Forbidden:
+            return Done(done=False, refusal=NOT_OUR_CONVERSATION)
+        except Exception as error:
+            return Done(done=False, refusal=self._failed("unhide", post_id, error))
+
+    def mute(self, user_id: str) -> Done:
         try:
             self.client.mute(user_id)
-            return SourceOutcome(done=True)
+            return Done(done=True)
         except Exception as error:
-            return SourceOutcome(done=False, refusal=self._failed("mute", user_id, error))
+            return Done(done=False, refusal=self._failed("mute", user_id, error))
 
     def _failed(self, what: str, target: str, error: Exception) -> str:
         if isinstance(error, tweepy.Unauthorized):

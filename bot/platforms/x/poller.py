@@ -25,8 +25,8 @@ from bot import projections
 from bot.blocks.when import span
 from bot.config import XSettings
 from bot.delivery import utcnow
-from bot.sources import NewComplaint
-from bot.sources.x import (
+from bot.platforms.base import NewComplaint
+from bot.platforms.x.client import (
     EXPANSIONS,
     FEED_LABELS,
     MENTIONS,
@@ -71,6 +71,8 @@ class FeedStopped(Exception):
 
 
 class XPoller:
+    name = "x-poll"
+
     def __init__(
         self,
         settings: XSettings,
@@ -96,6 +98,13 @@ class XPoller:
         self._polling = threading.Lock()
         self._finished = threading.Condition()
         self.polls_done = 0
+
+    @property
+    def interval(self) -> timedelta:
+        return self.settings.poll_interval
+
+    def release(self) -> None:
+        self.release_lease()
 
     # -- the scheduled job -----------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import requests
 import tweepy
 
 from bot.config import XSettings, XUserAuth
-from bot.sources import NewComplaint
+from bot.platforms.base import NewComplaint
 
 SOURCE = "x"
 MENTIONS = "mentions"
@@ -159,6 +159,7 @@ def to_complaint(
         lang=post.get("lang"),
         conversation_id=str(post["conversation_id"]) if post.get("conversation_id") else None,
         raw={"post": dict(post), "author": dict(author) if author else None},
+        platform=SOURCE,
     )
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sources import NewComplaint
+from bot.platforms.base import NewComplaint
 
 SOURCE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_TEXT_CHARS = 40_000

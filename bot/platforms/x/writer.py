@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +20,8 @@ import requests
 import tweepy
 
 from bot.config import XUserAuth
-from bot.sources.x import make_user_client
+from bot.platforms.base import Duplicate, Refused, Sent, Unsure
+from bot.platforms.x.client import make_user_client
 
 log = logging.getLogger("heard.x.replies")
 
@@ -29,23 +29,10 @@ log = logging.getLogger("heard.x.replies")
 LOOK_BACK = 50
 
 
-@dataclass(frozen=True)
-class Sent:
-    external_id: str | None
-    url: str | None = None
-
-
-class XRefused(Exception):
-    """X did not post it; `str()` says why in words an agent can act on."""
-
-
-class XUnsure(Exception):
-    """The outcome is unknown: it may have been posted. Look before trying again."""
-
-
-class XDuplicate(Exception):
-    """X refuses the same text twice from one account: it was posted already (by an attempt we did not hear from,
-    or earlier by someone)."""
+# X's outcomes are the platform contract's: nothing posted, maybe posted, already there.
+XRefused = Refused
+XUnsure = Unsure
+XDuplicate = Duplicate
 
 
 def same_text(posted: str, ours: str) -> bool:

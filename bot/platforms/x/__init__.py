@@ -1,0 +1,33 @@
+"""X (Twitter): mentions and keyword search polled through tweepy; replies, DMs, hiding and muting in the brand's
+name with user-context credentials."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.platforms.base import Intake, Listener, Registration
+from bot.platforms.x.adapter import XPlatform
+from bot.platforms.x.client import make_client
+from bot.platforms.x.poller import XPoller
+
+LABELS = {XPlatform.key: XPlatform.label}
+
+
+def register(settings: Settings) -> Registration:
+    platform = XPlatform(settings)
+
+    def listeners(intake: Intake) -> list[Listener]:
+        if settings.x is None:
+            return []
+        return [
+            XPoller(
+                settings.x,
+                intake.database,
+                intake.file,
+                intake.wake_delivery,
+                owner=intake.owner,
+                timezone=intake.timezone,
+                client=make_client(settings.x),
+            )
+        ]
+
+    return Registration(platforms=[platform], listeners=listeners)

@@ -29,9 +29,9 @@ from bot.directory import DirectoryError, DirectoryFile
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
 from bot.projections import Projections
-from bot.replies import TemplatesError
+from bot.replies import TemplatesError, TemplatesFile
 from bot.scheduler import Scheduler
-from bot.services import Services
+from bot.services import Context, Services
 from bot.services.group_commit import GroupCommit
 from handlers import actions, card_menu, commands, events, moderation, replies, views
 from handlers.web import HeardWeb
@@ -73,15 +73,17 @@ class Heard:
         )
         self.scheduler = Scheduler(
             [
-                lambda: self.services.send_due_follow_ups(),
-                lambda: self.services.run_sla(),
-                lambda: self.services.send_due_digests(),
+                lambda: self.services.follow_ups.send_due_follow_ups(),
+                lambda: self.services.sla.run_sla(),
+                lambda: self.services.digests.send_due_digests(),
                 # Replies whose outcome X did not tell us, or whose sender died, are looked for and sent again.
-                lambda: self.services.send_due_replies(),
+                lambda: self.services.replies.send_due_replies(),
             ]
         )
         self.platforms = Platforms(settings)
-        self.services = Services(
+        templates = TemplatesFile(settings.templates_path, settings.templates_required)
+        templates.current()  # a broken reply templates file stops start-up, naming the problem
+        context = Context.build(
             settings,
             self.database,
             self.delivery.wake,
@@ -97,10 +99,10 @@ class Heard:
             wake_at=self.scheduler.wake_at,
             platforms=self.platforms,
         )
-        self.services.templates.current()  # a broken reply templates file stops start-up, naming the problem
+        self.services = Services(context, templates)
         platform_intake = Intake(
-            file=self.services.ingest_many,
-            update=self.services.update_posts,
+            file=self.services.intake.ingest_many,
+            update=self.services.intake.update_posts,
             database=self.database,
             wake_delivery=self.delivery.wake,
             owner=self.delivery.worker_id,
@@ -111,7 +113,7 @@ class Heard:
         for listener in self.listeners:
             self.scheduler.every(listener.name, listener.interval, listener.poll)
         self.bolt = self._build_bolt()
-        self.intake = GroupCommit(self.services.ingest_many)
+        self.intake = GroupCommit(self.services.intake.ingest_many)
         self.web = HeardWeb(
             self.services,
             None if settings.socket_mode else self.bolt,

@@ -90,7 +90,7 @@ from bot.blocks.digest import digest_message  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.delivery.direct import SlackDirect  # noqa: E402
 from bot.digest import compute_digest, render_chart  # noqa: E402
-from bot.services import Services  # noqa: E402
+from bot.services import Context, Services  # noqa: E402
 from bot.services.lookups import PAGE_SIZE, Page  # noqa: E402
 from storage import queries  # noqa: E402
 from storage.db import Database, migrate  # noqa: E402
@@ -685,7 +685,7 @@ def services_for(database: Database) -> Services:
         },
         env_file=None,
     )
-    return Services(settings, database, lambda: None, SlackDirect(None), None)  # type: ignore[arg-type]
+    return Services(Context.build(settings, database, lambda: None, SlackDirect(None), None))  # type: ignore[arg-type]
 
 
 def lookup_cases(services: Services, people: People) -> list[Case]:
@@ -693,22 +693,28 @@ def lookup_cases(services: Services, people: People) -> list[Case]:
     later_page = 9 * PAGE_SIZE  # the 10th page: "More" clicked nine times
     agent = AGENTS[3]
     lookups: list[tuple[str, Callable[[], object]]] = [
-        ("open, page 1", lambda: services.open_complaints()),
-        ("open, page 10", lambda: services.open_complaints(offset=later_page)),
-        (f"mine ({agent})", lambda: services.open_complaints(owner=agent)),
-        ("overdue", lambda: services.open_complaints(overdue_at=NOW)),
-        (f"@handle, most prolific ({people.prolific})", lambda: services.complaints_by_author(people.prolific)),
-        (f"@handle, occasional ({people.occasional})", lambda: services.complaints_by_author(people.occasional)),
-        ("@handle, unknown (@nobody_at_all)", lambda: services.complaints_by_author("@nobody_at_all")),
-        (f"search {people.common_word} (common word)", lambda: services.search_complaints(people.common_word)),
+        ("open, page 1", lambda: services.lookups.open_complaints()),
+        ("open, page 10", lambda: services.lookups.open_complaints(offset=later_page)),
+        (f"mine ({agent})", lambda: services.lookups.open_complaints(owner=agent)),
+        ("overdue", lambda: services.lookups.open_complaints(overdue_at=NOW)),
+        (f"@handle, most prolific ({people.prolific})", lambda: services.lookups.complaints_by_author(people.prolific)),
+        (
+            f"@handle, occasional ({people.occasional})",
+            lambda: services.lookups.complaints_by_author(people.occasional),
+        ),
+        ("@handle, unknown (@nobody_at_all)", lambda: services.lookups.complaints_by_author("@nobody_at_all")),
+        (f"search {people.common_word} (common word)", lambda: services.lookups.search_complaints(people.common_word)),
         (
             f"search {people.common_word}, page 10",
-            lambda: services.search_complaints(people.common_word, offset=later_page),
+            lambda: services.lookups.search_complaints(people.common_word, offset=later_page),
         ),
-        (f"search {people.rare_word} (rare word)", lambda: services.search_complaints(people.rare_word)),
-        (f"search {people.order_number} (order number)", lambda: services.search_complaints(people.order_number)),
-        (f"search {people.two_words} (two words)", lambda: services.search_complaints(people.two_words)),
-        (f"search {NO_SUCH_WORD} (no hits)", lambda: services.search_complaints(NO_SUCH_WORD)),
+        (f"search {people.rare_word} (rare word)", lambda: services.lookups.search_complaints(people.rare_word)),
+        (
+            f"search {people.order_number} (order number)",
+            lambda: services.lookups.search_complaints(people.order_number),
+        ),
+        (f"search {people.two_words} (two words)", lambda: services.lookups.search_complaints(people.two_words)),
+        (f"search {NO_SUCH_WORD} (no hits)", lambda: services.lookups.search_complaints(NO_SUCH_WORD)),
     ]
     return [Case(name, target_ms=LOOKUP_TARGET_MS, call=call) for name, call in lookups]
 

@@ -586,7 +586,7 @@ def run_burst(url: str, args: argparse.Namespace, workload: Workload, profiles: 
 
             def counting_ingest(posts: Sequence[NewComplaint]) -> list[IngestResult]:
                 # What the poller was given (Services.ingest_many), counting what it refused as duplicates.
-                results = heard.services.ingest_many(posts)
+                results = heard.services.intake.ingest_many(posts)
                 burst.x_duplicates += sum(1 for result in results if result.duplicate)
                 burst.x_batches += 1
                 return results
@@ -736,7 +736,7 @@ def run_drain(url: str, args: argparse.Namespace) -> Drain:
         try:
             cpu = time.process_time()
             started = time.monotonic()
-            heard.services.ingest_many(complaints)
+            heard.services.intake.ingest_many(complaints)
             drain.ingest_seconds = time.monotonic() - started
             ideal = (args.cards - POST_BURST) / POST_RATE
             with suppress(AssertionError):  # reported as missing cards

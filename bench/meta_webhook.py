@@ -81,7 +81,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 
 from app import Heard  # noqa: E402
-from bench.ack_latency import complaint_text  # noqa: E402
+from bench.ack_latency import complaint_text, machine_busy_seconds  # noqa: E402
 from bench.common import (  # noqa: E402
     FIRST_NAMES,
     LAST_NAMES,
@@ -151,6 +151,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="seconds to watch the card outbox drain after sending stops; the rest is projected (30)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the /ingest baseline")
+    parser.add_argument(
+        "--baseline-first", action="store_true", help="run the /ingest baseline before the Meta stream, not after"
+    )
     parser.add_argument(
         "--heard-env",
         action="append",
@@ -444,6 +447,8 @@ class Stream:
     start: float = 0.0
     sender_cpu_seconds: float = 0.0
     heard_cpu_seconds: float = 0.0
+    machine_cpu_seconds: float | None = None  # every process on the machine, over the same window
+    postgres_cpu_seconds: float | None = None  # the local PostgreSQL server's processes, over the same window
     stopped_after: float = 0.0  # last answer, seconds after the first due moment
     owed_cards_at_stop: int = 0
     owed_all_at_stop: int = 0
@@ -457,6 +462,7 @@ class Stream:
     lost_answered_200: int = 0
     unexpected: int = 0
     joined_posts: int = 0
+    also_joined: int = 0  # of which the post is a complaint too
     card_rows: int = 0
     received_events: int = 0
     cards_in_slack: int = 0
@@ -578,12 +584,18 @@ def run_stream(kind: str, url: str, args: argparse.Namespace) -> Stream:
             sender = Sender(f"http://127.0.0.1:{heard.port}{path}", kind, timed, timed_signatures, schedule.order, args)
             try:
                 graph_calls = len(graph.calls())
-                cpu = time.process_time()
+                cpu, machine, postgres = time.process_time(), machine_busy_seconds(), cpu_of_processes("postgres")
                 sender.go()
                 found = sender.results(timeout=args.seconds + SEND_LEAD_SECONDS + REQUEST_TIMEOUT_SECONDS + 120)
                 stream.owed_cards_at_stop, stream.owed_all_at_stop = owed(watcher)
                 stopped = time.monotonic()
                 stream.heard_cpu_seconds = time.process_time() - cpu
+                machine_after = machine_busy_seconds()
+                if machine is not None and machine_after is not None:
+                    stream.machine_cpu_seconds = machine_after - machine
+                postgres_after = cpu_of_processes("postgres")
+                if postgres and postgres_after:
+                    stream.postgres_cpu_seconds = postgres_after - postgres
                 stream.graph_calls_while_sending = len(graph.calls()) - graph_calls
             finally:
                 sender.stop()
@@ -602,6 +614,24 @@ def run_stream(kind: str, url: str, args: argparse.Namespace) -> Stream:
             heard.stop()
     check_database(stream, url, bodies)
     return stream
+
+
+def cpu_of_processes(name: str) -> float | None:
+    """CPU seconds used so far by the processes called `name` (a local database server), from /proc (Linux).
+    Processes that ended in between are not counted, so this is a lower bound."""
+    total, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        command, _, rest = raw.rpartition(")")
+        if command.partition("(")[2] != name:
+            continue
+        fields = rest.split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+        found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 def watch_drain(stream: Stream, watcher: Engine, stopped: float, timeout: float) -> None:
@@ -632,6 +662,19 @@ def check_database(stream: Stream, url: str, bodies: list[bytes]) -> None:
         with database.unit_of_work() as session:
             rows = session.execute(select(Complaint.external_id).where(Complaint.source == SOURCE)).scalars().all()
             stream.joined_posts = session.scalar(select(func.count()).select_from(ComplaintPost)) or 0
+            # A post recorded as a complaint AND as a later post joining a complaint (itself, or another).
+            stream.also_joined = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(ComplaintPost)
+                    .join(
+                        Complaint,
+                        (Complaint.source == ComplaintPost.source)
+                        & (Complaint.external_id == ComplaintPost.external_id),
+                    )
+                )
+                or 0
+            )
             stream.card_rows = session.scalar(select(func.count()).where(Delivery.kind == "card")) or 0
             stream.received_events = session.scalar(select(func.count()).where(AuditEvent.action == "received")) or 0
     finally:
@@ -735,9 +778,10 @@ def report_stream(stream: Stream, args: argparse.Namespace) -> None:
     )
     if stream.doubled:
         print(
-            f"    rows {stream.rows} distinct {stream.distinct_rows} unexpected {stream.unexpected} joined "
-            f"{stream.joined_posts} card rows {stream.card_rows} received events {stream.received_events} "
-            f"cards twice in Slack {stream.cards_doubled_in_slack}"
+            f"    rows {stream.rows} distinct {stream.distinct_rows} unexpected {stream.unexpected}; joined posts "
+            f"{stream.joined_posts} ({stream.also_joined} of them filed as a complaint too); card rows "
+            f"{stream.card_rows}; received events {stream.received_events}; cards twice in Slack "
+            f"{stream.cards_doubled_in_slack}"
         )
     row(
         "owed when sending stopped: cards / all rows",
@@ -753,6 +797,16 @@ def report_stream(stream: Stream, args: argparse.Namespace) -> None:
         f"{stream.sender_cpu_seconds:.1f} s; {os.cpu_count()} CPUs x {stream.stopped_after:.1f} s = "
         f"{(os.cpu_count() or 1) * stream.stopped_after:.1f} s available"
     )
+    if stream.machine_cpu_seconds is not None:
+        others = stream.machine_cpu_seconds - stream.heard_cpu_seconds - stream.sender_cpu_seconds
+        postgres = stream.postgres_cpu_seconds
+        if postgres is not None:
+            others -= postgres
+        print(
+            f"                whole machine {stream.machine_cpu_seconds:.1f} s busy: "
+            + (f"local PostgreSQL server {postgres:.1f} s, " if postgres is not None else "")
+            + f"other processes (not this benchmark's) {max(0.0, others):.1f} s"
+        )
     print_log(stream.log)
 
 
@@ -801,7 +855,8 @@ def print_header(args: argparse.Namespace) -> None:
     print(
         f"stream    {args.rate:g} deliveries/s for {args.seconds:g} s, {args.comments_per_delivery} comment(s) each, "
         f"{args.redeliveries:.0%} redeliveries, {args.senders} sender threads; baseline "
-        f"{'off' if args.no_baseline else '/ingest at the same rate, in a fresh database and Heard'}"
+        f"{'off' if args.no_baseline else '/ingest at the same rate, in a fresh database and Heard, '}"
+        f"{'' if args.no_baseline else 'first' if args.baseline_first else 'after'}"
     )
     if args.heard_env:
         print(f"settings  {' '.join(args.heard_env)} (besides the test environment)")
@@ -820,13 +875,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  database      {safe_url(url)} ({server_version(database)})")
                 finally:
                     database.dispose()
-                meta = run_stream("meta", url, args)
-                report_stream(meta, args)
-                if not args.no_baseline:
-                    print()
-                    ingest = run_stream("ingest", url, args)
-                    report_stream(ingest, args)
-                    report_comparison(meta, ingest)
+                kinds = (
+                    ["meta"] if args.no_baseline else ["ingest", "meta"] if args.baseline_first else ["meta", "ingest"]
+                )
+                streams: dict[str, Stream] = {}
+                for number, kind in enumerate(kinds):
+                    if number:
+                        print()
+                    streams[kind] = run_stream(kind, url, args)
+                    report_stream(streams[kind], args)
+                if "ingest" in streams:
+                    report_comparison(streams["meta"], streams["ingest"])
             except Exception as exc:
                 first_line = (str(exc).strip().splitlines() or [""])[0][:500]
                 print(f"benchmark failed on {safe_url(url)}: {type(exc).__name__}: {first_line}", file=sys.stderr)

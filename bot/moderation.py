@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from bot import delivery
 from bot.blocks import Message
 from bot.blocks.messages import threat_notice
-from bot.blocks.messages import warning_message as warning_message  # for bot/services/moderation.py
 from bot.blocks.moderation import ModerationView
 from bot.config import Settings
 from bot.delivery import FileUpload, NotReady, Outgoing

@@ -349,7 +349,8 @@ class Projections:
         )
         if earlier_unsent is not None:
             raise NotReady(EARLIER_LINE_RETRY)  # lines appear in the order things happened
-        return Outgoing(complaint.slack_channel, thread_log_line(event, now, self.timezone), complaint.slack_ts)
+        line = thread_log_line(event, complaint, now, self.timezone)
+        return Outgoing(complaint.slack_channel, line, complaint.slack_ts)
 
     def nag(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         complaint = session.get(Complaint, row.complaint_id)

@@ -57,7 +57,7 @@ def opens_form(services: Services, form: str) -> Listener:
         ack()
         complaint_id = _number(action, _complaint_id)
         if complaint_id is not None:
-            services.open_form(form, complaint_id, requester_from(body), body["trigger_id"])
+            services.complaints.open_form(form, complaint_id, requester_from(body), body["trigger_id"])
 
     return listener
 
@@ -75,18 +75,22 @@ def on_record(use_case: Callable[[int, Requester], object]) -> Listener:
 
 
 def register(app: App, services: Services) -> None:
-    app.action(ids.CLAIM)(on_complaint(services.claim))
-    app.action(ids.RELEASE)(on_complaint(services.release))
+    app.action(ids.CLAIM)(on_complaint(services.complaints.claim))
+    app.action(ids.RELEASE)(on_complaint(services.complaints.release))
     # "Acknowledge" opens the reply modal: handlers/replies.py.
-    app.action(ids.REOPEN)(on_complaint(services.reopen))
-    app.action(ids.QUICK_FOLLOW_UP)(on_complaint(services.quick_follow_up))
-    app.action(ids.SNOOZE_RESOLUTION)(on_complaint(services.snooze_resolution))
+    app.action(ids.REOPEN)(on_complaint(services.complaints.reopen))
+    app.action(ids.QUICK_FOLLOW_UP)(on_complaint(services.follow_ups.quick_follow_up))
+    app.action(ids.SNOOZE_RESOLUTION)(on_complaint(services.sla.snooze_resolution))
     app.action(ids.ESCALATE)(opens_form(services, ids.ESCALATE_VIEW))
     app.action(ids.SCHEDULE_FOLLOW_UP)(opens_form(services, ids.FOLLOW_UP_VIEW))
     app.action(ids.RESOLVE)(opens_form(services, ids.RESOLVE_VIEW))
     app.action(ids.REASSIGN)(opens_form(services, ids.REASSIGN_VIEW))
-    app.action(ids.ACCEPT_ESCALATION)(on_record(services.accept_escalation))
-    app.action(ids.APPROVE_ESCALATION)(on_record(lambda record, who: services.decide_escalation(record, who, True)))
-    app.action(ids.DECLINE_ESCALATION)(on_record(lambda record, who: services.decide_escalation(record, who, False)))
-    app.action(ids.FOLLOW_UP_DONE)(on_record(services.finish_follow_up))
-    app.action(ids.FOLLOW_UP_SNOOZE)(on_record(services.snooze_follow_up))
+    app.action(ids.ACCEPT_ESCALATION)(on_record(services.escalations.accept_escalation))
+    app.action(ids.APPROVE_ESCALATION)(
+        on_record(lambda record, who: services.escalations.decide_escalation(record, who, True))
+    )
+    app.action(ids.DECLINE_ESCALATION)(
+        on_record(lambda record, who: services.escalations.decide_escalation(record, who, False))
+    )
+    app.action(ids.FOLLOW_UP_DONE)(on_record(services.follow_ups.finish_follow_up))
+    app.action(ids.FOLLOW_UP_SNOOZE)(on_record(services.follow_ups.snooze_follow_up))

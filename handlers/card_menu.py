@@ -32,22 +32,28 @@ Choice = Callable[[int, Requester, str], object]
 def choices(services: Services) -> dict[str, Choice]:
     """Each action the menu may offer, by the action_id its button had, and the use case it reaches."""
     return {
-        ids.REASSIGN: lambda complaint, who, trigger: services.open_form(ids.REASSIGN_VIEW, complaint, who, trigger),
-        ids.TAKE_PRIVATE: lambda complaint, who, trigger: services.open_reply_form(complaint, who, trigger, PRIVATE),
-        ids.HIDE: lambda complaint, who, trigger: services.open_moderation_form(ids.HIDE_VIEW, complaint, who, trigger),
-        ids.WRITE_UP: lambda complaint, who, trigger: services.open_moderation_form(
+        ids.REASSIGN: lambda complaint, who, trigger: services.complaints.open_form(
+            ids.REASSIGN_VIEW, complaint, who, trigger
+        ),
+        ids.TAKE_PRIVATE: lambda complaint, who, trigger: services.replies.open_reply_form(
+            complaint, who, trigger, PRIVATE
+        ),
+        ids.HIDE: lambda complaint, who, trigger: services.moderation.open_moderation_form(
+            ids.HIDE_VIEW, complaint, who, trigger
+        ),
+        ids.WRITE_UP: lambda complaint, who, trigger: services.moderation.open_moderation_form(
             ids.WRITE_UP_VIEW, complaint, who, trigger
         ),
         # Asked first, as the buttons' confirm dialogs did: the modal's submission acts (registered below).
-        ids.FLAG_THREAT: lambda complaint, who, trigger: services.open_confirmation(
+        ids.FLAG_THREAT: lambda complaint, who, trigger: services.card_menu.open_confirmation(
             ids.CONFIRM_FLAG_THREAT_VIEW, complaint, who, trigger
         ),
-        ids.BLOCK_AUTHOR: lambda complaint, who, trigger: services.open_confirmation(
+        ids.BLOCK_AUTHOR: lambda complaint, who, trigger: services.card_menu.open_confirmation(
             ids.CONFIRM_BLOCK_VIEW, complaint, who, trigger
         ),
-        ids.UNHIDE: lambda complaint, who, _trigger: services.unhide(complaint, who),
-        ids.WARN_AUTHOR: lambda complaint, who, _trigger: services.warn_author(complaint, who),
-        ids.KEEP_EVIDENCE: lambda complaint, who, _trigger: services.keep_evidence(complaint, who),
+        ids.UNHIDE: lambda complaint, who, _trigger: services.moderation.unhide(complaint, who),
+        ids.WARN_AUTHOR: lambda complaint, who, _trigger: services.moderation.warn_author(complaint, who),
+        ids.KEEP_EVIDENCE: lambda complaint, who, _trigger: services.moderation.keep_evidence(complaint, who),
     }
 
 
@@ -64,7 +70,7 @@ def on_choice(services: Services) -> Callable[..., None]:
             act = table[choice.action_id]
         except (ValueError, KeyError):
             log.warning("refused a menu choice Heard does not offer: %r", str(value)[:100])
-            services.refuse_menu_choice(requester)
+            services.card_menu.refuse_menu_choice(requester)
             return
         act(choice.ref.complaint_id, requester, str(body.get("trigger_id") or ""))
 
@@ -74,6 +80,8 @@ def on_choice(services: Services) -> Callable[..., None]:
 def register(app: App, services: Services) -> None:
     app.action(ids.CARD_MORE)(on_choice(services))
     app.view(ids.CONFIRM_FLAG_THREAT_VIEW)(
-        on_submit(lambda complaint, who, _view: services.flag_threat(complaint, who))
+        on_submit(lambda complaint, who, _view: services.moderation.flag_threat(complaint, who))
     )
-    app.view(ids.CONFIRM_BLOCK_VIEW)(on_submit(lambda complaint, who, _view: services.block_author(complaint, who)))
+    app.view(ids.CONFIRM_BLOCK_VIEW)(
+        on_submit(lambda complaint, who, _view: services.moderation.block_author(complaint, who))
+    )

@@ -26,12 +26,12 @@ def register(app: App, services: Services) -> None:
             response_url=command.get("response_url"),
             surface="slack:command",
         )
-        answer = services.lookup(command.get("text", ""), requester)
+        answer = services.lookups.lookup(command.get("text", ""), requester)
         ack(text=answer.text, blocks=answer.blocks)
 
     def on_more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        services.more(action.get("value", ""), requester_from(body))
+        services.lookups.more(action.get("value", ""), requester_from(body))
 
     app.command(COMMAND)(on_command)
     app.action(ids.LOOKUP_MORE)(on_more)

@@ -21,6 +21,6 @@ def register(app: App, services: Services) -> None:
     def publish_home(event: dict[str, Any]) -> None:
         # The same event fires for the Messages tab; only the Home tab shows Heard's view.
         if event.get("tab", "home") == "home" and event.get("user"):
-            services.publish_home(event["user"])
+            services.lookups.publish_home(event["user"])
 
     app.event("app_home_opened")(ack=acknowledge, lazy=[publish_home])

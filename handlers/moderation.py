@@ -20,7 +20,7 @@ def opens_moderation_form(services: Services, form: str) -> Listener:
         ack()
         complaint_id = _number(action, _complaint_id)
         if complaint_id is not None:
-            services.open_moderation_form(form, complaint_id, requester_from(body), body["trigger_id"])
+            services.moderation.open_moderation_form(form, complaint_id, requester_from(body), body["trigger_id"])
 
     return listener
 
@@ -28,21 +28,21 @@ def opens_moderation_form(services: Services, form: str) -> Listener:
 def register(app: App, services: Services) -> None:
     app.action(ids.HIDE)(opens_moderation_form(services, ids.HIDE_VIEW))
     app.action(ids.WRITE_UP)(opens_moderation_form(services, ids.WRITE_UP_VIEW))
-    app.action(ids.UNHIDE)(on_complaint(services.unhide))
-    app.action(ids.FLAG_THREAT)(on_complaint(services.flag_threat))
-    app.action(ids.WARN_AUTHOR)(on_complaint(services.warn_author))
-    app.action(ids.BLOCK_AUTHOR)(on_complaint(services.block_author))
-    app.action(ids.KEEP_EVIDENCE)(on_complaint(services.keep_evidence))
+    app.action(ids.UNHIDE)(on_complaint(services.moderation.unhide))
+    app.action(ids.FLAG_THREAT)(on_complaint(services.moderation.flag_threat))
+    app.action(ids.WARN_AUTHOR)(on_complaint(services.moderation.warn_author))
+    app.action(ids.BLOCK_AUTHOR)(on_complaint(services.moderation.block_author))
+    app.action(ids.KEEP_EVIDENCE)(on_complaint(services.moderation.keep_evidence))
     app.view(ids.HIDE_VIEW)(
         on_submit(
-            lambda complaint, who, view: services.hide(
+            lambda complaint, who, view: services.moderation.hide(
                 complaint, who, submitted_value(view, ids.HIDE_REASON_INPUT), submitted_value(view, ids.NOTE_INPUT)
             )
         )
     )
     app.view(ids.WRITE_UP_VIEW)(
         on_submit(
-            lambda complaint, who, view: services.write_up(
+            lambda complaint, who, view: services.moderation.write_up(
                 complaint,
                 who,
                 submitted_value(view, ids.WHAT_HAPPENED_INPUT),

@@ -23,7 +23,7 @@ def opens_reply_form(services: Services, purpose: str) -> Callable[..., None]:
         ack()
         complaint_id = _number(action, _complaint_id)
         if complaint_id is not None:
-            services.open_reply_form(complaint_id, requester_from(body), body["trigger_id"], purpose)
+            services.replies.open_reply_form(complaint_id, requester_from(body), body["trigger_id"], purpose)
 
     return listener
 
@@ -33,14 +33,14 @@ def on_edit(services: Services) -> Callable[..., None]:
         ack()
         reply_id = _number(action, int)
         if reply_id is not None:
-            services.edit_reply(reply_id, requester_from(body), body["trigger_id"])
+            services.replies.edit_reply(reply_id, requester_from(body), body["trigger_id"])
 
     return listener
 
 
 def on_submit(services: Services) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        answer = services.submit_reply(Requester(user_id=body["user"]["id"], surface="slack:modal"), view)
+        answer = services.replies.submit_reply(Requester(user_id=body["user"]["id"], surface="slack:modal"), view)
         if answer:
             ack(**answer)
         else:
@@ -52,7 +52,7 @@ def on_submit(services: Services) -> Callable[..., None]:
 def register(app: App, services: Services) -> None:
     app.action(ids.ACKNOWLEDGE)(opens_reply_form(services, ACKNOWLEDGE))
     app.action(ids.TAKE_PRIVATE)(opens_reply_form(services, PRIVATE))
-    app.action(ids.RETRY_REPLY)(on_record(services.retry_reply))
+    app.action(ids.RETRY_REPLY)(on_record(services.replies.retry_reply))
     app.action(ids.EDIT_REPLY)(on_edit(services))
-    app.action(ids.MARK_REPLIED)(on_record(services.mark_replied))
+    app.action(ids.MARK_REPLIED)(on_record(services.replies.mark_replied))
     app.view(ids.REPLY_VIEW)(on_submit(services))

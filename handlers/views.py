@@ -40,7 +40,7 @@ def on_submit(submit: Submit) -> Callable[..., None]:
 def register(app: App, services: Services) -> None:
     app.view(ids.ESCALATE_VIEW)(
         on_submit(
-            lambda complaint, who, view: services.escalate(
+            lambda complaint, who, view: services.escalations.escalate(
                 complaint,
                 who,
                 submitted_value(view, ids.DEPARTMENT_INPUT),
@@ -51,7 +51,7 @@ def register(app: App, services: Services) -> None:
     )
     app.view(ids.FOLLOW_UP_VIEW)(
         on_submit(
-            lambda complaint, who, view: services.schedule_follow_up(
+            lambda complaint, who, view: services.follow_ups.schedule_follow_up(
                 complaint,
                 who,
                 submitted_value(view, ids.DATE_INPUT),
@@ -61,10 +61,16 @@ def register(app: App, services: Services) -> None:
         )
     )
     app.view(ids.RESOLVE_VIEW)(
-        on_submit(lambda complaint, who, view: services.resolve(complaint, who, submitted_value(view, ids.NOTE_INPUT)))
+        on_submit(
+            lambda complaint, who, view: services.complaints.resolve(
+                complaint, who, submitted_value(view, ids.NOTE_INPUT)
+            )
+        )
     )
     app.view(ids.REASSIGN_VIEW)(
         on_submit(
-            lambda complaint, who, view: services.reassign(complaint, who, submitted_value(view, ids.ASSIGNEE_INPUT))
+            lambda complaint, who, view: services.complaints.reassign(
+                complaint, who, submitted_value(view, ids.ASSIGNEE_INPUT)
+            )
         )
     )

@@ -261,7 +261,7 @@ class Sandbox:
         today = now.astimezone(self.settings.timezone).date()
         sent: list[str] = []
         already: list[str] = []
-        for recipient in self.heard.services.digest_recipients():
+        for recipient in self.heard.services.digests.digest_recipients():
             try:
                 with self.heard.database.unit_of_work() as session:
                     run = DigestRun(kind=DAILY, last_day=today, recipient=recipient, created_at=now)

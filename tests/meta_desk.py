@@ -111,9 +111,7 @@ class MetaDesk:
 
     def verify(self, token: str, challenge: str = "1158201444") -> tuple[int, str]:
         """Meta's verification GET when the callback URL is saved in the app dashboard."""
-        query = urllib.parse.urlencode(
-            {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": token}
-        )
+        query = urllib.parse.urlencode({"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": token})
         try:
             with urllib.request.urlopen(f"{self.base}/webhooks/meta?{query}", timeout=5) as response:
                 return response.status, response.read().decode()
@@ -145,9 +143,12 @@ class MetaDesk:
         self.fake.wait_for(
             "chat.postMessage",
             count=count,
-            where=lambda call: call.args.get("channel") == CHANNEL
-            and not _is_card(call.args)
-            and text in visible_text(call.args),
+            where=lambda call: (
+                call.args.get("channel") == CHANNEL
+                and not call.args.get("thread_ts")
+                and not _is_card(call.args)
+                and text in visible_text(call.args)
+            ),
         )
         return [
             visible_text(message)
@@ -191,9 +192,10 @@ class MetaDesk:
 
 
 def _is_card(message: dict[str, Any]) -> bool:
-    """A complaint's card (Heard's message metadata names each message by its outbox key, `card:<id>`)."""
-    key = str(((message.get("metadata") or {}).get("event_payload") or {}).get("key", ""))
-    return key.startswith("card:") and not message.get("thread_ts")
+    """A complaint's card: the top-level message with the card's row of actions."""
+    blocks = message.get("blocks") or []
+    top_level = message.get("thread_ts") in (None, message.get("ts"))
+    return top_level and any(block.get("block_id") == "card_actions" for block in blocks)
 
 
 def open_form(team: CareTeam, card: dict[str, Any], button: str, user: str = ANA) -> dict[str, Any]:

@@ -156,6 +156,49 @@ def test_the_manager_sees_home_dms_the_digest_chart_and_a_lookup(
     assert sandbox.fake.problems == []
 
 
+def test_a_facebook_commenter_sees_the_pages_reply_and_their_comment_hidden(
+    sandbox: Sandbox, browser: Browser, page_errors: list[str]
+) -> None:
+    ana = open_as(browser, sandbox, AGENT_A, page_errors)
+    ana.get_by_label("Post as").select_option(label="Facebook comment")
+    expect(ana.locator("#complaint-source-label")).to_be_hidden()
+    ana.get_by_label("Name").fill("Dana <b>Reyes</b>")
+    ana.get_by_label("Complaint").fill(COMPLAINT)
+    ana.get_by_role("button", name="Post complaint").click()
+    expect(ana.get_by_text("Meta's webhook delivered it and Heard filed it as complaint #1.")).to_be_visible()
+
+    # What the customer sees: their comment on Acme's post, as text.
+    seen = ana.locator("#customer-view article.social")
+    expect(seen).to_have_count(1)
+    expect(seen).to_contain_text("Facebook · on Acme's post")
+    expect(seen.locator(".social-comment").first).to_contain_text(COMPLAINT)
+    expect(seen).to_contain_text("Dana <b>Reyes</b>")
+    expect(seen.locator("img, b")).to_have_count(0)
+
+    # Ana answers publicly from the card; the reply appears under the customer's comment.
+    card = ana.locator("article.message").filter(has_text="Refund now!")
+    card.get_by_role("button", name="Acknowledge").click()
+    modal = ana.get_by_role("dialog", name="Acknowledge")
+    modal.get_by_role("textbox", name="Reply").fill("Sorry Dana, your refund went out this morning.")
+    modal.get_by_role("button", name="Send").click()
+    expect(modal).to_be_hidden()
+    reply = seen.locator(".social-replies .social-comment.by-brand")
+    expect(reply).to_contain_text("Acme")
+    expect(reply).to_contain_text("Sorry Dana, your refund went out this morning.")
+
+    # Hiding it from the card's More… menu greys it out for the customer: hidden from others.
+    card.locator("select").first.select_option(label="Hide")
+    hide = ana.get_by_role("dialog", name="Hide complaint")
+    hide.get_by_label("Reason").select_option(label="Spam")
+    hide.get_by_role("button", name="Hide").click()
+    expect(hide).to_be_hidden()
+    expect(seen.locator(".social-comment.hidden-comment")).to_contain_text("Hidden from others")
+
+    assert ana.evaluate("window.pwned") is None
+    assert page_errors == []
+    assert sandbox.fake.problems == []
+
+
 def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text}
 

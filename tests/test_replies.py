@@ -57,7 +57,7 @@ def desk(start_heard: Callable[..., Heard], fake_slack: FakeSlack, x_writes: Rep
 
 def x_complaint(heard: Heard, text: str = "My blender arrived broken and nobody answers. Thanks a lot.") -> int:
     """A mention from X, filed the way the poller files it."""
-    (result,) = heard.services.ingest_many(
+    (result,) = heard.services.intake.ingest_many(
         [
             NewComplaint(
                 source="x",

@@ -88,7 +88,11 @@ def test_the_sandbox_takes_policy_from_the_environment_and_nothing_else(tmp_path
             "HEARD_CHANNEL": "C0PRODUCTION",
             "X_BEARER_TOKEN": "AAAA",
             "INGEST_SECRET": "production-secret",
+            "META_APP_SECRET": "production-app-secret-0123456789",
+            "META_GRAPH_URL": "https://graph.facebook.com/v23.0/",
+            "META_PAGE_TOKEN": "EAAproduction",
         },
+        graph_url="http://127.0.0.1:2/v23.0/",
     )
 
     assert environment["ACK_WINDOW"] == "10m" and environment["NAG_BEFORE"] == "2m,1m"
@@ -96,6 +100,13 @@ def test_the_sandbox_takes_policy_from_the_environment_and_nothing_else(tmp_path
     assert environment["SLACK_BOT_TOKEN"] == keys.bot_token and environment["HEARD_CHANNEL"] == COMPLAINTS.id
     assert environment["INGEST_SECRET"] == keys.ingest_secret
     assert "X_BEARER_TOKEN" not in environment and "SLACK_APP_TOKEN" not in environment
+    # Meta's side is the fake Graph API's, with the run's own made-up secrets.
+    assert environment["META_GRAPH_URL"] == "http://127.0.0.1:2/v23.0/"
+    assert environment["META_APP_SECRET"] == keys.meta_app_secret and len(keys.meta_app_secret) == 32
+    assert environment["META_PAGE_TOKEN"] == keys.meta_page_token
+    assert "META_APP_SECRET" not in heard_environment(
+        api_url="http://127.0.0.1:1/api/", database_path=tmp_path / "heard-sandbox.db", keys=keys
+    )
 
 
 # -- clicks have the shape of Slack's ------------------------------------------------------------------------------
@@ -441,7 +452,9 @@ def test_home_tab_digest_and_its_chart(page: Page) -> None:
 # -- the customer side on Facebook and Instagram: Meta's webhook in, the customer's view out ----------------------
 
 
-def comment_as(page: Page, platform: str, text: str, *, name: str = "Dana Reyes", handle: str = "dana.r") -> dict:
+def comment_as(
+    page: Page, platform: str, text: str, *, name: str = "Dana Reyes", handle: str = "dana.r"
+) -> dict[str, Any]:
     answer = page.post("complaint", {"post_as": platform, "handle": handle, "name": name, "text": text})
     assert answer["status"] == 200 and answer["complaint_id"], answer
     return answer
@@ -482,6 +495,21 @@ def test_a_facebook_comment_reaches_heard_as_meta_delivers_it_and_the_reply_show
         {"author": "Acme", "by_brand": True, "text": reply, "at": thread["replies"][0]["at"], "hidden": False}
     ]
     assert graph.thread(answer["comment_id"])["replies"][0]["message"] == reply
+    assert page.sandbox.fake.problems == []
+
+
+def test_a_private_reply_from_the_card_reaches_the_customer_privately(page: Page) -> None:
+    comment_as(page, "facebook", "Charged twice for order 4417")
+    card = cards(page.until(AGENT_A.id, lambda s: cards(s)))[0]
+
+    page.choose(AGENT_A.id, card, "Take it private")
+    view = page.until(AGENT_A.id, lambda s: s["modal"])["modal"]["view"]
+    text = "Dana, we're refunding the second charge; I've sent the details here."
+    page.post("submit", {"user": AGENT_A.id, "view_id": view["id"], "values": {"reply_text": text, "reply_how": "dm"}})
+
+    (thread,) = customer_view(page, lambda v: v and v[0]["private_replies"])
+    assert [sent["text"] for sent in thread["private_replies"]] == [text]
+    assert thread["replies"] == []  # nothing public under the comment
     assert page.sandbox.fake.problems == []
 
 
@@ -535,7 +563,7 @@ def test_meta_deliveries_not_signed_with_the_runs_app_secret_are_refused(page: P
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(forged, timeout=10)
     assert refused.value.code == 401
-    assert "Mallory" not in page.get("/api/bootstrap")["meta"].values()
+    assert cards(page.state(AGENT_A.id)) == [] and page.state(AGENT_A.id)["customer"] == []
     assert "post as one of" in page.post("complaint", {"post_as": "tiktok", "text": "x"}, status=400)["error"]
     assert "write the comment" in page.post("complaint", {"post_as": "facebook", "text": " "}, status=400)["error"]
 

@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks import Message, context_line, ids
 from bot.blocks.menu import MenuItem, more_menu
 from bot.blocks.moderation import ModerationView, moderation_blocks, moderation_menu_items
-from bot.blocks.replies import reply_blocks
+from bot.blocks.replies import ReplyWords, reply_blocks
 from bot.blocks.text import link_to, safe_mrkdwn
 from bot.blocks.when import clock, in_words, span
 from bot.lifecycle import EscalationStatus, Status
@@ -68,7 +68,7 @@ def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
         posted += f" · *+{complaint.extra_posts} more* in the thread"
     blocks.append(context_line(posted, verbatim=True))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=_state_lines(view, now, tz))))
-    blocks.extend(reply_blocks(view.replies, now, tz))
+    blocks.extend(reply_blocks(view.replies, ReplyWords.of(complaint), now, tz))
     if view.moderation is not None:
         blocks.extend(moderation_blocks(complaint, view.moderation, now, tz))
     blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_actions(view)))
@@ -137,6 +137,8 @@ def who_and_where(complaint: Complaint) -> str:
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
     name = safe_mrkdwn(complaint.author_name, NAME_LIMIT) if complaint.author_name else None
     who = f"*{name}* @{handle}" if name else f"*@{handle}*"
+    if name and handle == name:
+        who = f"*{name}*"  # a network without handles (Facebook): the name is all there is
     if complaint.author_verified:
         who += " :ballot_box_with_check:"
     details = []

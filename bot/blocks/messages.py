@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, Markdown
 from bot.blocks import Message, context_line, ids
 from bot.blocks.card import SECTION_TEXT_LIMIT, escalation_line, fallback, who_and_where
 from bot.blocks.moderation import MODERATION_ACTIONS, POLICE_LINE, moderation_log_words, strikes_words
-from bot.blocks.replies import reply_log_words
+from bot.blocks.replies import ReplyWords, reply_log_words
 from bot.blocks.text import link_to, mention, safe_mrkdwn
 from bot.blocks.when import clock
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus
@@ -155,12 +155,15 @@ _LOG_WORDS = {
 _AUTHOR_ACTIONS = {Action.EDITED_BY_AUTHOR.value, Action.REMOVED_BY_AUTHOR.value}
 
 
-def thread_log_line(event: AuditEvent, now: datetime, tz: ZoneInfo) -> Message:
+def thread_log_line(event: AuditEvent, complaint: Complaint, now: datetime, tz: ZoneInfo) -> Message:
     """One short line in the card's thread: who, what, when."""
     what = _LOG_WORDS.get(event.action, event.action)
     detail = event.detail or {}
     if event.action in REPLY_ACTIONS:
-        what = reply_log_words(event.action, detail)
+        what = reply_log_words(event.action, detail, ReplyWords.of(complaint))
+    elif event.action == Action.EDITED_BY_AUTHOR.value and detail.get("before") is not None:
+        # The card shows the new text; the thread keeps the earlier one where people read the history.
+        what = f"{what}. Earlier it said: “{safe_mrkdwn(str(detail['before']), EXCERPT)}”"
     elif event.action in MODERATION_ACTIONS:
         what = moderation_log_words(event)
     elif event.action == Action.REASSIGN.value:

@@ -32,7 +32,7 @@ from bot.blocks.modals import modal_frame
 from bot.blocks.text import link_to, safe_mrkdwn
 from bot.blocks.when import clock
 from bot.replies import ACKNOWLEDGE
-from storage.models import Reply
+from storage.models import Complaint, Reply
 
 # What the agent may do with the text (radio button values).
 PUBLIC = "public"
@@ -40,8 +40,6 @@ DM = "dm"
 COPY = "copy"
 INTERNAL = "internal"
 HOW_WORDS = {
-    PUBLIC: "Reply publicly on X",
-    DM: "Send it as an X DM",
     COPY: "Copy it and send it yourself",
     INTERNAL: "Acknowledge only (internal)",
 }
@@ -61,6 +59,40 @@ MAKE_IT_PERSONAL = (
     ":point_right: *Make it personal?* This is the template word for word. Add a detail from the customer's post "
     "or a word of your own, or press Send again to send it as it is."
 )
+
+
+@dataclass(frozen=True)
+class ReplyWords:
+    """How replies are named for the complaint's network: "Reply publicly on Facebook", "Send it as an X DM"."""
+
+    network: str
+    private_name: str = "private reply"
+
+    @classmethod
+    def of(cls, complaint: Complaint) -> ReplyWords:
+        # Imported here: the registry imports the adapters, which import the projections that render cards.
+        from bot.platforms import private_reply_name, source_label
+
+        return cls(source_label(complaint.platform, complaint.source), private_reply_name(complaint.platform))
+
+    @property
+    def a_private_reply(self) -> str:
+        """ "an X DM", "a Facebook private reply"."""
+        return f"{_indefinite_article(self.network)} {self.network} {self.private_name}"
+
+    def how(self, choice: str) -> str:
+        if choice == PUBLIC:
+            return f"Reply publicly on {self.network}"
+        if choice == DM:
+            return f"Send it as {self.a_private_reply}"
+        return HOW_WORDS[choice]
+
+
+def _indefinite_article(word: str) -> str:
+    """ "an" before a vowel sound: a word starting with a vowel, or a letter said with one ("an X", "an F")."""
+    if word[:1].lower() in "aeiou" or (len(word) == 1 and word.lower() in "fhlmnrsx"):
+        return "an"
+    return "a"
 
 
 def fingerprint(text: str) -> str:
@@ -102,11 +134,13 @@ def reply_modal(
     summary: str,
     text: str,
     choices: Sequence[str],
-    notes: Sequence[str] = (),
+    notes: Sequence[str],
+    words: ReplyWords,
 ) -> dict[str, Any]:
-    """The reply, prefilled and editable, and what to do with it (`choices`, the first preselected)."""
+    """The reply, prefilled and editable, and what to do with it (`choices`, the first preselected), named for the
+    complaint's network (`words`)."""
     limit = X_TEXT_LIMIT if (PUBLIC in choices or DM in choices) else COPY_TEXT_LIMIT
-    options = [Option(value=choice, text=HOW_WORDS[choice]) for choice in choices]
+    options = [Option(value=choice, text=words.how(choice)) for choice in choices]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=summary, verbatim=True))]
     blocks.extend(context_line(note) for note in notes)
     if form.warned:
@@ -135,17 +169,17 @@ def reply_modal(
 # -- on the card ---------------------------------------------------------------------------------------------------
 
 
-def reply_blocks(replies: Sequence[Reply], now: datetime, tz: ZoneInfo) -> list[Block]:
+def reply_blocks(replies: Sequence[Reply], words: ReplyWords, now: datetime, tz: ZoneInfo) -> list[Block]:
     """What the card shows of its replies: a line for each of the latest, and the ones that need a person (a
     failure to retry or edit, a draft to send by hand) each with its buttons."""
     shown = [reply for reply in replies if reply.status != REPLACED][-REPLIES_SHOWN:]
     blocks: list[Block] = []
-    lines = [reply_line(reply, now, tz) for reply in shown if reply.status not in (FAILED, DRAFTED)]
+    lines = [reply_line(reply, words, now, tz) for reply in shown if reply.status not in (FAILED, DRAFTED)]
     if lines:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
     for reply in shown:
         if reply.status == FAILED:
-            error = safe_mrkdwn(reply.error or "X did not take it", 300)
+            error = safe_mrkdwn(reply.error or f"{words.network} did not take it", 300)
             blocks.append(
                 SectionBlock(
                     text=MarkdownTextObject(
@@ -181,19 +215,21 @@ def reply_blocks(replies: Sequence[Reply], now: datetime, tz: ZoneInfo) -> list[
     return blocks
 
 
-def reply_line(reply: Reply, now: datetime, tz: ZoneInfo) -> str:
+def reply_line(reply: Reply, words: ReplyWords, now: datetime, tz: ZoneInfo) -> str:
     quote = f"“{safe_mrkdwn(reply.text, QUOTE_LIMIT)}”"
+    network = words.network
     if reply.status in (PENDING, SENDING):
-        where = "an X DM" if reply.channel == DM else "a reply on X"
+        where = words.a_private_reply if reply.channel == DM else f"a reply on {network}"
         return f":outbox_tray: Sending {where} by <@{reply.requested_by}>: {quote}"
     when = clock(reply.sent_at, now, tz) if reply.sent_at else ""
-    link = link_to(reply.url, "view on X")
+    link = link_to(reply.url, f"view on {network}")
     suffix = f" · {link}" if link else ""
     if reply.channel == DM:
-        return f":envelope: *DM sent on X* by <@{reply.requested_by}> at {when}: {quote}{suffix}"
+        sent = f"{words.private_name[:1].upper()}{words.private_name[1:]} sent on {network}"
+        return f":envelope: *{sent}* by <@{reply.requested_by}> at {when}: {quote}{suffix}"
     if reply.channel == COPY:
         return f":speech_balloon: *Replied by hand* by <@{reply.sent_by or reply.requested_by}> at {when}: {quote}"
-    return f":speech_balloon: *Replied publicly on X* by <@{reply.requested_by}> at {when}: {quote}{suffix}"
+    return f":speech_balloon: *Replied publicly on {network}* by <@{reply.requested_by}> at {when}: {quote}{suffix}"
 
 
 def _quote(text: str) -> str:
@@ -201,15 +237,15 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" for line in safe_mrkdwn(text, 2500).splitlines() or [""])
 
 
-def reply_log_words(action: str, detail: dict[str, Any]) -> str:
+def reply_log_words(action: str, detail: dict[str, Any], words: ReplyWords) -> str:
     """The thread-log line for a reply event: what was said, with a link when there is one."""
     quote = f"“{safe_mrkdwn(str(detail.get('text', '')), QUOTE_LIMIT)}”"
-    link = link_to(detail.get("url"), "view on X")
+    link = link_to(detail.get("url"), f"view on {words.network}")
     suffix = f" · {link}" if link else ""
     if action == "replied":
-        return f"replied publicly on X: {quote}{suffix}"
+        return f"replied publicly on {words.network}: {quote}{suffix}"
     if action == "sent a DM":
-        return f"sent an X DM: {quote}"
+        return f"sent {words.a_private_reply}: {quote}"
     if action == "reply drafted":
         return f"drafted a reply to send by hand: {quote}"
     if action == "marked replied":

@@ -11,3 +11,10 @@ def source_label(platform: str | None, source: str) -> str:
     from bot.platforms.registry import LABELS
 
     return LABELS.get(platform or "") or source
+
+
+def private_reply_name(platform: str | None) -> str:
+    """What the network calls a private reply ("DM" on X, "private reply" on Facebook and Instagram)."""
+    from bot.platforms.registry import PRIVATE_REPLY_NAMES
+
+    return PRIVATE_REPLY_NAMES.get(platform or "") or "private reply"

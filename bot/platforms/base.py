@@ -181,6 +181,8 @@ class Platform:
 
     key: str = ""
     label: str = ""
+    # What the network calls a private reply, as people read it on the form and the card ("DM" on X).
+    private_reply_name: str = "private reply"
     # How long one call to the network may take; a reply's sender is taken over after a few of these.
     timeout: timedelta = timedelta(seconds=10)
 

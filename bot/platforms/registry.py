@@ -50,3 +50,4 @@ class Platforms:
 
 
 LABELS: dict[str, str] = {**x.LABELS, **meta.LABELS}
+PRIVATE_REPLY_NAMES: dict[str, str] = {**x.PRIVATE_REPLY_NAMES, **meta.PRIVATE_REPLY_NAMES}

@@ -1,11 +1,16 @@
-"""Use cases: one unit of work each. Handlers, sources and the scheduler call these; nothing here knows HTTP or Bolt.
+"""Use cases: one unit of work each. Handlers, platforms and the scheduler call these; nothing here knows HTTP or
+Bolt.
 
 Every use case someone triggers from Slack takes a `Requester`, checks what that person may do, applies the change
 through `lifecycle`, re-renders what shows it (card, notices, DMs, thread log) through the outbox, and answers
-privately when the request did not (or did not need to) change anything. The areas live in their own modules.
+privately when the request did not (or did not need to) change anything. Each area is its own object over one
+shared `Context`; `Services` only names them, so a reader finds "what happens on Claim" at `services.complaints`.
 """
 
-from bot.services.base import FieldErrors, IngestResult, Requester
+from __future__ import annotations
+
+from bot.replies import TemplatesFile
+from bot.services.base import Context, FieldErrors, IngestResult, Requester
 from bot.services.card_menu import CardMenuUseCases
 from bot.services.complaints import ComplaintUseCases
 from bot.services.digests import DigestUseCases
@@ -18,19 +23,26 @@ from bot.services.replies import ReplyUseCases
 from bot.services.sla_clocks import SlaUseCases
 
 
-class Services(
-    IntakeUseCases,
-    ComplaintUseCases,
-    EscalationUseCases,
-    FollowUpUseCases,
-    SlaUseCases,
-    DigestUseCases,
-    LookupUseCases,
-    ModerationUseCases,
-    ReplyUseCases,
-    CardMenuUseCases,
-):
-    """All of Heard's use cases behind one object, as handlers and the scheduler see them."""
+class Services:
+    """Heard's use cases by area, as handlers, platforms and the scheduler see them."""
+
+    def __init__(self, context: Context, templates: TemplatesFile | None = None) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.database = context.database
+        self.intake = IntakeUseCases(context)
+        self.complaints = ComplaintUseCases(context)
+        self.escalations = EscalationUseCases(context)
+        self.follow_ups = FollowUpUseCases(context)
+        self.sla = SlaUseCases(context)
+        self.digests = DigestUseCases(context)
+        self.lookups = LookupUseCases(context, self.digests.subcommands)
+        self.moderation = ModerationUseCases(context)
+        self.replies = ReplyUseCases(
+            context,
+            templates or TemplatesFile(context.settings.templates_path, context.settings.templates_required),
+        )
+        self.card_menu = CardMenuUseCases(context)
 
 
-__all__ = ["FieldErrors", "IngestResult", "Requester", "Services"]
+__all__ = ["Context", "FieldErrors", "IngestResult", "Requester", "Services"]

@@ -67,9 +67,25 @@ class Requester:
 FieldErrors = dict[str, str]
 
 
-class UseCases:
-    def __init__(
-        self,
+@dataclass(frozen=True)
+class Context:
+    """What every area of use cases shares, built once in app.py and handed to each: nothing is built lazily or
+    kept in class attributes behind the areas' backs."""
+
+    settings: Settings
+    database: Database
+    wake_delivery: delivery.Waker
+    slack: SlackDirect
+    directory: DirectoryFile | None
+    # The adapter of each complaint's network: replies, private replies, hiding and blocking go through it.
+    platforms: Platforms
+    roles: Roles
+    sla: SlaPolicy
+    wake_at: Callable[[datetime], None] = lambda _due: None
+
+    @classmethod
+    def build(
+        cls,
         settings: Settings,
         database: Database,
         wake_delivery: delivery.Waker,
@@ -77,24 +93,41 @@ class UseCases:
         directory: DirectoryFile | None,
         wake_at: Callable[[datetime], None] = lambda _due: None,
         platforms: Platforms | None = None,
-    ) -> None:
-        self.settings = settings
-        # The adapter of each complaint's network: replies, private replies, hiding and blocking go through it.
-        self.platforms = platforms if platforms is not None else Platforms(settings)
-        self.database = database
-        self._wake_delivery = wake_delivery
-        self.slack = slack
-        self.directory = directory
-        self.roles = Roles(settings.agents, settings.managers, slack)
-        self._wake_at = wake_at
-        self.sla = SlaPolicy(
-            ack_window=settings.ack_window,
-            resolve_window=settings.resolve_window,
-            nag_before=settings.nag_before,
-            breach_repeat=settings.breach_repeat,
-            breach_repeats=settings.breach_repeats,
-            calendar=settings.calendar,
+    ) -> Context:
+        return cls(
+            settings=settings,
+            database=database,
+            wake_delivery=wake_delivery,
+            slack=slack,
+            directory=directory,
+            platforms=platforms if platforms is not None else Platforms(settings),
+            roles=Roles(settings.agents, settings.managers, slack),
+            sla=SlaPolicy(
+                ack_window=settings.ack_window,
+                resolve_window=settings.resolve_window,
+                nag_before=settings.nag_before,
+                breach_repeat=settings.breach_repeat,
+                breach_repeats=settings.breach_repeats,
+                calendar=settings.calendar,
+            ),
+            wake_at=wake_at,
         )
+
+
+class UseCases:
+    """The mechanics each area inherits; each area is its own object, composed in `bot.services.Services`."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.platforms = context.platforms
+        self.database = context.database
+        self._wake_delivery = context.wake_delivery
+        self.slack = context.slack
+        self.directory = context.directory
+        self.roles = context.roles
+        self._wake_at = context.wake_at
+        self.sla = context.sla
 
     @staticmethod
     def post_ref(complaint: Complaint) -> PostRef:
@@ -182,3 +215,12 @@ class UseCases:
             message=render_notice(text),
             now=now,
         )
+
+
+def default_follow_up(settings: Settings, now: datetime) -> datetime:
+    """FOLLOW_UP_AFTER from now; whole days land on FOLLOW_UP_TIME in the team's time zone."""
+    after = settings.follow_up_after
+    if after < timedelta(days=1):
+        return now + after
+    local_day = (now + after).astimezone(settings.timezone).date()
+    return datetime.combine(local_day, settings.follow_up_time, settings.timezone)

@@ -30,11 +30,13 @@ class CardMenuUseCases(UseCases):
         build = _CONFIRMATIONS[form]
         refusal: str | None = None
         view: dict = {}
+        # Slack is asked (user groups) before the unit of work, never while it holds the row or SQLite's writer.
+        may_act = self._safely(self.roles.is_agent, requester.user_id)
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
             if complaint is None:
                 refusal = GONE
-            elif not self._safely(self.roles.is_agent, requester.user_id):
+            elif not may_act:
                 refusal = NOT_AN_AGENT
             else:
                 view = build(ids.ComplaintRef(complaint.id, complaint.revision).encode(), fallback(complaint))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot import lifecycle, projections
 from bot.blocks import modals
@@ -17,6 +17,7 @@ from bot.services.base import (
     FieldErrors,
     Requester,
     UseCases,
+    default_follow_up,
 )
 from storage.models import Complaint
 
@@ -94,9 +95,4 @@ class ComplaintUseCases(UseCases):
         return modals.reassign_modal(ref, summary, complaint.owner_id)
 
     def default_follow_up(self, now: datetime) -> datetime:
-        """FOLLOW_UP_AFTER from now; whole days land on FOLLOW_UP_TIME in the team's time zone."""
-        after = self.settings.follow_up_after
-        if after < timedelta(days=1):
-            return now + after
-        local_day = (now + after).astimezone(self.settings.timezone).date()
-        return datetime.combine(local_day, self.settings.follow_up_time, self.settings.timezone)
+        return default_follow_up(self.settings, now)

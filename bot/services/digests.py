@@ -17,8 +17,8 @@ from bot.blocks.notice import render_notice
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.digest import compute_digest
-from bot.services.base import NOT_AN_AGENT, Requester
-from bot.services.lookups import Answer, LookupUseCases
+from bot.services.base import NOT_AN_AGENT, Requester, UseCases
+from bot.services.lookups import Answer
 from storage.models import Complaint, DigestRun
 
 log = logging.getLogger("heard.services")
@@ -29,7 +29,7 @@ NOT_A_MANAGER_EXPORT = "Only managers (HEARD_MANAGERS) can export complaints."
 EXPORT_PERIODS = {"7d": 7, "30d": 30}
 
 
-class DigestUseCases(LookupUseCases):
+class DigestUseCases(UseCases):
     def send_due_digests(self) -> datetime | None:
         """Sweep: claim and queue today's digests that are due; say when the next one falls due."""
         at = self.settings.digest_at
@@ -93,9 +93,9 @@ class DigestUseCases(LookupUseCases):
 
     # -- on request: /complaints digest, /complaints export ------------------------------------------------------------
 
-    def lookup_subcommands(self) -> dict[str, Answer]:
+    def subcommands(self) -> dict[str, Answer]:
+        """`/complaints digest` and `/complaints export`, answered by this area (given to the lookups)."""
         return {
-            **super().lookup_subcommands(),
             "digest": lambda args, requester, offset: self.preview_digest(requester),
             "export": lambda args, requester, offset: render_notice(self.export(requester, args.strip().lower())),
         }

@@ -20,6 +20,7 @@ from bot.services.base import (
     FieldErrors,
     Requester,
     UseCases,
+    default_follow_up,
 )
 from storage.models import Complaint, FollowUp
 
@@ -40,7 +41,7 @@ class FollowUpUseCases(UseCases):
         return None
 
     def quick_follow_up(self, complaint_id: int, requester: Requester) -> None:
-        self._add_follow_up(complaint_id, requester, self.default_follow_up(utcnow()), "")
+        self._add_follow_up(complaint_id, requester, default_follow_up(self.settings, utcnow()), "")
 
     def _add_follow_up(self, complaint_id: int, requester: Requester, due: datetime, note: str) -> None:
         def schedule(session: Session, complaint: Complaint, now: datetime) -> Outcome:

@@ -32,7 +32,7 @@ from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.directory import Department
 from bot.lifecycle import Action
-from bot.services.base import Requester, UseCases
+from bot.services.base import Context, Requester, UseCases
 from storage import queries
 from storage.models import AuditEvent, Complaint, Escalation, FollowUp
 
@@ -239,6 +239,11 @@ Answer = Callable[[str, Requester, int], Message]
 
 
 class LookupUseCases(UseCases):
+    def __init__(self, context: Context, more_subcommands: Callable[[], Mapping[str, Answer]] | None = None) -> None:
+        super().__init__(context)
+        # Other areas' answers to `/complaints …` (the digest's preview and export).
+        self._more_subcommands = more_subcommands
+
     # -- the slash command -------------------------------------------------------------------------------------------
 
     def lookup(self, typed: str, requester: Requester) -> Message:
@@ -271,6 +276,7 @@ class LookupUseCases(UseCases):
         """Subcommand -> its answer, each taking (what was typed after it, who asks, page offset). `<id>` and
         `@handle` are recognised by their shape and answered as "complaint" and "author" (see `_answer`)."""
         return {
+            **(self._more_subcommands() if self._more_subcommands is not None else {}),
             "help": self._help,
             "open": self._open,
             "mine": self._mine,

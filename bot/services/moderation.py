@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot import delivery, lifecycle, moderation, projections
 from bot.blocks import Message, ids
 from bot.blocks.card import fallback
+from bot.blocks.messages import warning_message
 from bot.blocks.moderation import HIDE_REASONS, hide_modal, write_up_modal
 from bot.blocks.when import clock
 from bot.delivery import utcnow
@@ -219,9 +220,7 @@ class ModerationUseCases(UseCases):
             outcome = lifecycle.apply(session, complaint, Action.WARN_AUTHOR, requester.actor, now, detail)
             self._refresh_author_cards(session, complaint, now)
             draft = moderation.warning_draft(complaint, self._policy_url)
-            warned.append(
-                moderation.warning_message(complaint, author.strikes, threshold, draft, self._policy_url is not None)
-            )
+            warned.append(warning_message(complaint, author.strikes, threshold, draft, self._policy_url is not None))
             return outcome
 
         if self._change(complaint_id, requester, warn_now) and warned:

@@ -35,6 +35,7 @@ from bot.blocks.replies import (
     SENDING,
     SENT,
     ReplyForm,
+    ReplyWords,
     fingerprint,
     reply_modal,
 )
@@ -43,7 +44,7 @@ from bot.delivery.direct import SlackUnavailable
 from bot.lifecycle import Action, Actor, Outcome, Status
 from bot.platforms.base import Capability, Duplicate, Platform, PostRef, Refused, Sent, Unsure
 from bot.replies import ACKNOWLEDGE, PRIVATE, TemplatesFile, eta_moment, eta_words, fill, template_values
-from bot.services.base import GONE, NOT_AN_AGENT, Requester, UseCases
+from bot.services.base import GONE, NOT_AN_AGENT, Context, Requester, UseCases
 from storage.models import Complaint, Reply
 
 log = logging.getLogger("heard.replies")
@@ -64,17 +65,10 @@ class _Attempt:
 
 
 class ReplyUseCases(UseCases):
-    _replies_lock = threading.Lock()
-    _templates_file: TemplatesFile | None = None
-
-    # -- what the use cases need, built once ------------------------------------------------------------------------
-
-    @property
-    def templates(self) -> TemplatesFile:
-        with self._replies_lock:
-            if self._templates_file is None:
-                self._templates_file = TemplatesFile(self.settings.templates_path, self.settings.templates_required)
-            return self._templates_file
+    def __init__(self, context: Context, templates: TemplatesFile) -> None:
+        super().__init__(context)
+        # Validated at start-up by whoever builds it (app.py): a broken file stops Heard, naming the problem.
+        self.templates = templates
 
     def can_reply_on_platform(self, complaint: Complaint) -> bool:
         return self.platforms.of(complaint).capabilities().can(Capability.PUBLIC_REPLY)
@@ -138,7 +132,12 @@ class ReplyUseCases(UseCases):
             text = text if text is not None else (draft.text if draft is not None else filled)
         form = ReplyForm(complaint.id, purpose, template, warned, draft.id if draft is not None else None)
         return reply_modal(
-            form, fallback(complaint), text, self._choices(complaint, purpose, draft), self._notes(complaint, purpose)
+            form,
+            fallback(complaint),
+            text,
+            self._choices(complaint, purpose, draft),
+            self._notes(complaint, purpose),
+            ReplyWords.of(complaint),
         )
 
     def filled_template(self, complaint: Complaint, agent_name: str | None, purpose: str, now: datetime) -> str:
@@ -388,7 +387,13 @@ class ReplyUseCases(UseCases):
         error: str | None = None
         unsure: str | None = None
         try:
-            sent = self._look_for_reply(platform, attempt) if attempt.look_first else None
+            if attempt.look_first:
+                try:
+                    sent = self._look_for_reply(platform, attempt)
+                except Refused as refused:
+                    # Not allowed to look (a refused token, a rate limit): the earlier attempt may still have gone
+                    # out, so this is no "not sent": it stays unsure, and every later attempt looks first.
+                    raise Unsure(f"{refused}; Heard could not look for its earlier attempt") from refused
             if sent is None:
                 sent = self._post_reply(platform, attempt)
         except Duplicate as duplicate:

@@ -23,6 +23,7 @@ const app = {
   threadKey: null,
   homeKey: null,
   modal: null, // { key, form }
+  customerKey: null, // what the customer's view last showed
   focus: null, // ts of a message to scroll to once shown (a permalink was followed)
 };
 
@@ -533,6 +534,7 @@ function render(state) {
   renderThread(state.thread);
   renderModal(state.modal);
   renderReplay(state.replay);
+  renderCustomerView(state.customer);
 }
 
 // -- typing ---------------------------------------------------------------------------------------------------------
@@ -556,20 +558,47 @@ function wireComposer(formId, inputId, threadTs) {
 
 // -- the customer side --------------------------------------------------------------------------------------------
 
+const NETWORKS = { facebook: "Facebook", instagram: "Instagram" };
+
+function postAsChanged() {
+  const postAs = $("complaint-as").value;
+  const meta = app.boot.meta;
+  const webhook = postAs === "webhook";
+  // A Facebook commenter is a name (Facebook has no handles); an Instagram one, a username.
+  $("complaint-source-label").hidden = !webhook;
+  $("complaint-source-label").parentElement.classList.toggle("single", !webhook);
+  $("complaint-source-label").parentElement.hidden = postAs === "facebook";
+  $("complaint-handle").required = postAs !== "facebook";
+  $("complaint-name").parentElement.hidden = postAs === "instagram";
+  $("complaint-as-note").textContent = webhook
+    ? "A signed POST /ingest, as a webhook source (a form, a bridge) sends it."
+    : postAs === "facebook"
+      ? `A comment by this name on ${meta.page}'s Facebook post “${meta.post}”.`
+      : `A comment by this username on @${meta.instagram}'s Instagram post “${meta.caption}”.`;
+}
+
 function wireCustomers() {
   $("complaint-source").replaceChildren(...app.boot.sources.map((s) => h("option", { value: s }, s)));
+  $("complaint-as").addEventListener("change", postAsChanged);
+  postAsChanged();
   $("complaint-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const result = $("complaint-result");
     result.className = "result";
     try {
+      const postAs = $("complaint-as").value;
       const answer = await post("complaint", {
+        post_as: postAs,
         source: $("complaint-source").value,
         handle: $("complaint-handle").value,
         name: $("complaint-name").value,
         text: $("complaint-text").value,
       });
-      if (answer.status === 202) result.textContent = `Heard filed it as complaint #${answer.complaint_id}.`;
+      if (postAs !== "webhook" && answer.status === 200) {
+        result.textContent =
+          `Commented on ${NETWORKS[postAs]}; Meta's webhook delivered it and Heard filed it as complaint ` +
+          `#${answer.complaint_id}.`;
+      } else if (answer.status === 202) result.textContent = `Heard filed it as complaint #${answer.complaint_id}.`;
       else if (answer.duplicate) result.textContent = `Already filed as #${answer.complaint_id}.`;
       else throw new Error(`Heard refused it: ${answer.field ?? ""} ${answer.message ?? answer.status}`.trim());
       result.classList.add("ok");
@@ -583,7 +612,7 @@ function wireCustomers() {
     "Apache-2.0), each filed as if posted now.";
   $("replay-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    await replay({ running: true, every: Number($("replay-every").value) || 20 });
+    await replay({ running: true, every: Number($("replay-every").value) || 20, mix: $("replay-mix").checked });
   });
   $("replay-stop").addEventListener("click", () => replay({ running: false }));
   $("digest-send").addEventListener("click", async () => {
@@ -620,10 +649,64 @@ async function replay(change) {
 function renderReplay(status) {
   if (!status) return;
   const progress = `${status.sent} of ${status.total} sent${status.round > 1 ? ` (round ${status.round})` : ""}`;
-  const text = status.running ? `Replaying one every ${status.every} s: ${progress}.` : `Stopped: ${progress}.`;
+  const mixed = status.running && status.mix ? ", with Facebook and Instagram comments" : "";
+  const text = status.running ? `Replaying one every ${status.every} s${mixed}: ${progress}.` : `Stopped: ${progress}.`;
   $("replay-status").replaceChildren(...(status.last ? [text, h("br"), `Last: ${status.last}`] : [text]));
   $("replay-start").textContent = status.running ? "Change pace" : "Start replay";
   $("replay-stop").disabled = !status.running;
+}
+
+// -- what the customer sees: their Facebook and Instagram comments, as the network shows them --------------------
+
+function renderCustomerView(threads) {
+  if (!threads) return;
+  const key = JSON.stringify(threads);
+  if (key === app.customerKey) return;
+  app.customerKey = key;
+  $("customer-view").replaceChildren(
+    ...(threads.length
+      ? threads.map(customerThread)
+      : [h("p", { class: "muted small" }, "No Facebook or Instagram comments yet: post one as a customer above.")]),
+  );
+}
+
+function customerThread(thread) {
+  const network = NETWORKS[thread.platform] ?? thread.platform;
+  const inbox = thread.platform === "instagram" ? "Instagram Direct" : "Messenger";
+  const post = thread.post.length > 60 ? `${thread.post.slice(0, 59)}…` : thread.post;
+  return h(
+    "article",
+    { class: `social ${thread.platform}`, "data-comment": thread.comment_id },
+    h("p", { class: "social-where" }, `${network} · on ${thread.account}'s post “${post}”`),
+    socialComment(thread),
+    thread.replies.length ? h("div", { class: "social-replies" }, thread.replies.map(socialComment)) : null,
+    thread.private_replies.map((sent) =>
+      h(
+        "div",
+        { class: "social-private" },
+        h("strong", {}, `✉ Private reply from ${thread.account}`),
+        h("span", { class: "muted" }, ` in ${inbox}`),
+        h("div", { class: "social-text" }, sent.text),
+      ),
+    ),
+  );
+}
+
+function socialComment(said) {
+  const at = new Date(said.at);
+  return h(
+    "div",
+    { class: `social-comment${said.hidden ? " hidden-comment" : ""}${said.by_brand ? " by-brand" : ""}` },
+    h(
+      "div",
+      { class: "social-head" },
+      h("strong", {}, said.author),
+      said.by_brand ? h("span", { class: "app-badge" }, "Page") : null,
+      h("time", { datetime: said.at }, isNaN(at) ? "" : time(at.getTime() / 1000)),
+    ),
+    h("div", { class: "social-text" }, said.text),
+    said.hidden ? h("p", { class: "social-hidden-note" }, "Hidden from others — only its author still sees it") : null,
+  );
 }
 
 // -- start --------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from bot.platforms.meta.receiver import MetaReceiver
 from bot.platforms.meta.webhook import MentionToFetch
 
 LABELS = {FacebookPlatform.key: FacebookPlatform.label, InstagramPlatform.key: InstagramPlatform.label}
+PRIVATE_REPLY_NAMES = {platform.key: platform.private_reply_name for platform in (FacebookPlatform, InstagramPlatform)}
 MENTION_FIELDS = "id,text,timestamp,username,from,media{id},parent_id"
 WEBHOOK_PATH = "/webhooks/meta"
 

@@ -10,6 +10,7 @@ may call again, so nothing in Heard waits on it.
 from __future__ import annotations
 
 import html
+import math
 import threading
 import time
 from datetime import timedelta
@@ -31,14 +32,16 @@ class MetaPlatform(Platform):
 
     reply_edge = "comments"
     hidden_field = "is_hidden"
+    # A reply's fields when looking among a comment's replies (Graph refuses a field the node type does not have).
+    reply_fields = "id,message,from"
 
     def __init__(self, settings: MetaSettings, graph: GraphClient, account_id: str) -> None:
         self.settings = settings
         self.graph = graph
         # The Page (or the professional account) that answers and whose own comments are never complaints.
         self.account_id = account_id
+        # After a rate limit, Graph is not called again before Meta's wait is over (monotonic seconds).
         self._quiet_until = 0.0
-        self._quiet_words = ""
         self._lock = threading.Lock()
 
     @property  # type: ignore[override]
@@ -110,8 +113,7 @@ class MetaPlatform(Platform):
         try:
             body = self._call(
                 lambda: self.graph.get(
-                    f"{post.external_id}/{self.reply_edge}",
-                    {"fields": "id,message,text,from,username", "limit": LOOK_BACK},
+                    f"{post.external_id}/{self.reply_edge}", {"fields": self.reply_fields, "limit": LOOK_BACK}
                 )
             )
         except _AlreadyReplied as error:
@@ -123,20 +125,30 @@ class MetaPlatform(Platform):
 
     def _call(self, call: object) -> dict:
         with self._lock:
-            if time.monotonic() < self._quiet_until:
-                raise Refused(self._quiet_words)
+            quiet = self._quiet_until - time.monotonic()
+        if quiet > 0:
+            raise Refused(self._rate_limited(quiet))
         try:
             return call()  # type: ignore[operator]
         except GraphError as error:
             if error.kind == "unsure":
                 raise Unsure(str(error)) from error
             if error.kind == "rate_limit":
+                wait = error.retry_after or 60.0
                 with self._lock:
-                    self._quiet_until = time.monotonic() + (error.retry_after or 60.0)
-                    self._quiet_words = str(error)
+                    self._quiet_until = max(self._quiet_until, time.monotonic() + wait)
+                # Said for the person who clicked: nothing retries a refused reply by itself, they do.
+                raise Refused(self._rate_limited(wait)) from error
             if error.already_replied:
                 raise _AlreadyReplied(str(error)) from error
             raise Refused(str(error)) from error
+
+    def _rate_limited(self, seconds: float) -> str:
+        minutes = max(1, math.ceil(seconds / 60))
+        return (
+            f"{self.label}'s rate limit is reached: Heard leaves {self.label} alone for about {minutes} "
+            f"minute{'' if minutes == 1 else 's'}; retry after that"
+        )
 
 
 class _AlreadyReplied(Refused):
@@ -167,10 +179,16 @@ class FacebookPlatform(MetaPlatform):
             return Done(False, str(failed))
 
     def reply_url(self, post: PostRef, reply_id: str | None) -> str | None:
+        """The reply's permalink, shaped as Graph's `permalink_url` for a reply: the Page's post, the thread's
+        top-level comment and the reply (the numbers after the `_` of each id)."""
         if not reply_id:
             return None
-        post_id = post.external_id.split("_")[0]
-        return f"https://www.facebook.com/{post_id}?comment_id={reply_id.split('_')[-1]}"
+        post_object = post.external_id.split("_")[0]
+        top = (post.conversation_id or post.external_id).rsplit("_", 1)[-1]
+        return (
+            f"https://www.facebook.com/{self.account_id}/posts/{post_object}/?comment_id={top}"
+            f"&reply_comment_id={reply_id.rsplit('_', 1)[-1]}"
+        )
 
 
 class InstagramPlatform(MetaPlatform):
@@ -178,6 +196,7 @@ class InstagramPlatform(MetaPlatform):
     label = "Instagram"
     reply_edge = "replies"
     hidden_field = "hide"
+    reply_fields = "id,text,from,username"
 
 
 def _id(body: dict) -> str | None:

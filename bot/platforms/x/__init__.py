@@ -10,6 +10,7 @@ from bot.platforms.x.client import make_client
 from bot.platforms.x.poller import XPoller
 
 LABELS = {XPlatform.key: XPlatform.label}
+PRIVATE_REPLY_NAMES = {XPlatform.key: XPlatform.private_reply_name}
 
 
 def register(settings: Settings) -> Registration:

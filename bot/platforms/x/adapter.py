@@ -24,6 +24,7 @@ WRITES = frozenset(
 class XPlatform(Platform):
     key = SOURCE
     label = "X"
+    private_reply_name = "DM"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -96,7 +96,8 @@ from bench.common import (  # noqa: E402
 )
 from bot.config import load_settings  # noqa: E402
 from bot.delivery.worker import METADATA_EVENT  # noqa: E402
-from bot.platforms.base import NewComplaint, webhook  # noqa: E402
+from bot.platforms.base import NewComplaint  # noqa: E402
+from bot.platforms.webhook import ingest as webhook  # noqa: E402
 from bot.platforms.x.client import PAGE_SIZE  # noqa: E402
 from bot.services import IngestResult  # noqa: E402
 from sandbox.fake_slack import Call, FakeSlack  # noqa: E402

@@ -24,7 +24,8 @@ What is measured
     * Achieved rate, and every answer that was not 200.
     * Exactly once: the Page comments sent vs the Facebook complaints committed (lost: sent, not in the database;
       doubled: extra rows, joined posts, card outbox rows or "received" events beyond one per complaint, and
-      cards seen twice in the fake Slack). Both must be 0.
+      cards seen twice in the fake Slack). Both must be 0. Every comment is top-level, so no post may join
+      another: a joined post that is also a complaint is a comment filed twice (its card, and again in its thread).
     * Work still owed: the card outbox rows not yet done when the last answer came back, and how long delivery
       then takes to post them. Heard paces chat.postMessage at about one per second per channel, as Slack asks,
       so cards drain at ~1/s whatever the intake rate: the wait is bounded by ``--drain-timeout`` and what is
@@ -40,11 +41,12 @@ What is measured
     PostgreSQL) the database server; the CPU each used is printed.
 
 How to run (from the repository root)
-    python bench/meta_webhook.py                                  # SQLite in a temporary directory, ~3 min
+    python bench/meta_webhook.py                                  # SQLite in a temporary directory, ~2.5 min
     python bench/meta_webhook.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test   # WIPES it
     python bench/meta_webhook.py --postgres                       # SQLite, then PostgreSQL "test" (WIPED)
     python bench/meta_webhook.py --seconds 10 --rate 20           # a smoke run
     python bench/meta_webhook.py --comments-per-delivery 5 --no-baseline
+    python bench/meta_webhook.py --baseline-first                 # /ingest first: does the order matter?
 
 It prints figures and exits 0 even when a target is missed or something was lost or doubled (the figures say
 so); it exits 1 only when the benchmark itself failed (Heard did not start, the sender process died ...).

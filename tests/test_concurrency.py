@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import Heard
+from bot.lifecycle import Action
+from bot.platforms.base import NewComplaint
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import DriverResponse, SlackDriver
 from storage.db import Database
-from storage.models import AuditEvent, Complaint
+from storage.models import AuditEvent, Complaint, ComplaintPost
 from tests.care_team import ACKNOWLEDGE_ONLY, open_reply_modal
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
 from tests.support import Ingester
@@ -104,3 +107,37 @@ def test_two_copies_of_heard_share_the_work_on_one_database(
     with database.unit_of_work() as session:
         acknowledged = session.scalars(select(AuditEvent.complaint_id).where(AuditEvent.action == "acknowledged"))
         assert sorted(acknowledged) == sorted(complaint_ids)
+
+
+def test_a_comment_and_its_redelivery_filed_at_the_same_moment_make_one_complaint(heard: Heard) -> None:
+    """Meta redelivers, and the backfill re-reads: the same top-level comment filed by two requests at once must
+    never "join" the complaint it is itself (its conversation is its own id)."""
+    for number in range(60):
+        post = NewComplaint(
+            source="facebook",
+            platform="facebook",
+            external_id=f"1_{number}",
+            author_handle="Dana Reyes",
+            author_id="555",
+            text="My order never came",
+            posted_at=datetime.now(UTC),
+            conversation_id=f"1_{number}",
+        )
+        together = threading.Barrier(2)
+
+        def file_it(post: NewComplaint = post, together: threading.Barrier = together) -> None:
+            together.wait()
+            heard.services.intake.ingest_many([post])
+
+        threads = [threading.Thread(target=file_it) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    with heard.database.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 60
+        assert session.scalar(select(func.count()).select_from(ComplaintPost)) == 0
+        joined = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == Action.JOIN.value)
+        )
+        assert joined == 0

@@ -63,8 +63,11 @@ class IntakeUseCases(UseCases):
         """Per row, the ORM's flush dominates the cost of filing; the batch's new complaints are therefore
         inserted in one flush, and their audit events and card deliveries after it."""
         now = utcnow()
-        known = self._known(posts, session)
+        # Conversations first, then what is known: under READ COMMITTED each statement sees what committed before
+        # it, so a complaint a concurrent request just filed is either found by both or by neither, and a post
+        # never "joins" the complaint it is itself (Meta redelivers, the backfill re-reads).
         conversations = self._open_conversations(session, posts)
+        known = self._known(posts, session)
         results: dict[int, IngestResult] = {}
         in_batch: dict[tuple[str, str], Complaint] = {}
         repeated: list[tuple[int, tuple[str, str]]] = []
@@ -80,6 +83,9 @@ class IntakeUseCases(UseCases):
                 continue
             thread = _conversation_key(new)
             complaint = conversations.get(thread) if thread else None
+            if complaint is not None and complaint.id is not None and complaint.external_id == new.external_id:
+                results[index] = IngestResult(complaint.id, duplicate=True)  # the post is that complaint itself
+                continue
             if complaint is not None:
                 if complaint.id is None:
                     session.flush()  # it opened earlier in this batch: the joining post needs its id

@@ -25,23 +25,23 @@ from waitress.server import create_server
 from bot.config import ConfigError, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.delivery.direct import SlackDirect
+from bot.delivery.lag import LagWatch
 from bot.directory import DirectoryError, DirectoryFile
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
-from bot.projections import Projections
+from bot.projections import CHANNEL_NOTICE, Projections
 from bot.replies import TemplatesError, TemplatesFile
 from bot.scheduler import Scheduler
 from bot.services import Context, Services
 from bot.services.group_commit import GroupCommit
-from handlers import actions, card_menu, commands, events, moderation, replies, views
-from handlers.web import HeardWeb
+from handlers import actions, card_menu, commands, events, moderation, replies, storms, views
+from handlers.web import MAX_SLACK_BODY_BYTES, SERVER_BODY_LIMIT_BYTES, HeardWeb
 from storage.db import Database, migrate
 
 log = logging.getLogger("heard")
 
 HTTP_THREADS = 16
 DIRECT_CALL_TIMEOUT_SECONDS = 2
-MAX_SLACK_BODY_BYTES = 2 * 1024 * 1024
 
 
 class Heard:
@@ -71,6 +71,9 @@ class Heard:
             threads=settings.delivery_workers,
             lease=settings.slack_timeout * 3,
         )
+        self.delivery.watch = LagWatch(
+            self.database, settings.delivery_lag_alert, CHANNEL_NOTICE, wake=self.delivery.wake
+        ).check
         self.scheduler = Scheduler(
             [
                 lambda: self.services.follow_ups.send_due_follow_ups(),
@@ -78,6 +81,8 @@ class Heard:
                 lambda: self.services.digests.send_due_digests(),
                 # Replies whose outcome X did not tell us, or whose sender died, are looked for and sent again.
                 lambda: self.services.replies.send_due_replies(),
+                # Storms end by themselves once arrivals stay below STORM_THRESHOLD for STORM_CALM.
+                lambda: self.services.storms.sweep(),
             ]
         )
         self.platforms = Platforms(settings)
@@ -127,8 +132,11 @@ class Heard:
             threads=HTTP_THREADS,
             ident="heard",
             clear_untrusted_proxy_headers=True,
-            # Refuse (413) oversized bodies before buffering them; Slack's own payloads stay far below this.
-            max_request_body_size=max(settings.ingest_max_bytes, MAX_SLACK_BODY_BYTES),
+            # Heard answers 413 itself (INGEST_MAX_BYTES, Slack's size) once waitress has read the body; waitress's own
+            # limit, where it closes the connection on a sender still sending, stays far above (handlers/web.py).
+            max_request_body_size=max(
+                SERVER_BODY_LIMIT_BYTES, 2 * max(settings.ingest_max_bytes, MAX_SLACK_BODY_BYTES)
+            ),
         )
         self._socket_mode: SocketModeHandler | None = None
         self._connecting: threading.Thread | None = None
@@ -162,6 +170,7 @@ class Heard:
         moderation.register(bolt, self.services)
         replies.register(bolt, self.services)
         card_menu.register(bolt, self.services)
+        storms.register(bolt, self.services)
         return bolt
 
     def _authorize(self) -> Callable[..., AuthorizeResult]:

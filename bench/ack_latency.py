@@ -19,7 +19,17 @@ What is measured
 
     By default the clients send flat out (closed loop): each sends its next click as soon as the last one was
     answered, so Heard is driven to saturation and the HTTP time is about clients / throughput (Little's law).
-    ``--rate`` sends on a fixed schedule instead (open loop), which shows the latency at a given click rate.
+    ``--rate`` sends on a fixed schedule instead (open loop), which shows the latency at a given click rate. In
+    an open loop every clock starts at the click's *scheduled* moment, not when a free client got round to it:
+    a click that waited for a client waited for Heard (no coordinated omission).
+
+    The baseline, in the same run: a minimal Bolt app (``serve_minimal_app``: verifies the signature, acks, one
+    ``chat.update``; waitress with Heard's server settings; the same fake Slack) gets the same warm-up and
+    measured clicks from the same clients, just before Heard. CPU per click is each child process's CPU time
+    (user + system, /proc) from the first measured click until the last card was updated, over the clicks; the
+    targets are ratios: Heard's CPU per click at most 2x the minimal app's, its click -> chat.update p99 at most
+    3x. What Heard still owes Slack when the measurement ends (outbox rows not sent, e.g. thread-log lines waiting
+    for the channel's pace) is counted and printed: their CPU is not in the figures.
 
 How to run (from the repository root)
     python bench/ack_latency.py                                   # SQLite in a temporary directory
@@ -91,6 +101,9 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SLACK_LIMIT_MS = 3000.0
 HTTP_TARGET_P99_MS = 50.0
 UPDATE_TARGET_P99_MS = 250.0
+# Heard against the minimal Bolt app in the same run (issue 13, item 9).
+MAX_CPU_RATIO = 2.0
+MAX_UPDATE_RATIO = 3.0
 SEED_BATCH = 5000
 RESOLVE_WINDOW = timedelta(hours=24)
 ACK_WINDOW = timedelta(minutes=60)
@@ -143,6 +156,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="NAME=VALUE",
         help="an extra setting for Heard, e.g. HEARD_THREAD_LOG=off or DELIVERY_WORKERS=8; repeatable",
+    )
+    parser.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="do not measure the minimal Bolt app beside Heard (it runs first, on the same cards, by default)",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed for the data and the click order (1)")
     args = parser.parse_args(argv)
@@ -334,7 +353,8 @@ class Sent:
     click: Click
     sent_at: float
     status: int
-    http_ms: float
+    #: From sending the click to reading the whole answer (service time; see `http_ms` for what is reported).
+    service_ms: float
     error: str | None = None
     #: When the click was scheduled (open loop only).
     due_at: float | None = None
@@ -342,6 +362,17 @@ class Sent:
     @property
     def late(self) -> bool:
         return self.due_at is not None and self.sent_at - self.due_at > LATE_SECONDS
+
+    @property
+    def clock_start(self) -> float:
+        """Where this click's clocks start: its scheduled moment in an open loop (a click that waited for a free
+        client waited for Heard, and that wait is part of what its user sees: no coordinated omission), else the
+        moment it was sent."""
+        return self.due_at if self.due_at is not None else self.sent_at
+
+    @property
+    def http_ms(self) -> float:
+        return self.service_ms + (self.sent_at - self.clock_start) * 1000
 
 
 def find_button(message: dict[str, Any], action_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -473,11 +504,13 @@ def run_load(sender: Sender, clicks: Sequence[Click], clients: int, rate: float 
 
 
 def wait_for_updates(fake: FakeSlack, sent: Sequence[Sent], timeout: float) -> None:
-    """Block until every clicked card got a chat.update, or `timeout` passed (the rest count as missing)."""
+    """Block until every clicked card got a chat.update, or `timeout` passed (the rest count as missing).
+    Only updates since these clicks began count: the same cards are clicked once per app measured."""
     wanted = {item.click.ts for item in sent}
+    since = min((item.clock_start for item in sent), default=0.0)
 
     def for_a_clicked_card(call: Call) -> bool:
-        return call.ok and call.args.get("ts") in wanted
+        return call.ok and call.at >= since and call.args.get("ts") in wanted
 
     deadline = time.monotonic() + timeout
     while True:
@@ -494,7 +527,8 @@ def wait_for_updates(fake: FakeSlack, sent: Sequence[Sent], timeout: float) -> N
 
 
 def update_delays(calls: Sequence[Call], sent: Sequence[Sent], timeout: float) -> list[float | None]:
-    """Per click, ms from sending it to the first successful chat.update of its card after that (None: none in time)."""
+    """Per click, ms from its clock start (sent, or scheduled in an open loop) to the first successful chat.update
+    of its card after it was sent (None: none in time)."""
     updates: dict[str, list[float]] = {}
     for call in calls:
         if call.method == "chat.update" and call.ok:
@@ -502,7 +536,7 @@ def update_delays(calls: Sequence[Call], sent: Sequence[Sent], timeout: float) -
     delays: list[float | None] = []
     for item in sent:
         later = [at for at in updates.get(item.click.ts, []) if at >= item.sent_at]
-        delay = (min(later) - item.sent_at) * 1000 if later else None
+        delay = (min(later) - item.clock_start) * 1000 if later else None
         delays.append(delay if delay is not None and delay <= timeout * 1000 else None)
     return delays
 
@@ -533,13 +567,42 @@ class Run:
     bench_cpu_seconds: float = 0.0
     machine_cpu_seconds: float | None = None
     measured_seconds: float = 0.0
+    #: The minimal Bolt app, measured in the same run on the same cards (None: --no-baseline).
+    baseline: Baseline | None = None
+
+
+@dataclass
+class Baseline:
+    """The minimal Bolt app's figures: what a click costs when all it does is verify, ack and chat.update."""
+
+    sent: list[Sent] = field(default_factory=list)
+    delays: list[float | None] = field(default_factory=list)
+    load_seconds: float = 0.0
+    cpu_seconds: float | None = None
+    failed_updates: int = 0
+
+
+class MinimalAppProcess(HeardProcess):
+    """The baseline (`serve_minimal_app`) in a child process: this file run with --serve-minimal-app."""
+
+    def __init__(self, environment: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--serve-minimal-app"],
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        self.port = self._wait_for_port()
 
 
 class DrainedHeard:
-    """Heard in a child process, its stderr read by a thread so the child never blocks on a full pipe."""
+    """Heard (or the minimal app) in a child process, its stderr read by a thread so the child never blocks on a
+    full pipe."""
 
-    def __init__(self, environment: dict[str, str]) -> None:
-        self.process = HeardProcess(environment)
+    def __init__(self, environment: dict[str, str], minimal: bool = False) -> None:
+        self.process = MinimalAppProcess(environment) if minimal else HeardProcess(environment)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._drain, name="heard-stderr", daemon=True)
         self._reader.start()
@@ -558,7 +621,7 @@ class DrainedHeard:
         return self.process.process.poll() is None
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time Heard has used so far (Linux only; None elsewhere)."""
+        """User + system CPU time the child has used so far (Linux only; None elsewhere)."""
         try:
             stat = Path(f"/proc/{self.process.process.pid}/stat").read_text()
         except OSError:
@@ -599,6 +662,52 @@ def check_database(url: str, run: Run) -> None:
         database.dispose()
 
 
+def serve_minimal_app() -> None:
+    """The baseline Heard is measured against: the least a Bolt app can do for a Claim click. It verifies the
+    signature, acks, and sends one `chat.update` (the card without its buttons, a "Claimed by" line instead)
+    from Bolt's listener pool after the ack, to the same fake Slack; served by waitress with Heard's own server
+    settings (app.py). No database, no outbox, no render: every millisecond Heard spends beyond this is its own."""
+    import logging
+
+    from slack_bolt import App
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from slack_bolt.authorization import AuthorizeResult
+    from waitress.server import create_server
+
+    from app import HTTP_THREADS, MAX_SLACK_BODY_BYTES
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token = os.environ["SLACK_BOT_TOKEN"]
+    authorized = AuthorizeResult(enterprise_id=None, team_id=None, bot_token=token)
+    bolt = App(
+        client=WebClient(token=token, base_url=os.environ["SLACK_API_URL"], retry_handlers=[]),
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        # As Heard: no auth.test, the token is known.
+        authorize=lambda enterprise_id, team_id: authorized,
+    )
+
+    @bolt.action(ids.CLAIM)
+    def claim(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        message = body["message"]
+        blocks = [block for block in message["blocks"] if block.get("block_id") != ids.CARD_ACTIONS_BLOCK]
+        claimed = f"Claimed by <@{body['user']['id']}>"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": claimed}]})
+        client.chat_update(channel=body["channel"]["id"], ts=message["ts"], text=claimed, blocks=blocks)
+
+    server = create_server(
+        SlackRequestHandler(bolt, path="/slack/events"),
+        host="127.0.0.1",
+        port=0,
+        threads=HTTP_THREADS,
+        ident="minimal",
+        clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_SLACK_BODY_BYTES,
+    )
+    logging.getLogger("minimal").info("the minimal app is listening on port %s", server.effective_port)
+    server.run()
+
+
 def run_one(url: str, args: argparse.Namespace) -> Run:
     run = Run(url=url)
     rng = random.Random(args.seed)
@@ -613,7 +722,14 @@ def run_one(url: str, args: argparse.Namespace) -> Run:
             database.dispose()
         clicks = build_clicks(fake, [cards[number] for number in order])
         run.seed_seconds = time.monotonic() - started
-        print(f"  seeded in {run.seed_seconds:.1f} s; starting Heard", flush=True)
+        if args.baseline:
+            print(f"  seeded in {run.seed_seconds:.1f} s; the minimal Bolt app first, on the same cards", flush=True)
+            minimal = DrainedHeard(heard_environment(fake, url), minimal=True)
+            try:
+                run.baseline = measure_baseline(minimal, fake, clicks, args)
+            finally:
+                minimal.stop()
+        print("  starting Heard", flush=True)
         # INFO, not WARNING: HeardProcess finds the port in the INFO line "Heard is listening on port N".
         overrides = dict(setting.split("=", 1) for setting in args.heard_env)
         heard = DrainedHeard(heard_environment(fake, url, **{"LOG_LEVEL": "INFO", **overrides}))
@@ -625,6 +741,29 @@ def run_one(url: str, args: argparse.Namespace) -> Run:
         run.problems = fake.problems
     check_database(url, run)
     return run
+
+
+def measure_baseline(minimal: DrainedHeard, fake: FakeSlack, clicks: list[Click], args: argparse.Namespace) -> Baseline:
+    """The same warm-up and measured clicks, the same clients and schedule, against the minimal app."""
+    sender = Sender(minimal.events_url)
+    warmup, measured = clicks[: args.warmup], clicks[args.warmup :]
+    warm = run_load(sender, warmup, 1)
+    wait_for_updates(fake, warm, args.update_timeout)
+    baseline = Baseline()
+    cpu_before, started = minimal.cpu_seconds(), time.monotonic()
+    baseline.sent = run_load(sender, measured, args.clients, args.rate)
+    baseline.load_seconds = time.monotonic() - started
+    wait_for_updates(fake, baseline.sent, args.update_timeout)
+    cpu_after = minimal.cpu_seconds()
+    if cpu_before is not None and cpu_after is not None:
+        baseline.cpu_seconds = cpu_after - cpu_before
+    since = min(item.clock_start for item in baseline.sent)
+    calls = [call for call in fake.calls if call.at >= since]
+    baseline.delays = update_delays(calls, baseline.sent, args.update_timeout)
+    baseline.failed_updates = sum(1 for call in calls if call.method == "chat.update" and not call.ok)
+    if not minimal.alive():
+        raise RuntimeError("the minimal app exited during the run:\n" + "".join(minimal.lines[-30:]))
+    return baseline
 
 
 def measure(run: Run, heard: DrainedHeard, fake: FakeSlack, clicks: list[Click], args: argparse.Namespace) -> None:
@@ -646,15 +785,15 @@ def measure(run: Run, heard: DrainedHeard, fake: FakeSlack, clicks: list[Click],
     if machine_cpu is not None and machine_cpu_after is not None:
         run.machine_cpu_seconds = machine_cpu_after - machine_cpu
     run.measured_seconds = time.monotonic() - started
-    calls = fake.calls
+    first_sent = min(item.clock_start for item in run.sent)
+    calls = [call for call in fake.calls if call.at >= first_sent]  # not the baseline's
     run.delays = update_delays(calls, run.sent, args.update_timeout)
     run.failed_updates = sum(1 for call in calls if call.method == "chat.update" and not call.ok)
-    first_sent = min(item.sent_at for item in run.sent)
-    posts = [call for call in calls if call.method == "chat.postMessage" and call.at >= first_sent]
+    posts = [call for call in calls if call.method == "chat.postMessage"]
     # A card posted again instead of updated means the seeded outbox rows do not look like Heard's own.
     run.reposted = sum(1 for call in posts if not call.args.get("thread_ts"))
     run.thread_replies = len(posts) - run.reposted
-    updated_at = [item.sent_at + delay / 1000 for item, delay in zip(run.sent, run.delays, strict=True) if delay]
+    updated_at = [item.clock_start + delay / 1000 for item, delay in zip(run.sent, run.delays, strict=True) if delay]
     run.drain_seconds = max(updated_at, default=first_sent) - first_sent
     if not heard.alive():
         raise RuntimeError("Heard exited during the run:\n" + "".join(heard.lines[-30:]))
@@ -692,6 +831,8 @@ def report(run: Run, args: argparse.Namespace) -> None:
     print(f"  {'':<28}{'p50':>9}{'p99':>9}{'max':>9}   target")
     print(figures_line("HTTP response (ms)", http_ms, "p99 <= 50 (Slack gives up at 3,000)", HTTP_TARGET_P99_MS))
     print(figures_line("click -> chat.update (ms)", delays, "p99 <= 250", UPDATE_TARGET_P99_MS))
+    if run.baseline is not None:
+        print_baseline(run, args)
     print()
     print(f"  non-200 answers        {len(sent) - len(ok):,}{status_breakdown(sent)}")
     print(f"  answers over 3,000 ms  {over_limit:,}")
@@ -701,8 +842,7 @@ def report(run: Run, args: argparse.Namespace) -> None:
         f"fake Slack problems: {len(run.problems):,}"
     )
     print(f"  thread replies posted  {run.thread_replies:,} (chat.postMessage under a card, until the wait ended)")
-    waiting = ", ".join(f"{kind} {count:,}" for kind, count in sorted(run.outbox_waiting.items())) or "nothing"
-    print(f"  outbox not yet sent    {waiting} (when Heard was stopped)")
+    print(f"  work still owed        {owed_summary(run)}")
     print(
         f"  database afterwards    {run.claimed:,} claimed, {run.acknowledged:,} acknowledged, "
         f"{run.audit_events:,} audit events"
@@ -716,13 +856,74 @@ def report(run: Run, args: argparse.Namespace) -> None:
         print(f"    ! {problem[:200]}")
 
 
+def print_baseline(run: Run, args: argparse.Namespace) -> None:
+    """The minimal app's figures, then Heard's as multiples of them: the targets are ratios within one run."""
+    baseline = run.baseline
+    assert baseline is not None
+    delays = [delay for delay in baseline.delays if delay is not None]
+    missing = len(baseline.delays) - len(delays)
+    print()
+    print(
+        f"  minimal Bolt app (verify, ack, one chat.update; same server settings, fake Slack and clicks, just before): "
+        f"{len(baseline.sent) / baseline.load_seconds:,.0f} clicks/s, {missing:,} missing updates, "
+        f"{sum(1 for item in baseline.sent if item.status != 200):,} non-200, "
+        f"{baseline.failed_updates:,} failed updates"
+    )
+    print(figures_line("HTTP response (ms)", [item.http_ms for item in baseline.sent], "", float("inf")))
+    print(figures_line("click -> chat.update (ms)", delays, "", float("inf")))
+    print()
+    print(f"  {'Heard / minimal app':<28}{'Heard':>9}{'minimal':>9}{'ratio':>9}   target")
+    clicks, minimal_clicks = max(1, len(run.sent)), max(1, len(baseline.sent))
+    if run.heard_cpu_seconds is not None and baseline.cpu_seconds is not None:
+        print(
+            ratio_line(
+                "CPU per click (ms)",
+                run.heard_cpu_seconds * 1000 / clicks,
+                baseline.cpu_seconds * 1000 / minimal_clicks,
+                MAX_CPU_RATIO,
+            )
+        )
+    heard_delays = [delay for delay in run.delays if delay is not None]
+    if heard_delays and delays:
+        # A missing update counts as the wait's whole length: it is at least that late.
+        worst = args.update_timeout * 1000
+        print(
+            ratio_line(
+                "click -> update p99 (ms)",
+                percentile([delay if delay is not None else worst for delay in run.delays], 99),
+                percentile([delay if delay is not None else worst for delay in baseline.delays], 99),
+                MAX_UPDATE_RATIO,
+            )
+        )
+
+
+def ratio_line(name: str, heard: float, minimal: float, target: float) -> str:
+    ratio = heard / minimal if minimal > 0 else float("inf")
+    verdict = "met" if ratio <= target else "MISSED"
+    return f"  {name:<28}{heard:9.2f}{minimal:9.2f}{ratio:8.1f}x   at most {target:g}x{'':<29}{verdict}"
+
+
+def owed_summary(run: Run) -> str:
+    """What Heard still owed Slack when the measurement ended: its CPU is not in the figures above."""
+    if not run.outbox_waiting:
+        return "nothing: the outbox had drained"
+    owed = sum(run.outbox_waiting.values())
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in sorted(run.outbox_waiting.items()))
+    posts = sum(count for kind, count in run.outbox_waiting.items() if kind != "card")
+    return (
+        f"{owed:,} outbox rows not yet sent when the measurement ended ({kinds}); at Slack's pace of about one "
+        f"chat.postMessage a second per channel that is about {posts / 60:,.0f} more minutes of posting, whose CPU "
+        "is not counted above"
+    )
+
+
 def pacing(args: argparse.Namespace, sent: Sequence[Sent]) -> str:
     if args.rate is None:
         return "closed loop: each client sends its next click as soon as Heard answered the last one"
     late = sum(1 for item in sent if item.late)
     return (
         f"open loop at {args.rate:g} clicks/s; {late:,} clicks sent over {LATE_SECONDS * 1000:.0f} ms late "
-        "because all clients were still waiting for Heard"
+        "because all clients were still waiting; every clock starts at the click's scheduled moment"
     )
 
 
@@ -771,6 +972,9 @@ def print_header(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--serve-minimal-app"]:
+        serve_minimal_app()  # the baseline's child process (see MinimalAppProcess)
+        return 0
     args = parse_args(argv)
     print_header(args)
     with tempfile.TemporaryDirectory(prefix="heard-bench-") as scratch:

@@ -9,8 +9,8 @@ What is measured
     ACK_WINDOW=60m, NAG_BEFORE=15m,5m, so a complaint posted at P is first nagged at P+45m and its ``sla_due_at``
     is that moment (checked against ``bot.sla.next_due``). ``--dm-share`` (half) of them are claimed, each by
     its own owner, so their nag is a DM; the rest are unclaimed and are nagged in their card's thread in
-    HEARD_CHANNEL. ``--processes`` (2) copies of Heard (``python app.py``, HEARD_THREAD_LOG=off,
-    LOG_LEVEL=WARNING) run against the database; the fake Slack never rate-limits.
+    HEARD_CHANNEL. ``--processes`` (2) copies of Heard (``python app.py``, with production's defaults: the
+    thread log on, LOG_LEVEL=INFO) run against the database; the fake Slack never rate-limits.
 
     * Lateness when claimed, two ways. ``audit_events.at`` of the "nagged" event minus the stage's due moment:
       ``at`` is when the sweep that claimed the stage began (``run_sla``'s ``now``), so this is a lower bound. And
@@ -153,7 +153,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lead", type=float, default=10.0, help="seconds from the insert to the first due nag (10)")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds after the last due nag to wait (30)")
     parser.add_argument("--drain", type=float, default=30.0, help="further seconds to wait for DM nags in Slack (30)")
-    parser.add_argument("--log-level", default="WARNING", help="Heard's LOG_LEVEL in part 1 (WARNING)")
+    parser.add_argument("--log-level", default="INFO", help="Heard's LOG_LEVEL in part 1 (INFO, production's default)")
     parser.add_argument(
         "--heard-env",
         action="append",
@@ -434,7 +434,7 @@ def heard_settings(fake: FakeSlack, url: str, overrides: dict[str, str]) -> tupl
         ACK_WINDOW=ACK_WINDOW,
         NAG_BEFORE=NAG_BEFORE,
         RESOLVE_WINDOW=RESOLVE_WINDOW,
-        HEARD_THREAD_LOG="off",
+        # Production's defaults otherwise (the thread log on): --heard-env HEARD_THREAD_LOG=off to compare.
         **overrides,
     )
     environment.pop("PORT", None)  # HeardChild picks one
@@ -732,7 +732,7 @@ def report_precision(run: Precision, args: argparse.Namespace) -> None:
 
     unclaimed = run.complaints - run.dm
     print(
-        f"  settings      ACK_WINDOW={ACK_WINDOW} NAG_BEFORE={NAG_BEFORE} HEARD_THREAD_LOG=off "
+        f"  settings      ACK_WINDOW={ACK_WINDOW} NAG_BEFORE={NAG_BEFORE} (thread log on unless said here) "
         f"LOG_LEVEL={args.log_level}{' ' + ' '.join(args.heard_env) if args.heard_env else ''}; "
         "the fake Slack never rate-limits"
     )

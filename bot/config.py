@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.business_hours import BusinessCalendar, CalendarError, parse_holidays
+from bot.routes import Route, parse_routes
 from bot.triage import (
     DEFAULT_CATEGORIES,
     DEFAULT_THREAT_WORDS,
@@ -163,8 +164,20 @@ class Settings:
     templates_path: Path = Path("replies.toml")
     templates_required: bool = False
     private_contact: str = "a DM"
+    # Delivery (bot/delivery/): past this lag (the oldest message still waiting for Slack) the channel is told, and
+    # told again when it recovers; while alerts about several complaints fall due, one manager gets at most one
+    # alert message per `alert_interval`, listing them.
+    delivery_lag_alert: timedelta = timedelta(minutes=2)
+    alert_interval: timedelta = timedelta(minutes=1)
     # Facebook Page comments and Instagram comments (webhooks plus a Graph API backfill); None: not watched.
     meta: MetaSettings | None = None
+    # Storms (bot/services/storms.py): more than `storm_threshold` arrivals within `storm_window` in one channel
+    # open a storm card; it ends by itself after `storm_calm` below that. None: storms are off.
+    storm_threshold: int | None = 20
+    storm_window: timedelta = timedelta(minutes=5)
+    storm_calm: timedelta = timedelta(minutes=10)
+    # HEARD_ROUTES (bot/routes.py): complaints sent to other channels by priority, category or source.
+    routes: tuple[Route, ...] = ()
 
     @property
     def socket_mode(self) -> bool:
@@ -368,6 +381,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             "DELIVERY_WORKERS", 4, low=1, high=64, hint="use the number of threads sending to Slack, 1 to 64"
         ),
         slack_timeout=reader.duration("SLACK_TIMEOUT", "10s"),
+        delivery_lag_alert=reader.duration("DELIVERY_LAG_ALERT", "2m"),
+        alert_interval=reader.duration("ALERT_INTERVAL", "1m"),
         agents=reader.people("HEARD_AGENTS"),
         managers=reader.people("HEARD_MANAGERS"),
         directory_path=Path(reader.raw("HEARD_DIRECTORY") or DEFAULT_DIRECTORY_PATH),
@@ -399,9 +414,40 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         private_contact=reader.raw("PRIVATE_CONTACT") or "a DM",
         meta=_meta_settings(reader),
     )
+    settings = _with_storms_and_routes(reader, settings)
     if reader.problems:
         raise ConfigError(reader.problems)
     return settings
+
+
+_STORM_THRESHOLD = re.compile(r"^\s*(\d+)\s*/\s*(\d+\s*[smhd])\s*$")
+
+
+def _with_storms_and_routes(reader: _Reader, settings: Settings) -> Settings:
+    """STORM_THRESHOLD (`20/5m`, or `off`), STORM_CALM and HEARD_ROUTES (checked against the triage categories)."""
+    threshold: int | None = Settings.storm_threshold
+    window = Settings.storm_window
+    text = reader.raw("STORM_THRESHOLD")
+    if text is not None and text.lower() == "off":
+        threshold = None
+    elif text is not None:
+        match = _STORM_THRESHOLD.match(text)
+        if match is None or int(match.group(1)) < 1 or parse_duration(match.group(2)) <= timedelta(0):
+            reader.problems.append(
+                f"STORM_THRESHOLD={text!r} is not a rate: use complaints per time in one channel, e.g. 20/5m "
+                "(20 complaints within 5 minutes), or off"
+            )
+        else:
+            threshold, window = int(match.group(1)), parse_duration(match.group(2))
+    calm = reader.duration("STORM_CALM", format_duration(Settings.storm_calm))
+    routes: tuple[Route, ...] = ()
+    rules = reader.raw("HEARD_ROUTES")
+    if rules is not None:
+        try:
+            routes = parse_routes(rules, [label for label, _words in settings.triage.categories])
+        except ValueError as error:
+            reader.problems.append(f"HEARD_ROUTES {error}")
+    return replace(settings, storm_threshold=threshold, storm_window=window, storm_calm=calm, routes=routes)
 
 
 def _channel(reader: _Reader, name: str) -> str | None:

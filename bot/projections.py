@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import delivery, moderation
+from bot import delivery, moderation, storms
+from bot import reminder_batches as batches
 from bot.blocks import Message, reminders
 from bot.blocks.card import CardView, render_card
 from bot.blocks.digest import digest_message, digest_period_words
@@ -32,7 +33,7 @@ from bot.digest import Digest, chart_alt_text, compute_digest, render_chart
 from bot.directory import DirectoryFile
 from bot.export import export_csv
 from bot.lifecycle import Action, FollowUpStatus
-from bot.sla import Clock, clock_applies
+from bot.sla import Clock, clock_applies, clock_deadline
 from storage.models import (
     AuditEvent,
     Complaint,
@@ -289,16 +290,19 @@ class Projections:
             DIGEST_CHART: self.digest_chart,
             EXPORT: self.export,
             **moderation.ModerationProjections(self.settings).renderers,
+            **storms.StormProjections(self.settings).renderers,
         }
 
     @property
     def on_posted(self) -> Mapping[str, PostedHook]:
-        return {CARD: remember_card_place}
+        return {CARD: remember_card_place, storms.STORM: storms.remember_storm_place}
 
     def card(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         complaint = session.get(Complaint, row.complaint_id)
         if complaint is None:
             return None
+        if complaint.storm_id is not None:
+            return storms.StormProjections(self.settings).line(session, complaint, now)  # its line in the storm
         view = card_view(session, complaint, self.settings, can_escalate=self.directory is not None)
         return Outgoing(
             complaint.slack_channel or self.settings.heard_channel,
@@ -333,8 +337,8 @@ class Projections:
     def thread_log(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         event = session.get(AuditEvent, row.ref_id)
         complaint = session.get(Complaint, row.complaint_id)
-        if event is None or complaint is None:
-            return None
+        if event is None or complaint is None or complaint.storm_id is not None:
+            return None  # a complaint in a storm shows its state on its line; the audit trail keeps the steps
         if complaint.slack_ts is None or complaint.slack_channel is None:
             raise NotReady  # the line belongs under the card, which is not posted yet
         earlier_unsent = session.scalar(
@@ -353,29 +357,118 @@ class Projections:
         return Outgoing(complaint.slack_channel, line, complaint.slack_ts)
 
     def nag(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        if batches.folded(row):
+            batches.forward(session, row, now)  # listed in another nag message: that one shows the change
+            return None
+        if batches.BATCH in row.payload:
+            return self._nag_list(session, row, now)
         complaint = session.get(Complaint, row.complaint_id)
         if complaint is None:
             return None
         which = Clock(row.payload["clock"])
         if row.ts is None and not clock_applies(complaint, which):
             return None  # re-checked at send time: nobody is nagged about what is already done
+        if row.ts is None and batches.drop_if_late(session, row, complaint, which, now):
+            return None  # a nag after its deadline warns of nothing: the breach alert says it
         if row.ts is not None or complaint.owner_id:
-            to = row.channel or complaint.owner_id
-            return Outgoing(str(to), reminders.nag(complaint, which, "", now, self.timezone))
+            to = str(row.channel or complaint.owner_id)
+            if row.ts is None and (listed := self._gather_nags(session, row, complaint, which, to, now)):
+                return listed
+            return Outgoing(to, reminders.nag(complaint, which, "", now, self.timezone))
         if complaint.slack_ts is None or complaint.slack_channel is None:
             raise NotReady
+        if listed := self._gather_nags(session, row, complaint, which, complaint.slack_channel, now):
+            return listed
         message = reminders.nag(complaint, which, self.on_duty_mention(), now, self.timezone)
         return Outgoing(complaint.slack_channel, message, complaint.slack_ts)
 
+    def _gather_nags(
+        self, session: Session, row: Delivery, complaint: Complaint, which: Clock, to: str, now: datetime
+    ) -> Outgoing | None:
+        """Other nags waiting for the same person (or the channel): one message listing them all, or None."""
+        latest = clock_deadline(complaint, which) - batches.NAG_MARGIN
+        batches.hold(session, NAG, row, to, batches.NAG_GAP, now, latest)
+        items = [(row, complaint, which)]
+        for other, other_complaint in batches.gather(session, NAG, row, batches.nag_recipient(complaint), now):
+            other_which = Clock(other.payload["clock"])
+            if not clock_applies(other_complaint, other_which) or batches.drop_if_late(
+                session, other, other_complaint, other_which, now
+            ):
+                other.status = delivery.DONE  # what its own render would conclude
+            elif len(items) < batches.MAX_LISTED:
+                items.append((other, other_complaint, other_which))
+        if len(items) == 1:
+            return None
+        batches.fold(session, row, [other for other, _, _ in items[1:]], to, now)
+        row.payload = {
+            **row.payload,
+            "target": to,
+            "on_duty": not complaint.owner_id,
+            batches.BATCH: [{"complaint": c.id, "clock": w.value} for _, c, w in items],
+        }
+        return self._nag_list(session, row, now)
+
+    def _nag_list(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        items = [(c, Clock(item["clock"])) for c, item in batches.batch_items(session, row)]
+        if row.ts is None:
+            # Not posted yet (a retry): what was acknowledged or reached its deadline meanwhile is left out.
+            items = [
+                (c, w) for c, w in items if clock_applies(c, w) and not batches.drop_if_late(session, row, c, w, now)
+            ]
+            row.payload = {**row.payload, batches.BATCH: [{"complaint": c.id, "clock": w.value} for c, w in items]}
+            if not items:
+                return None
+        mention = self.on_duty_mention() if row.payload.get("on_duty") else ""
+        message = reminders.nag_list(items, mention, now, self.timezone)
+        return Outgoing(str(row.channel or row.payload["target"]), message)
+
     def breach(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        if batches.folded(row):
+            batches.forward(session, row, now)  # listed in another alert message: that one shows the change
+            return None
+        if batches.BATCH in row.payload:
+            return self._breach_list(session, row, now)
         complaint = session.get(Complaint, row.complaint_id)
         if complaint is None:
             return None
         which = Clock(row.payload["clock"])
         if row.ts is None and not clock_applies(complaint, which):
             return None
+        if row.ts is None and (listed := self._gather_breaches(session, row, now)):
+            return listed
         message = reminders.breach(complaint, which, int(row.payload.get("reminder", 0)), now, self.timezone)
         return Outgoing(row.payload["to"], message)
+
+    def _gather_breaches(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        """While alerts about other complaints keep coming, a manager gets one message per ALERT_INTERVAL,
+        listing every alert that fell due for them meanwhile."""
+        to = str(row.payload["to"])
+        batches.hold(session, BREACH, row, to, self.settings.alert_interval, now, None)
+        listed: dict[tuple[int, str], dict[str, Any]] = {
+            (row.complaint_id or 0, row.payload["clock"]): _breach_item(row)
+        }
+        others = []
+        for other, _ in batches.gather(session, BREACH, row, Delivery.pace_key == to, now):
+            key = (other.complaint_id or 0, other.payload["clock"])
+            if key not in listed and len(listed) >= batches.MAX_LISTED:
+                continue
+            others.append(other)
+            item = _breach_item(other)
+            if key not in listed or item["reminder"] > listed[key]["reminder"]:
+                listed[key] = item
+        if not others:
+            return None
+        batches.fold(session, row, others, to, now)
+        row.payload = {**row.payload, batches.BATCH: list(listed.values())}
+        return self._breach_list(session, row, now)
+
+    def _breach_list(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        items = [(c, Clock(item["clock"]), int(item["reminder"])) for c, item in batches.batch_items(session, row)]
+        if row.ts is None:
+            items = [(c, w, r) for c, w, r in items if clock_applies(c, w)]  # acted on meanwhile: nothing to say
+            if not items:
+                return None
+        return Outgoing(row.payload["to"], reminders.breach_list(items, now, self.timezone))
 
     def joined_post(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         post = session.get(ComplaintPost, row.ref_id)
@@ -442,9 +535,19 @@ class Projections:
         return session.get(Complaint, row.complaint_id), session.get(Escalation, row.ref_id)
 
 
+def _breach_item(row: Delivery) -> dict[str, Any]:
+    return {
+        "complaint": row.complaint_id,
+        "clock": row.payload["clock"],
+        "reminder": int(row.payload.get("reminder", 0)),
+    }
+
+
 def remember_card_place(session: Session, row: Delivery, channel: str, ts: str, permalink: str | None) -> None:
     complaint = session.get(Complaint, row.complaint_id)
-    if complaint is not None:
+    if complaint is not None and complaint.storm_id is not None:
+        storms.remember_line_place(session, complaint, channel, permalink)
+    elif complaint is not None:
         complaint.slack_channel = channel
         complaint.slack_ts = ts
         complaint.slack_permalink = permalink or complaint.slack_permalink

@@ -26,26 +26,32 @@ def requester_from(body: dict[str, Any]) -> Requester:
     return Requester(user_id=body["user"]["id"], channel=channel, response_url=body.get("response_url"))
 
 
-def _number(action: dict[str, Any], decode: Callable[[str], int]) -> int | None:
+def decoded(
+    services: Services, body: dict[str, Any], action: dict[str, Any], decode: Callable[[object], int]
+) -> int | None:
+    """The id in the click's value, or None after answering privately that the card is out of date: a value Heard
+    cannot read as one it wrote (forged, garbled, or without the card's revision) never acts on a guess."""
+    value = action.get("value")
     try:
-        return decode(action.get("value", ""))
+        return decode(value)
     except ValueError:
-        log.warning("ignored a click with an unreadable value %r", action.get("value"))
+        log.warning("refused a click with an unreadable value %r", str(value)[:100])
+        services.complaints.out_of_date(requester_from(body))
         return None
 
 
-def _complaint_id(value: str) -> int:
+def complaint_id(value: object) -> int:
     return ComplaintRef.decode(value).complaint_id
 
 
-def on_complaint(use_case: Callable[[int, Requester], object]) -> Listener:
+def on_complaint(services: Services, use_case: Callable[[int, Requester], object]) -> Listener:
     """A card button that acts at once."""
 
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        complaint_id = _number(action, _complaint_id)
-        if complaint_id is not None:
-            use_case(complaint_id, requester_from(body))
+        complaint = decoded(services, body, action, complaint_id)
+        if complaint is not None:
+            use_case(complaint, requester_from(body))
 
     return listener
 
@@ -55,42 +61,42 @@ def opens_form(services: Services, form: str) -> Listener:
 
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        complaint_id = _number(action, _complaint_id)
-        if complaint_id is not None:
-            services.complaints.open_form(form, complaint_id, requester_from(body), body["trigger_id"])
+        complaint = decoded(services, body, action, complaint_id)
+        if complaint is not None:
+            services.complaints.open_form(form, complaint, requester_from(body), body["trigger_id"])
 
     return listener
 
 
-def on_record(use_case: Callable[[int, Requester], object]) -> Listener:
+def on_record(services: Services, use_case: Callable[[int, Requester], object]) -> Listener:
     """A button on a notice or DM whose value is an escalation or follow-up id."""
 
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        record_id = _number(action, int)
-        if record_id is not None:
-            use_case(record_id, requester_from(body))
+        record = decoded(services, body, action, ids.record_id)
+        if record is not None:
+            use_case(record, requester_from(body))
 
     return listener
 
 
 def register(app: App, services: Services) -> None:
-    app.action(ids.CLAIM)(on_complaint(services.complaints.claim))
-    app.action(ids.RELEASE)(on_complaint(services.complaints.release))
+    app.action(ids.CLAIM)(on_complaint(services, services.complaints.claim))
+    app.action(ids.RELEASE)(on_complaint(services, services.complaints.release))
     # "Acknowledge" opens the reply modal: handlers/replies.py.
-    app.action(ids.REOPEN)(on_complaint(services.complaints.reopen))
-    app.action(ids.QUICK_FOLLOW_UP)(on_complaint(services.follow_ups.quick_follow_up))
-    app.action(ids.SNOOZE_RESOLUTION)(on_complaint(services.sla.snooze_resolution))
+    app.action(ids.REOPEN)(on_complaint(services, services.complaints.reopen))
+    app.action(ids.QUICK_FOLLOW_UP)(on_complaint(services, services.follow_ups.quick_follow_up))
+    app.action(ids.SNOOZE_RESOLUTION)(on_complaint(services, services.sla.snooze_resolution))
     app.action(ids.ESCALATE)(opens_form(services, ids.ESCALATE_VIEW))
     app.action(ids.SCHEDULE_FOLLOW_UP)(opens_form(services, ids.FOLLOW_UP_VIEW))
     app.action(ids.RESOLVE)(opens_form(services, ids.RESOLVE_VIEW))
     app.action(ids.REASSIGN)(opens_form(services, ids.REASSIGN_VIEW))
-    app.action(ids.ACCEPT_ESCALATION)(on_record(services.escalations.accept_escalation))
+    app.action(ids.ACCEPT_ESCALATION)(on_record(services, services.escalations.accept_escalation))
     app.action(ids.APPROVE_ESCALATION)(
-        on_record(lambda record, who: services.escalations.decide_escalation(record, who, True))
+        on_record(services, lambda record, who: services.escalations.decide_escalation(record, who, True))
     )
     app.action(ids.DECLINE_ESCALATION)(
-        on_record(lambda record, who: services.escalations.decide_escalation(record, who, False))
+        on_record(services, lambda record, who: services.escalations.decide_escalation(record, who, False))
     )
-    app.action(ids.FOLLOW_UP_DONE)(on_record(services.follow_ups.finish_follow_up))
-    app.action(ids.FOLLOW_UP_SNOOZE)(on_record(services.follow_ups.snooze_follow_up))
+    app.action(ids.FOLLOW_UP_DONE)(on_record(services, services.follow_ups.finish_follow_up))
+    app.action(ids.FOLLOW_UP_SNOOZE)(on_record(services, services.follow_ups.snooze_follow_up))

@@ -80,8 +80,8 @@ def on_choice(services: Services) -> Callable[..., None]:
 def register(app: App, services: Services) -> None:
     app.action(ids.CARD_MORE)(on_choice(services))
     app.view(ids.CONFIRM_FLAG_THREAT_VIEW)(
-        on_submit(lambda complaint, who, _view: services.moderation.flag_threat(complaint, who))
+        on_submit(services, lambda complaint, who, _view: services.moderation.flag_threat(complaint, who))
     )
     app.view(ids.CONFIRM_BLOCK_VIEW)(
-        on_submit(lambda complaint, who, _view: services.moderation.block_author(complaint, who))
+        on_submit(services, lambda complaint, who, _view: services.moderation.block_author(complaint, who))
     )

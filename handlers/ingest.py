@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.platforms.webhook import ingest as webhook
 from bot.services.group_commit import GroupCommit
+from storage.db import is_bad_data
 
 log = logging.getLogger("heard.handlers.ingest")
 
@@ -41,5 +42,20 @@ def handle_ingest(intake: GroupCommit, secret: str, body: bytes, headers: dict[s
                 "message": f"{invalid.field} {invalid.message}",
             },
         )
-    result = intake.file(complaint)
+    try:
+        result = intake.file(complaint)
+    except Exception as error:
+        if not is_bad_data(error):
+            raise  # an outage (503) or a fault of Heard's own: handlers/web.py answers and logs it
+        # The database refused a value that got past `parse`: this post failed alone (its batch was filed without
+        # it), and the sender is told which field, because sending it again will never work.
+        field = webhook.unstorable_field(complaint) or "body"
+        return Reply(
+            400,
+            {
+                "error": "invalid payload",
+                "field": field,
+                "message": f"{field} could not be stored ({type(error).__name__}); nothing was stored",
+            },
+        )
     return Reply(200 if result.duplicate else 202, {"complaint_id": result.complaint_id, "duplicate": result.duplicate})

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from bot.blocks import ids
 from bot.replies import ACKNOWLEDGE, PRIVATE
 from bot.services import Requester, Services
-from handlers.actions import _complaint_id, _number, on_record, requester_from
+from handlers.actions import complaint_id, decoded, on_record, requester_from
 
 log = logging.getLogger("heard.handlers.replies")
 
@@ -21,9 +21,9 @@ log = logging.getLogger("heard.handlers.replies")
 def opens_reply_form(services: Services, purpose: str) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        complaint_id = _number(action, _complaint_id)
-        if complaint_id is not None:
-            services.replies.open_reply_form(complaint_id, requester_from(body), body["trigger_id"], purpose)
+        complaint = decoded(services, body, action, complaint_id)
+        if complaint is not None:
+            services.replies.open_reply_form(complaint, requester_from(body), body["trigger_id"], purpose)
 
     return listener
 
@@ -31,7 +31,7 @@ def opens_reply_form(services: Services, purpose: str) -> Callable[..., None]:
 def on_edit(services: Services) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        reply_id = _number(action, int)
+        reply_id = decoded(services, body, action, ids.record_id)
         if reply_id is not None:
             services.replies.edit_reply(reply_id, requester_from(body), body["trigger_id"])
 
@@ -52,7 +52,7 @@ def on_submit(services: Services) -> Callable[..., None]:
 def register(app: App, services: Services) -> None:
     app.action(ids.ACKNOWLEDGE)(opens_reply_form(services, ACKNOWLEDGE))
     app.action(ids.TAKE_PRIVATE)(opens_reply_form(services, PRIVATE))
-    app.action(ids.RETRY_REPLY)(on_record(services.replies.retry_reply))
+    app.action(ids.RETRY_REPLY)(on_record(services, services.replies.retry_reply))
     app.action(ids.EDIT_REPLY)(on_edit(services))
-    app.action(ids.MARK_REPLIED)(on_record(services.replies.mark_replied))
+    app.action(ids.MARK_REPLIED)(on_record(services, services.replies.mark_replied))
     app.view(ids.REPLY_VIEW)(on_submit(services))

@@ -19,15 +19,18 @@ log = logging.getLogger("heard.handlers.views")
 Submit = Callable[[int, Requester, dict[str, Any]], FieldErrors | None]
 
 
-def on_submit(submit: Submit) -> Callable[..., None]:
+def on_submit(services: Services, submit: Submit) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        try:
-            complaint_id = ComplaintRef.decode(view.get("private_metadata", "")).complaint_id
-        except ValueError:
-            ack()
-            log.warning("ignored a modal without a complaint reference")
-            return
         requester = Requester(user_id=body["user"]["id"], surface="slack:modal")
+        try:
+            complaint_id = ComplaintRef.decode(view.get("private_metadata")).complaint_id
+        except ValueError:
+            # Heard writes every modal's reference itself; one it cannot read was forged or garbled: close the
+            # modal, do nothing, and say so privately.
+            ack()
+            log.warning("refused a modal with an unreadable complaint reference")
+            services.complaints.out_of_date(requester)
+            return
         errors = submit(complaint_id, requester, view)
         if errors:
             ack(response_action="errors", errors=errors)
@@ -40,37 +43,41 @@ def on_submit(submit: Submit) -> Callable[..., None]:
 def register(app: App, services: Services) -> None:
     app.view(ids.ESCALATE_VIEW)(
         on_submit(
+            services,
             lambda complaint, who, view: services.escalations.escalate(
                 complaint,
                 who,
                 submitted_value(view, ids.DEPARTMENT_INPUT),
                 submitted_value(view, ids.REASON_INPUT),
                 submitted_value(view, ids.SEVERITY_INPUT),
-            )
+            ),
         )
     )
     app.view(ids.FOLLOW_UP_VIEW)(
         on_submit(
+            services,
             lambda complaint, who, view: services.follow_ups.schedule_follow_up(
                 complaint,
                 who,
                 submitted_value(view, ids.DATE_INPUT),
                 submitted_value(view, ids.TIME_INPUT),
                 submitted_value(view, ids.NOTE_INPUT),
-            )
+            ),
         )
     )
     app.view(ids.RESOLVE_VIEW)(
         on_submit(
+            services,
             lambda complaint, who, view: services.complaints.resolve(
                 complaint, who, submitted_value(view, ids.NOTE_INPUT)
-            )
+            ),
         )
     )
     app.view(ids.REASSIGN_VIEW)(
         on_submit(
+            services,
             lambda complaint, who, view: services.complaints.reassign(
                 complaint, who, submitted_value(view, ids.ASSIGNEE_INPUT)
-            )
+            ),
         )
     )

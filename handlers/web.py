@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -14,13 +15,24 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import func, select
 
 from bot.delivery import FAILED, PENDING, utcnow
+from bot.delivery.lag import oldest_waiting
+from bot.failure_log import FailureLog
 from bot.platforms.base import WebAnswer, WebRequest, WebRoute
 from bot.services import Services
 from bot.services.group_commit import GroupCommit
 from handlers.ingest import Reply, handle_ingest
+from storage.db import is_outage
 from storage.models import Delivery
 
 log = logging.getLogger("heard.handlers.web")
+
+# Slack's own payloads stay far below this; anything larger on /slack/events is not from Slack.
+MAX_SLACK_BODY_BYTES = 2 * 1024 * 1024
+# waitress is given a limit well above every limit of Heard's own (see app.py): at its limit it answers and closes
+# the connection while the sender is still sending, and the sender sees a reset instead of the answer. Below it,
+# waitress has read the whole body (spooled to a temporary file past 512 kB) before Heard answers 413.
+SERVER_BODY_LIMIT_BYTES = 64 * 1024 * 1024
+UNAVAILABLE = {"error": "temporarily unavailable", "message": "nothing was stored; retry later"}
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -50,6 +62,8 @@ class HeardWeb:
         self.services = services
         self.intake = intake
         self.routes = dict(routes or {})
+        # An outage fails every request that arrives during it: one line per kind of failure a minute says as much.
+        self._failures = FailureLog(log)
         # In Socket Mode Slack does not sign HTTP requests, so /slack/events is not served at all.
         self.slack = SlackRequestHandler(bolt, path="/slack/events") if bolt is not None else None
 
@@ -57,6 +71,9 @@ class HeardWeb:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and self.slack is not None:
+            refused = _unreadable_slack_request(environ)
+            if refused is not None:
+                return _json(start_response, refused)
             return self.slack(environ, start_response)
         if path == "/ingest":
             if method != "POST":
@@ -76,16 +93,20 @@ class HeardWeb:
         except ValueError:
             return Reply(400, {"error": "invalid payload", "field": "body", "message": "bad Content-Length"})
         if length > limit:
-            return Reply(413, {"error": "payload too large", "message": f"the body must be at most {limit} bytes"})
+            return _too_large(limit)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = {
             key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
         }
         try:
             return handle_ingest(self.intake, self.services.settings.ingest_secret, body, headers)
-        except Exception:
-            log.exception("ingest failed")
-            return Reply(503, {"error": "temporarily unavailable", "message": "nothing was stored; retry later"})
+        except Exception as error:
+            if is_outage(error):
+                self._failures.report("ingest: database unavailable, answered 503", error)
+                return Reply(503, UNAVAILABLE)
+            # Not the sender's fault (that is a 400) nor an outage: a fault of Heard's own, worth its traceback.
+            self._failures.report("ingest failed", error, level=logging.ERROR, traceback=True)
+            return Reply(500, {"error": "internal error", "message": "nothing was stored; the cause is in Heard's log"})
 
     def _platform_webhook(self, route: WebRoute, environ: Environ, method: str) -> WebAnswer:
         limit = self.services.settings.ingest_max_bytes
@@ -94,7 +115,7 @@ class HeardWeb:
         except ValueError:
             return WebAnswer(400, {"error": "bad Content-Length"})
         if length > limit:
-            return WebAnswer(413, {"error": "payload too large", "message": f"at most {limit} bytes"})
+            return WebAnswer(413, _too_large(limit).body)
         body = environ["wsgi.input"].read(length) if length else b""
         query = {key: values[-1] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
         headers = {
@@ -102,30 +123,64 @@ class HeardWeb:
         }
         try:
             return route(WebRequest(method=method, query=query, headers=headers, body=body))
-        except Exception:
+        except Exception as error:
             # The network redelivers what was not acknowledged: nothing is lost by answering "later".
-            log.exception("%s: the delivery could not be filed", environ.get("PATH_INFO", ""))
-            return WebAnswer(503, {"error": "temporarily unavailable", "message": "nothing was stored; retry later"})
+            where = f"{environ.get('PATH_INFO', '')}: the delivery could not be filed"
+            if is_outage(error):
+                self._failures.report(where, error)
+            else:
+                self._failures.report(where, error, level=logging.ERROR, traceback=True)
+            return WebAnswer(503, UNAVAILABLE)
 
     def _health(self) -> Reply:
         try:
             with self.services.database.unit_of_work() as session:
-                pending, oldest = session.execute(
-                    select(func.count(), func.min(Delivery.due_at)).where(Delivery.status == PENDING)
-                ).one()
+                pending = session.scalar(select(func.count()).where(Delivery.status == PENDING))
                 failed = session.scalar(select(func.count()).where(Delivery.status == FAILED))
-        except Exception as exc:
-            log.warning("health check: database unavailable (%s)", type(exc).__name__)
+                # Since the oldest message still waiting was queued (not its due_at, which pacing moves ahead).
+                waiting = oldest_waiting(session, utcnow())
+        except Exception as error:
+            self._failures.report("health check: database unavailable", error)
             return Reply(503, {"status": "unavailable", "database": "unreachable"})
-        waiting = max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+        oldest = round(waiting.total_seconds()) if waiting else 0
         return Reply(
             200,
             {
                 "status": "ok",
                 "database": "ok",
-                "outbox": {"pending": pending, "failed": failed, "oldest_pending_seconds": round(waiting)},
+                "outbox": {"pending": pending, "failed": failed, "oldest_pending_seconds": oldest},
             },
         )
+
+
+def _length(environ: Environ) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # waitress refuses a Content-Length that is not a number before the request reaches Heard
+
+
+def _unreadable_slack_request(environ: Environ) -> Reply | None:
+    """What Bolt cannot read without raising (HTTP 500): a body that is not UTF-8 (its WSGI adapter decodes it) or a
+    timestamp that is not a number (slack_sdk's verifier reads it with int()). Slack sends neither; anyone else is
+    answered 400 / 401 here. The body, once read, is handed on in a fresh stream."""
+    length = _length(environ)
+    if length > MAX_SLACK_BODY_BYTES:
+        return _too_large(MAX_SLACK_BODY_BYTES)
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    if timestamp is not None and not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return Reply(401, {"error": "invalid signature", "message": "X-Slack-Request-Timestamp is not a timestamp"})
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Reply(400, {"error": "invalid payload", "field": "body", "message": "body is not UTF-8 text"})
+    return None
+
+
+def _too_large(limit: int) -> Reply:
+    return Reply(413, {"error": "payload too large", "message": f"the body must be at most {limit} bytes"})
 
 
 def _answer(start_response: StartResponse, answer: WebAnswer) -> Iterable[bytes]:

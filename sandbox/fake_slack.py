@@ -27,6 +27,8 @@ travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/que
 * tells subscribers about every change (``subscribe``), so the sandbox page can refresh without polling;
 * records every request as a ``Call`` and lets tests block on them with ``wait_for`` (no polling);
 * injects failures (``fail_next``), slow answers (``hang_next``) and per-channel rate limits;
+* grants the bot token only the scopes the app's manifest asks for (``slack/manifest.yml``, or ``scopes=``) and
+  answers any method needing another (``METHOD_SCOPES``) with Slack's ``missing_scope``, recorded as a problem;
 * plays Slack's side of Socket Mode: ``apps.connections.open`` (with the app-level token) hands out a
   ``ws://`` URL on the same port, where a small RFC 6455 WebSocket server says ``hello``, sends envelopes
   (``send_envelope``) and records the app's acks as ``socket_mode.ack`` calls.
@@ -77,19 +79,24 @@ from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import yaml
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 __all__ = [
     "COMMAND_DEADLINE",
+    "DEFAULT_MANIFEST",
     "MAX_MESSAGE_BLOCKS",
     "MAX_VIEW_BLOCKS",
+    "METHOD_SCOPES",
     "Call",
     "FakeSlack",
+    "manifest_bot_scopes",
     "validate_blocks",
     "validate_view",
 ]
@@ -134,6 +141,45 @@ MAX_SNIPPET_BYTES = 1 << 20
 MAX_SHARE_CHANNELS = 100
 #: Largest view (JSON) ``views.publish`` takes (larger: ``view_too_large``).
 MAX_VIEW_BYTES = 250_000
+#: The app manifest whose bot scopes the fake grants unless told otherwise: the one an admin pastes into Slack for
+#: HTTP mode (the Socket Mode manifest asks for the same scopes; a test checks that).
+DEFAULT_MANIFEST = Path(__file__).resolve().parent.parent / "slack" / "manifest.yml"
+#: The bot scopes each Web API method answers to, from Slack's method reference (docs.slack.dev/reference/methods):
+#: any one of them will do, and an empty tuple means the method needs none. conversations.history and .replies
+#: need the history scope of the conversation's kind, and conversations.open the write scope of a DM or group DM
+#: (see ``_needed_scopes``). Without a granted scope Slack answers HTTP 200 ``missing_scope``.
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "auth.test": (),
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.getPermalink": (),
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "conversations.open": ("im:write", "mpim:write"),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+    "files.upload": ("files:write",),
+    "files.info": ("files:read",),
+    "views.open": (),
+    "views.push": (),
+    "views.update": (),
+    "views.publish": (),
+    "usergroups.users.list": ("usergroups:read",),
+    "usergroups.users.update": ("usergroups:write",),
+    "users.info": ("users:read",),
+}
+
+
+def manifest_bot_scopes(path: str | Path = DEFAULT_MANIFEST) -> frozenset[str]:
+    """The bot scopes an app manifest asks for (``oauth_config.scopes.bot``)."""
+    manifest = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    scopes = ((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        raise ValueError(f"{path}: oauth_config.scopes.bot must be a list of scope names")
+    return frozenset(scopes)
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Block Kit validation
@@ -784,6 +830,8 @@ class FakeSlack:
         burst: int = 3,
         app_token: str = "xapp-test",
         replace_ephemerals: bool = False,
+        manifest: str | Path = DEFAULT_MANIFEST,
+        scopes: Sequence[str] | None = None,
     ) -> None:
         """Configure the fake; nothing listens until ``start()``.
 
@@ -796,6 +844,10 @@ class FakeSlack:
         or deletes (``delete_original``) that ephemeral, as Slack's do; the sandbox turns it on. Off, such a
         response_url answers 404 ``message_not_found`` (the fake's earlier behaviour, which some tests rely on: the
         app then falls back to chat.postEphemeral).
+
+        The bot token is granted the bot scopes of ``manifest`` (slack/manifest.yml, the app Heard asks Slack for),
+        or exactly ``scopes`` when given; a method none of whose scopes (``METHOD_SCOPES``) is granted answers
+        ``missing_scope`` as Slack does, and is recorded as a problem.
         """
         self.bot_token = bot_token
         self.app_token = app_token
@@ -807,6 +859,7 @@ class FakeSlack:
         self.post_message_rate = post_message_rate
         self.burst = burst
         self.replace_ephemerals = replace_ephemerals
+        self.scopes: frozenset[str] = frozenset(scopes) if scopes is not None else manifest_bot_scopes(manifest)
 
         # One lock guards all state; the Condition on it wakes ``wait_for`` on every recorded call.
         self._lock = threading.RLock()
@@ -900,6 +953,11 @@ class FakeSlack:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    @property
+    def methods(self) -> frozenset[str]:
+        """The Web API methods the fake answers (besides those added with ``on``)."""
+        return frozenset(self._methods) | {"apps.connections.open"}
 
     def __enter__(self) -> FakeSlack:
         return self.start()
@@ -1492,6 +1550,19 @@ class FakeSlack:
         if handler is None:
             self._problems.append(f"{method}: unknown method (the fake does not implement it)")
             return _Reply.json({"ok": False, "error": "unknown_method"})
+        needed = _needed_scopes(method, args)
+        if needed and not self.scopes.intersection(needed):
+            self._problems.append(
+                f"{method}: missing_scope {','.join(needed)} (the manifest grants {','.join(sorted(self.scopes))})"
+            )
+            return _Reply.json(
+                {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": ",".join(needed),
+                    "provided": ",".join(sorted(self.scopes)),
+                }
+            )
         if method == "chat.postMessage" and self._rate_limited(_resolve_channel(str(args.get("channel", "")))):
             return _Reply.json({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
         return _Reply.json(handler(args))
@@ -2667,6 +2738,21 @@ def _im_id(user: str) -> str:
 
 def _mpim_id(members: tuple[str, ...]) -> str:
     return "G" + hashlib.sha1(",".join(sorted(members)).encode()).hexdigest()[:10].upper()
+
+
+def _needed_scopes(method: str, args: JSONDict) -> tuple[str, ...]:
+    """The scopes (any one will do) a call needs: ``METHOD_SCOPES``, narrowed to the conversation's kind where Slack
+    asks by kind (the fake's channels are public ``C…``, its DMs ``D…`` and its group DMs ``G…``)."""
+    scopes = METHOD_SCOPES.get(method, ())
+    if method in ("conversations.history", "conversations.replies"):
+        channel = str(args.get("channel") or "")
+        kind = "im" if channel.startswith("D") else "mpim" if channel.startswith("G") else "channels"
+        return (f"{kind}:history",)
+    if method == "conversations.open":
+        users = [user for user in str(args.get("users") or "").split(",") if user.strip()]
+        channel = str(args.get("channel") or "")
+        return ("mpim:write",) if len(users) > 1 or channel.startswith("G") else ("im:write",)
+    return scopes
 
 
 def _resolve_channel(channel: str) -> str:

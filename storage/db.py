@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,6 +81,24 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_outage(error: BaseException) -> bool:
+    """The database could not be reached or could not take the work just now (connection refused or dropped, a pool
+    or lock timeout, a read-only standby): nothing about the request is wrong, so the same request may work later."""
+    return isinstance(
+        error,
+        exc.OperationalError | exc.InterfaceError | exc.InternalError | exc.DisconnectionError | exc.TimeoutError,
+    )
+
+
+def is_bad_data(error: BaseException) -> bool:
+    """The database (or its driver) refused a value: a NUL in PostgreSQL text, a lone surrogate that has no UTF-8
+    form, a number out of range. The request that carried it is at fault, not the database."""
+    # SQLAlchemy may wrap a driver's complaint about a parameter; the complaint itself says what it was.
+    wrapped = isinstance(error, exc.StatementError) and not isinstance(error, exc.DBAPIError)
+    cause = error.orig if wrapped else error  # type: ignore[attr-defined]
+    return isinstance(cause, exc.DataError | UnicodeError | OverflowError)
 
 
 # Any constant works; it only has to be the same in every copy of Heard sharing one PostgreSQL database.

@@ -11,14 +11,17 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -65,6 +68,8 @@ class Complaint(Base):
         Index("ix_complaints_conversation", "source", "author_id", "conversation_id"),
         Index("ix_complaints_posted_at", "posted_at"),
         Index("ix_complaints_resolved_at", "resolved_at"),
+        Index("ix_complaints_storm_id", "storm_id"),
+        Index("ix_complaints_channel_received_at", "slack_channel", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -127,6 +132,36 @@ class Complaint(Base):
     # What the author did on the network after Heard filed the post (earlier texts stay in the audit trail).
     edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The storm it was filed into (bot/services/storms.py): its place in Slack is a line in the storm's thread.
+    storm_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class Storm(Base):
+    """A surge in one channel: its complaints are listed in one storm card's thread instead of each getting a
+    card. At most one open storm per channel (a partial unique index), so copies of Heard open it once."""
+
+    __tablename__ = "storms"
+    __table_args__ = (
+        Index(
+            "uq_storms_open_channel",
+            "channel",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_storms_channel_ended_at", "channel", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # "open" or "ended"
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Since when arrivals have stayed below the threshold (the storm ends by itself after STORM_CALM of it).
+    calm_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    slack_permalink: Mapped[str | None] = mapped_column(String(500))
 
 
 class Escalation(Base):
@@ -252,6 +287,7 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_status_due_at", "status", "due_at"),
         Index("ix_deliveries_complaint_id_kind", "complaint_id", "kind"),
+        Index("ix_deliveries_status_priority_due_at", "status", "priority", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -277,6 +313,33 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Which due rows spend Slack's budget first (`bot/delivery/priority.py`): lower goes sooner.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=2, server_default=text("2"))
+    # The conversation its chat.postMessage is paced on, when known before rendering (`bot/delivery/pace.py`).
+    pace_key: Mapped[str | None] = mapped_column(String(64))
+    # Since when it has been waiting to be sent (kept while it waits; the honest lag of /healthz).
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DeliveryPace(Base):
+    """One conversation's chat.postMessage pace, shared by every copy of Heard (GCRA: the theoretical arrival
+    time of its next message, in seconds since the epoch), claimed under a row lock."""
+
+    __tablename__ = "delivery_pace"
+
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float)
+
+
+class DeliveryFlag(Base):
+    """A shared switch raised and lowered by conditional update, so one copy of Heard says it (the lag alert)."""
+
+    __tablename__ = "delivery_flags"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    raised: Mapped[bool] = mapped_column(Boolean)
+    episode: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class DigestRun(Base):

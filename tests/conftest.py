@@ -35,6 +35,9 @@ TABLES = (
     "replies",
     "moderated_authors",
     "write_ups",
+    "storms",
+    "delivery_pace",
+    "delivery_flags",
 )
 
 
@@ -98,6 +101,9 @@ def heard_environment(fake_slack: FakeSlack, database_url: str, **overrides: str
         "HEARD_TZ": "UTC",
         # Tests that are about the digest turn it on; elsewhere it would add a message at every start.
         "DIGEST_AT": "off",
+        # Many tests post more than a storm's worth of complaints and expect a card each; tests/test_storms.py
+        # turns storms on.
+        "STORM_THRESHOLD": "off",
     }
     environment.update(overrides)
     return environment

@@ -19,6 +19,7 @@ from storage.db import Database
 from storage.models import Complaint, Escalation, FollowUp
 from tests.conftest import INGEST_SECRET, SIGNING_SECRET
 from tests.support import Ingester
+from tests.test_lookups import text_objects
 
 ANA, BEN = "U0ANA", "U0BEN"  # agents; Ana is Legal's contact, Ben is in the care team's user group
 BOSS = "U0BOSS"
@@ -197,10 +198,13 @@ def test_hostile_text_on_the_home_tab_stays_text(home: Home, fake_slack: FakeSla
     with home.database.unit_of_work() as session:
         session.execute(update(Complaint).where(Complaint.id == complaint_id).values(status=Status.ACKNOWLEDGED.value))
 
-    raw = str(home.open(ANA)["blocks"])
+    blocks = home.open(ANA)["blocks"]
 
+    # What Slack reads as markup is escaped; the customer's words are plain_text, shown as they wrote them.
+    raw = "\n".join(text_objects(blocks, "mrkdwn"))
     assert "<!channel>" not in raw and "<!here>" not in raw and "<@U0BOSS>" not in raw
-    assert "&lt;!channel&gt;" in raw
+    assert "&lt;!here&gt;" in raw
+    assert "<!channel> <@U0BOSS> <https://evil.example|win>" in text_objects(blocks, "plain_text")
     assert fake_slack.problems == []
 
 

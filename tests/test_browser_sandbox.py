@@ -207,6 +207,7 @@ def _options(*labels: str) -> list[dict[str, Any]]:
     return [{"text": _plain(label), "value": label.lower()} for label in labels]
 
 
+PLAIN_WORDS = "*not bold* _not italic_ <@U0AGENTA> <!channel> & :tada:\nline two"
 # Every kind of block and element Heard's messages and modals use (and a few more), as valid Block Kit.
 EVERY_BLOCK = [
     {"type": "header", "text": {"type": "plain_text", "text": "Every element :tada:", "emoji": True}},
@@ -220,6 +221,8 @@ EVERY_BLOCK = [
         "accessory": {"type": "overflow", "action_id": "more", "options": _options("Snooze", "Mute")},
     },
     {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Owner*\nAna"}, {"type": "mrkdwn", "text": "*Due*"}]},
+    # A customer's words, as cards carry them: plain_text, no markup read, no :shortcode: turned into an emoji.
+    {"type": "section", "text": {"type": "plain_text", "text": PLAIN_WORDS, "emoji": False}},
     {"type": "divider"},
     {
         "type": "context",
@@ -280,6 +283,9 @@ def test_every_block_kit_element_renders_and_mrkdwn_stays_safe(
     expect(section.get_by_role("link")).to_have_count(1)  # a javascript: link stays text
     expect(section).to_contain_text("@Ana @care-team #product <b>kept</b> 🚨")
     expect(message.locator(".bk-field")).to_have_count(2)
+    plain = message.locator(".bk-section").filter(has_text="not bold")
+    expect(plain.locator(".bk-text")).to_have_text(PLAIN_WORDS)  # as typed, line break kept
+    expect(plain.locator("b, i, a, .mention")).to_have_count(0)
     expect(message.locator("hr.bk-divider")).to_have_count(1)
     expect(message.locator(".bk-context")).to_contain_text("Posted 10:15")
     expect(message.get_by_role("img", name="a chart")).to_have_count(1)

@@ -123,6 +123,11 @@ CASES = {
         POSTED + timedelta(hours=2),
     ),
     "no_directory": (CardView(complaint(), can_escalate=False), POSTED + timedelta(minutes=5)),
+    # A long post with formatting of its own: plain text, cut to twelve lines, the whole of it one command away.
+    "shortened": (
+        CardView(complaint(text="\n".join(f"*Day {n}*: _still_ no refund" for n in range(1, 31)))),
+        POSTED + timedelta(minutes=5),
+    ),
     "from_x_triaged": (
         CardView(
             complaint(

@@ -31,7 +31,7 @@ from bot.blocks import modals
 from bot.delivery.direct import SlackDirect, SlackUnavailable
 from bot.directory import Department
 from sandbox import fake_slack, slack_driver
-from sandbox.fake_slack import FakeSlack, validate_blocks
+from sandbox.fake_slack import FakeSlack, manifest_bot_scopes, validate_blocks
 from sandbox.slack_driver import SlackDriver, SocketModeDriver, block_actions_payload, view_submission_payload
 
 TOKEN = "xoxb-test"
@@ -57,7 +57,8 @@ def card(*buttons: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(bot_token=TOKEN) as fake:
+    # Heard's scopes, plus files:read for the fake's files.info (which Heard never calls).
+    with FakeSlack(bot_token=TOKEN, scopes=[*manifest_bot_scopes(), "files:read"]) as fake:
         yield fake
 
 

@@ -368,11 +368,23 @@ def test_hostile_text_in_answers_stays_text(desk: Desk, fake_slack: FakeSlack) -
 
     for typed in ("open", f"#{complaint_id}", "search channel win", "@<!here>"):
         answer = desk.ask(typed)
-        raw = str(answer["blocks"]) + answer["text"]
+        # What Slack reads as markup is escaped; the customer's words are plain_text, shown as they wrote them.
+        raw = "\n".join([answer["text"], *text_objects(answer["blocks"], "mrkdwn")])
         assert "<!channel>" not in raw and "<!here>" not in raw and "<@U0BOSS>" not in raw, typed
         assert "<https://evil.example" not in raw
-        assert "&lt;!channel&gt;" in raw, typed
+        assert "&lt;!here&gt;" in raw or "&lt;!channel&gt;" in raw, typed
+        assert any(hostile in words for words in text_objects(answer["blocks"], "plain_text")), typed
     assert fake_slack.problems == []
+
+
+def text_objects(node: Any, kind: str) -> list[str]:
+    """The texts of every text object of type `kind` (mrkdwn or plain_text) anywhere in `node`."""
+    if isinstance(node, list):
+        return [text for item in node for text in text_objects(item, kind)]
+    if not isinstance(node, dict):
+        return []
+    found = [node["text"]] if node.get("type") == kind and isinstance(node.get("text"), str) else []
+    return found + [text for value in node.values() for text in text_objects(value, kind)]
 
 
 # -- stats and who -----------------------------------------------------------------------------------------------------

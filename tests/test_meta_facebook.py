@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app import Heard
-from bot.delivery.gate import RateGate
+from bot.delivery.pace import SharedPace
 from sandbox.fake_graph import FakeGraph, sign
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import FORM
@@ -224,7 +224,7 @@ def test_a_redelivered_webhook_is_one_complaint(desk: MetaDesk) -> None:
 
 
 def test_two_hundred_comments_in_one_delivery_are_two_hundred_cards(desk: MetaDesk) -> None:
-    desk.heard.delivery.gate = RateGate(post_rate_per_second=1000, burst=1000)  # Slack's pace is not the subject
+    desk.heard.delivery.pace = SharedPace(interval=0.001, burst=1000)  # Slack's pace is not the subject
     post = desk.graph.add_post("Our autumn collection is here")
     changes = []
     for number in range(200):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, PlainTextObject, SectionBlock
 
 
 @dataclass(frozen=True)
@@ -19,3 +19,10 @@ class Message:
 def context_line(text: str, *, verbatim: bool | None = None) -> ContextBlock:
     """One small grey line of Heard's own mrkdwn under a message (who did what, when)."""
     return ContextBlock(elements=[MarkdownTextObject(text=text, verbatim=verbatim)])
+
+
+def customer_words(text: str) -> SectionBlock:
+    """What a customer wrote, as they wrote it: `plain_text`, so Slack reads no formatting, mention or link in it
+    (`*bold*` stays asterisks) and turns no `:shortcode:` into an emoji. `text` comes from `text.at_a_glance` or
+    `text.plain_chunks` (bidi controls dropped, within a section's limit)."""
+    return SectionBlock(text=PlainTextObject(text=text if text.strip() else "(no text)", emoji=False))

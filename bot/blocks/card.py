@@ -21,11 +21,11 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.blocks import Message, context_line, ids
+from bot.blocks import Message, context_line, customer_words, ids
 from bot.blocks.menu import MenuItem, more_menu
 from bot.blocks.moderation import ModerationView, moderation_blocks, moderation_menu_items
 from bot.blocks.replies import ReplyWords, reply_blocks
-from bot.blocks.text import link_to, safe_mrkdwn
+from bot.blocks.text import at_a_glance, link_to, safe_mrkdwn
 from bot.blocks.when import clock, in_words, span
 from bot.lifecycle import EscalationStatus, Status
 from bot.platforms import source_label
@@ -60,8 +60,11 @@ def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     flags = triage_lines(complaint)
     if flags:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=flags)))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=_complaint_text(complaint), verbatim=True)))
+    words = at_a_glance(complaint.text)
+    blocks.append(customer_words(words.text))
     posted = f"Posted {clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}"
+    if words.cut:
+        posted += f" · shortened here: the whole post with `/complaints {complaint.id}`"
     if complaint.edited_at is not None:
         posted += f" · edited by the author {clock(complaint.edited_at, now, tz)} (earlier text in its history)"
     if complaint.extra_posts:
@@ -175,10 +178,6 @@ def triage_lines(complaint: Complaint) -> str:
             "the police."
         )
     return "\n".join(lines)
-
-
-def _complaint_text(complaint: Complaint) -> str:
-    return safe_mrkdwn(complaint.text, SECTION_TEXT_LIMIT) or "_(no text)_"
 
 
 def _state_lines(view: CardView, now: datetime, tz: ZoneInfo) -> str:

@@ -8,19 +8,22 @@ count of the rest and the command that shows them all, so the tab stays far belo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.blocks import context_line
-from bot.blocks.lookups import NAME_LIMIT, complaint_line, escalation_line, follow_up_line
+from bot.blocks.lookups import NAME_LIMIT, complaint_entry, escalation_line, follow_up_line
 from bot.blocks.text import link_to, safe_mrkdwn
-from bot.blocks.when import clock
+from bot.blocks.when import clock, span
 
 if TYPE_CHECKING:
     from bot.services.lookups import ComplaintLine, EscalationEntry, FollowUpEntry, HomeState, Page
+
+# A message a second or two old is on its way, not late.
+SLACK_LAG_SHOWN = timedelta(seconds=5)
 
 NOT_AN_AGENT = (
     "Heard files customer complaints from social media as cards for the care team. Your Home tab shows your queue "
@@ -50,6 +53,13 @@ def render_home(state: HomeState, now: datetime, tz: ZoneInfo) -> dict[str, Any]
         )
     )
     blocks.append(context_line(f"As of {clock(now, now, tz)} ({tz.key}); reopen this tab to refresh."))
+    if state.slack_lag is not None and state.slack_lag >= SLACK_LAG_SHOWN:
+        blocks.append(
+            context_line(
+                f":hourglass_flowing_sand: Slack is behind: the oldest message waiting to be sent was queued "
+                f"{span(state.slack_lag)} ago."
+            )
+        )
     if state.claimed is not None:
         blocks.extend(_claimed(state.claimed, now, tz))
     if state.follow_ups is not None:
@@ -82,7 +92,8 @@ def _claimed(page: Page[ComplaintLine], now: datetime, tz: ZoneInfo) -> list[Blo
     if not page.items:
         blocks.append(context_line("Nothing claimed. `/complaints open` shows what is waiting."))
         return blocks
-    blocks.extend(_section(complaint_line(line, now, tz, show_owner=False)) for line in page.items)
+    for line in page.items:
+        blocks.extend(complaint_entry(line, now, tz, show_owner=False))
     return blocks + _rest(page, "/complaints mine")
 
 

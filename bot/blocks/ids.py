@@ -46,9 +46,22 @@ NOTE_INPUT = "note"
 ASSIGNEE_INPUT = "assignee"
 
 
+# A value comes back from Slack untrusted (anyone can forge a click), and a number longer than a database integer
+# fails the query (OverflowError on SQLite, "bigint out of range" on PostgreSQL): ids and revisions are read as at
+# most 18 digits, without leading zeros or signs, so every value Heard accepts is one it could have written.
+_ID = r"[1-9][0-9]{0,17}"
+MAX_ID = 10**18 - 1
+_REVISION = r"[0-9]{1,18}"
+_COMPLAINT_REF = re.compile(rf"({_ID})\.({_REVISION})")
+_RECORD_ID = re.compile(_ID)
+
+
 @dataclass(frozen=True)
 class ComplaintRef:
-    """A button's value or a modal's private_metadata: the complaint and the revision the card showed."""
+    """A button's value or a modal's private_metadata: the complaint and the revision the card showed.
+
+    Decoding is strict: the whole value must be ``<id>.<revision>``. A value without its revision (a bare ``42``) is
+    refused like any other unreadable value, so nothing acts on a reference Heard did not write."""
 
     complaint_id: int
     revision: int
@@ -57,17 +70,27 @@ class ComplaintRef:
         return f"{self.complaint_id}.{self.revision}"
 
     @classmethod
-    def decode(cls, value: str) -> ComplaintRef:
-        complaint_id, _, revision = value.partition(".")
-        try:
-            return cls(int(complaint_id), int(revision or 0))
-        except ValueError as exc:
-            raise ValueError(f"not a complaint reference: {value!r}") from exc
+    def decode(cls, value: object) -> ComplaintRef:
+        match = _COMPLAINT_REF.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError(f"not a complaint reference: {_shown(value)}")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+
+def record_id(value: object) -> int:
+    """A button's value naming a record (an escalation, a follow-up, a reply): its id, read as strictly."""
+    if not (isinstance(value, str) and _RECORD_ID.fullmatch(value)):
+        raise ValueError(f"not a record id: {_shown(value)}")
+    return int(value)
+
+
+def _shown(value: object) -> str:
+    return repr(value[:100]) if isinstance(value, str) else type(value).__name__
 
 
 # Slack takes at most 150 characters in an option's value.
 OPTION_VALUE_LIMIT = 150
-_MENU_CHOICE = re.compile(r"([a-z][a-z_]{0,63}):([1-9][0-9]{0,17})\.([0-9]{1,18})")
+_MENU_CHOICE = re.compile(rf"([a-z][a-z_]{{0,63}}):({_ID})\.({_REVISION})")
 
 
 @dataclass(frozen=True)
@@ -92,14 +115,15 @@ class MenuChoice:
     def decode(cls, value: object) -> MenuChoice:
         match = _MENU_CHOICE.fullmatch(value) if isinstance(value, str) else None
         if match is None:
-            shown = value[:100] if isinstance(value, str) else type(value).__name__
-            raise ValueError(f"not a menu choice: {shown!r}")
+            raise ValueError(f"not a menu choice: {_shown(value)}")
         action_id, complaint_id, revision = match.groups()
         return cls(action_id, ComplaintRef(int(complaint_id), int(revision)))
 
 
 # Slack takes at most 2000 characters in a button's value.
 BUTTON_VALUE_LIMIT = 2000
+# Further than any list Heard shows, and well inside every database's OFFSET.
+MAX_LOOKUP_OFFSET = 10**9
 
 
 @dataclass(frozen=True)
@@ -121,10 +145,12 @@ class LookupPage:
     def decode(cls, value: str) -> LookupPage:
         try:
             subcommand, args, offset = json.loads(value)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"not a lookup page: {value[:100]!r}") from exc
-        if not (isinstance(subcommand, str) and isinstance(args, str) and type(offset) is int and offset >= 0):
-            raise ValueError(f"not a lookup page: {value[:100]!r}")
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ValueError(f"not a lookup page: {_shown(value)}") from exc
+        if not (isinstance(subcommand, str) and isinstance(args, str) and type(offset) is int):
+            raise ValueError(f"not a lookup page: {_shown(value)}")
+        if not 0 <= offset <= MAX_LOOKUP_OFFSET:
+            raise ValueError(f"not a lookup page: {_shown(value)}")
         return cls(subcommand, args, offset)
 
 

@@ -4,7 +4,8 @@ Every answer fits Slack: a page holds at most `PAGE_SIZE` complaints (about a do
 have), each text is cut to its limit, and a page that is not the last says "Showing 11–20 of 57" and carries a
 "More" button, so nothing is ever cut silently. Text from outside Heard (what customers wrote, their names and
 handles, sources, reasons typed into modals, the words of a search) is escaped, and the sections that carry it are
-`verbatim`, so Slack adds no links or mentions of its own.
+`verbatim`, so Slack adds no links or mentions of its own. What customers wrote is `plain_text` (no markup at all):
+at a glance in lists, whole in `/complaints <id>`, which is where a card's shortened text can be read in full.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, context_line, ids
+from bot.blocks import Message, context_line, customer_words, ids
 from bot.blocks.card import followers
-from bot.blocks.text import link_to, mention, safe_mrkdwn
+from bot.blocks.text import at_a_glance, link_to, mention, plain_chunks, safe_mrkdwn
 from bot.blocks.when import clock, span
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus, Status
 from bot.platforms import source_label
@@ -41,7 +42,11 @@ if TYPE_CHECKING:
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 FALLBACK_LIMIT = 300
+# Columns of a customer's words a list shows for each complaint (one line: whitespace is collapsed).
 EXCERPT = 280
+# Blocks of one complaint's record that may carry its words and its later posts': with the dozen others (state,
+# history, paging) well within the 50 of a message. A 40,000-character post needs at most 27.
+WORDS_BLOCKS = 34
 NAME_LIMIT = 60
 REASON_LIMIT = 200
 TOPIC_LIMIT = 100
@@ -122,7 +127,8 @@ def render_complaint_list(
         nothing = empty if page.offset == 0 else "No more complaints here; type the command again to start over."
         return _message(f"{_plain(title)}: {nothing}", [_section(f"*{title}*\n{nothing}")])
     blocks: list[Block] = [_section(f"*{title}*")]
-    blocks.extend(_section(complaint_line(line, now, tz, show_owner=kind is not ListKind.MINE)) for line in page.items)
+    for line in page.items:
+        blocks.extend(complaint_entry(line, now, tz, show_owner=kind is not ListKind.MINE))
     blocks.extend(_paging(page, more_value))
     return _message(f"{_plain(title)}: {showing(page)}", blocks)
 
@@ -156,8 +162,15 @@ def _paging(page: Page[object], more_value: str | None, what: str = "") -> list[
     return blocks
 
 
+def complaint_entry(line: ComplaintLine, now: datetime, tz: ZoneInfo, *, show_owner: bool = True) -> list[Block]:
+    """One complaint in a list: Heard's line about it (`complaint_line`), then what the customer wrote, at a
+    glance and as plain text."""
+    excerpt = at_a_glance(_WHITESPACE.sub(" ", line.excerpt).strip(), columns=EXCERPT, lines=1)
+    return [_section(complaint_line(line, now, tz, show_owner=show_owner)), customer_words(excerpt.text)]
+
+
 def complaint_line(line: ComplaintLine, now: datetime, tz: ZoneInfo, *, show_owner: bool = True) -> str:
-    """One complaint in a list: who, where, what (an excerpt), the deadline that matters now, the card. A list of
+    """One complaint in a list, in Heard's words: who, where, the deadline that matters now, the card. A list of
     one person's own complaints leaves out who owns them."""
     head = f"*#{line.complaint_id}*"
     if line.priority == "high":
@@ -165,14 +178,11 @@ def complaint_line(line: ComplaintLine, now: datetime, tz: ZoneInfo, *, show_own
     owner = ""
     if show_owner:
         owner = f" · Owner {mention(line.owner_id)}" if line.owner_id else " · Unclaimed"
-    excerpt = safe_mrkdwn(_WHITESPACE.sub(" ", line.excerpt).strip(), EXCERPT) or "_(no text)_"
     tail = deadline_phrase(line, now, tz)
     card = link_to(line.permalink, "Open the card")
     if card:
         tail += f" · {card}"
-    return f"{head} · {author(line.author_handle, line.author_name)} on {source_name(line.source)}{owner}\n" + (
-        f"> {excerpt}\n{tail}"
-    )
+    return f"{head} · {author(line.author_handle, line.author_name)} on {source_name(line.source)}{owner}\n{tail}"
 
 
 def author(handle: str, name: str | None) -> str:
@@ -206,11 +216,7 @@ def render_complaint_record(record: ComplaintRecord, now: datetime, tz: ZoneInfo
         who += f" ({followers(record.author_followers)} followers)"
     where = link_to(record.url, source_label(line.source, line.source), NAME_LIMIT) or source_name(line.source)
     who += f" on {where} — complaint *#{line.complaint_id}*"
-    blocks: list[Block] = [
-        _section(who),
-        _section(safe_mrkdwn(record.text, SECTION_LIMIT) or "_(no text)_"),
-        _section(_state(record, now, tz)),
-    ]
+    blocks: list[Block] = [_section(who), *_words(record, now, tz), _section(_state(record, now, tz))]
     if record.escalations:
         blocks.append(_section(_escalations(record)))
     if record.follow_ups:
@@ -230,6 +236,21 @@ def render_complaint_record(record: ComplaintRecord, now: datetime, tz: ZoneInfo
         blocks.append(context_line("No more history; type the command again to start over."))
     text = f"Complaint #{line.complaint_id} from @{safe_mrkdwn(line.author_handle.lstrip('@'), NAME_LIMIT)}"
     return _message(text, blocks)
+
+
+def _words(record: ComplaintRecord, now: datetime, tz: ZoneInfo) -> list[Block]:
+    """The whole of what the customer wrote, as plain text (a card shows it at a glance), then each later post of
+    the conversation under the time it was posted; within WORDS_BLOCKS, saying so should the rest not fit."""
+    blocks: list[Block] = [customer_words(chunk) for chunk in plain_chunks(record.text) or [""]]
+    for post in record.posts:
+        link = link_to(post.url, "the post")
+        blocks.append(context_line(f"Then, {clock(post.posted_at, now, tz)}" + (f" · {link}" if link else "")))
+        blocks.extend(customer_words(chunk) for chunk in plain_chunks(post.text) or [""])
+    hidden = record.extra_posts - len(record.posts)
+    if len(blocks) > WORDS_BLOCKS or hidden > 0:
+        blocks = blocks[: WORDS_BLOCKS - 1]
+        blocks.append(context_line("_The rest of the conversation is in the card's thread._"))
+    return blocks
 
 
 # StrEnum members hash like their values, so these look up the stored strings directly.

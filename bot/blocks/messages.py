@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, context_line, ids
+from bot.blocks import Message, context_line, customer_words, ids
 from bot.blocks.card import SECTION_TEXT_LIMIT, escalation_line, fallback, who_and_where
 from bot.blocks.moderation import MODERATION_ACTIONS, POLICE_LINE, moderation_log_words, strikes_words
 from bot.blocks.replies import ReplyWords, reply_log_words
-from bot.blocks.text import link_to, mention, safe_mrkdwn
+from bot.blocks.text import at_a_glance, link_to, mention, safe_mrkdwn
 from bot.blocks.when import clock
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus
 from storage.models import AuditEvent, Complaint, ComplaintPost, Escalation, FollowUp
@@ -27,17 +27,18 @@ REPLY_ACTIONS = {
 }
 
 EXCERPT = 500
+# Lines of a complaint's words in a message about it (the card shows more; `/complaints <id>` all of it).
+EXCERPT_LINES = 6
 
 
 def complaint_summary(complaint: Complaint, excerpt: int = EXCERPT) -> list[Block]:
-    """Who, what (an excerpt) and a link back to the card: the head of every message about a complaint."""
+    """Who, what (at most `excerpt` columns of it, as plain text) and a link back to the card: the head of every
+    message about a complaint."""
     card = link_to(complaint.slack_permalink, "Open the card")
     link = f" · {card}" if card else ""
     return [
         SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
-        SectionBlock(
-            text=MarkdownTextObject(text=safe_mrkdwn(complaint.text, excerpt) or "_(no text)_", verbatim=True)
-        ),
+        customer_words(at_a_glance(complaint.text, columns=excerpt, lines=EXCERPT_LINES).text),
         context_line(f"Complaint #{complaint.id}{link}"),
     ]
 
@@ -185,12 +186,13 @@ def joined_post_message(complaint: Complaint, post: ComplaintPost, now: datetime
     link = link_to(post.url, "the post")
     heads_up = f" <@{complaint.owner_id}>" if complaint.owner_id else ""
     headline = f":speech_balloon:{heads_up} *@{handle}* wrote again {clock(post.posted_at, now, tz)}"
+    words = at_a_glance(post.text)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=headline + (f" · {link}" if link else ""))),
-        SectionBlock(
-            text=MarkdownTextObject(text=safe_mrkdwn(post.text, SECTION_TEXT_LIMIT) or "_(no text)_", verbatim=True)
-        ),
+        customer_words(words.text),
     ]
+    if words.cut:
+        blocks.append(context_line(f"Shortened here: the whole post with `/complaints {complaint.id}`"))
     text = f"@{handle} wrote again: {safe_mrkdwn(post.text, EXCERPT)}"
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
@@ -235,16 +237,13 @@ def threat_notice(complaint: Complaint, posts: list[ComplaintPost], mentions: st
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=headline)),
         SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True)),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=safe_mrkdwn(complaint.text, SECTION_TEXT_LIMIT) or "_(no text)_", verbatim=True
-            )
-        ),
+        # Legal reads the words as written: as much as a section holds (the evidence file keeps all of it).
+        customer_words(at_a_glance(complaint.text, columns=SECTION_TEXT_LIMIT, lines=SECTION_TEXT_LIMIT).text),
         context_line(" · ".join(where)),
     ]
     for post in posts[-POSTS_IN_NOTICE:]:
-        later = f"Then, {_long_time(post.posted_at, tz)}: {safe_mrkdwn(post.text, 1500)}"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=later, verbatim=True)))
+        later = f"Then, {_long_time(post.posted_at, tz)}: {post.text}"
+        blocks.append(customer_words(at_a_glance(later, columns=1500, lines=SECTION_TEXT_LIMIT).text))
     if complaint.threat_flagged_at is not None:
         blocks.append(context_line(f"Flagged {_long_time(complaint.threat_flagged_at, tz)}"))
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)

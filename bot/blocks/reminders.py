@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, context_line, ids
-from bot.blocks.card import fallback
+from bot.blocks import Message, context_line, customer_words, ids
+from bot.blocks.card import NAME_LIMIT, fallback
 from bot.blocks.messages import complaint_summary
+from bot.blocks.text import at_a_glance, link_to, safe_mrkdwn
 from bot.blocks.when import clock, span
 from bot.lifecycle import Status
 from bot.sla import Clock, clock_applies, clock_deadline
@@ -77,4 +78,64 @@ def breach(complaint: Complaint, which: Clock, reminder: int, now: datetime, tz:
     if not clock_applies(complaint, which):
         blocks.append(context_line(_stopped(complaint, which, now, tz)))
     text = f"Overdue ({goal}): {fallback(complaint)}"
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+# -- several complaints in one message (a storm: nags due together, breach alerts to one manager) -------------------
+
+# Up to three blocks per complaint (Heard's line, the customer's words, its buttons), within Slack's 50.
+MAX_LISTED = 16
+LISTED_EXCERPT = 120
+
+
+def _listed_words(complaint: Complaint) -> SectionBlock:
+    return customer_words(at_a_glance(complaint.text, columns=LISTED_EXCERPT, lines=1).text)
+
+
+def _about(complaint: Complaint) -> str:
+    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
+    card = link_to(complaint.slack_permalink, "Open the card")
+    return f"*#{complaint.id}* @{handle}" + (f" · {card}" if card else "")
+
+
+def nag_list(items: list[tuple[Complaint, Clock]], mention: str, now: datetime, tz: ZoneInfo) -> Message:
+    """Nags that fell due together for one person (or the channel's on-duty people): one line each with its button."""
+    goals = sorted({_GOAL[which] for _, which in items})
+    headline = (
+        f":hourglass_flowing_sand: {mention + ' ' if mention else ''}*{len(items)} complaints to "
+        f"{' or '.join(goals)} soon*"
+    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline))]
+    for complaint, which in items:
+        deadline = clock_deadline(complaint, which)
+        left = deadline - now
+        timing = f"{span(left)} left" if left.total_seconds() > 0 else f"overdue by {span(-left)}"
+        line = f"*{_GOAL[which].capitalize()} by {clock(deadline, now, tz)}* — {timing} · {_about(complaint)}"
+        if clock_applies(complaint, which):
+            blocks += [SectionBlock(text=MarkdownTextObject(text=line)), _listed_words(complaint)]
+            blocks.append(_buttons(complaint, which))
+        else:
+            stopped = _stopped(complaint, which, now, tz)
+            blocks += [SectionBlock(text=MarkdownTextObject(text=f"{line}\n{stopped}")), _listed_words(complaint)]
+    text = f"{len(items)} complaints to {' or '.join(goals)} soon: " + ", ".join(f"#{c.id}" for c, _ in items)
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def breach_list(items: list[tuple[Complaint, Clock, int]], now: datetime, tz: ZoneInfo) -> Message:
+    """Breach alerts (and reminders) for one manager, listed in one message: what is overdue, who owns it, a link."""
+    headline = f":rotating_light: *{len(items)} complaints overdue*"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline))]
+    for complaint, which, reminder in items:
+        deadline = clock_deadline(complaint, which)
+        owner = f"owner <@{complaint.owner_id}>" if complaint.owner_id else "*unclaimed*"
+        again = f" (reminder {reminder})" if reminder else ""
+        line = (
+            f"*Not {_GOAL[which]}d in time*{again}: {_about(complaint)} · due {clock(deadline, now, tz)}, "
+            f"overdue by {span(now - deadline)} · {owner}"
+        )
+        if not clock_applies(complaint, which):
+            line += f"\n{_stopped(complaint, which, now, tz)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+        blocks.append(_listed_words(complaint))
+    text = f"{len(items)} complaints overdue: " + ", ".join(f"#{c.id}" for c, _, _ in items)
     return Message(text=text, blocks=[block.to_dict() for block in blocks])

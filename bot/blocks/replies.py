@@ -118,15 +118,27 @@ class ReplyForm:
 
     @classmethod
     def decode(cls, value: str) -> ReplyForm:
+        """Read strictly, as anything Slack sends back (anyone can forge a submission): the ids must be ids Heard
+        could have written (a 20-digit number would overflow the database's integers)."""
         try:
             data = json.loads(value)
             edits = data.get("e")
             form = cls(
-                int(data["c"]), str(data["p"]), str(data["t"]), bool(data.get("w")), int(edits) if edits else None
+                _record_id(data["c"]),
+                str(data["p"]),
+                str(data["t"]),
+                bool(data.get("w")),
+                _record_id(edits) if edits is not None else None,
             )
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ValueError(f"not a reply form: {value[:100]!r}") from exc
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise ValueError(f"not a reply form: {str(value)[:100]!r}") from exc
         return form
+
+
+def _record_id(value: object) -> int:
+    if type(value) is not int or not 0 < value <= ids.MAX_ID:
+        raise ValueError(f"not a record id: {value!r}")
+    return value
 
 
 def reply_modal(

@@ -3,6 +3,10 @@
 
 Lengths are counted in UTF-16 code units, which is never less than the code-point count Slack may use, so a text
 that fits here fits there too. Cuts never split a code point, an `&amp;` entity, or an emoji sequence.
+
+What a customer wrote reaches Slack as `plain_text` (Slack reads no markup, mention or link in it), cut to what a
+reader takes in at a glance (`at_a_glance`: columns and lines, at a grapheme boundary); `plain_chunks` splits the
+whole of it into sections where it is shown in full (`/complaints <id>`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 ELLIPSIS = "…"
@@ -84,6 +89,101 @@ def _fit(chars: Iterable[str], limit: int) -> str:
     if regional % 2:
         kept.pop()  # a lone half of a flag renders as a stray letter
     return "".join(kept).rstrip() + ELLIPSIS
+
+
+# -- a customer's words as plain text ---------------------------------------------------------------------------------
+
+# What a card shows of a post: about ten lines of a message pane; an emoji or a CJK character is as wide as two letters.
+GLANCE_COLUMNS = 700
+GLANCE_LINES = 12
+SECTION_TEXT_LIMIT = 3000
+
+
+@dataclass(frozen=True)
+class Glance:
+    """Untrusted text ready for a `plain_text` object, and whether it was shortened (then it ends in an ellipsis)."""
+
+    text: str
+    cut: bool
+
+
+def graphemes(text: str) -> list[str]:
+    """`text` as the characters a reader sees: a base with its combining marks, variation selectors and skin tones,
+    emoji joined by zero-width joiners, and flags (pairs of regional indicators) each stay one piece."""
+    clusters: list[str] = []
+    joined = False  # the previous character was a zero-width joiner: this one belongs to the same cluster
+    for char in text:
+        if clusters and (joined or _joins_previous(char) or _completes_flag(clusters[-1], char)):
+            clusters[-1] += char
+        else:
+            clusters.append(char)
+        joined = char == _ZERO_WIDTH_JOINER
+    return clusters
+
+
+def _completes_flag(cluster: str, char: str) -> bool:
+    return _is_regional_indicator(char) and len(cluster) == 1 and _is_regional_indicator(cluster)
+
+
+def _columns(cluster: str) -> int:
+    """How wide a reader sees one grapheme: two for emoji, flags and East Asian wide characters, else one."""
+    first = cluster[0]
+    if _is_regional_indicator(first) or unicodedata.east_asian_width(first) in ("W", "F"):
+        return 2
+    return 1
+
+
+def at_a_glance(
+    text: str, columns: int = GLANCE_COLUMNS, lines: int = GLANCE_LINES, limit: int = SECTION_TEXT_LIMIT
+) -> Glance:
+    """Untrusted `text` for a `plain_text` object (bidi controls dropped, nothing escaped: Slack reads no markup
+    there), cut to at most `columns` columns and `lines` lines as a reader sees them, and `limit` UTF-16 units, at
+    a grapheme boundary; a cut text ends in an ellipsis, within those bounds."""
+    clusters = graphemes("".join(char for char in text if char not in _BIDI_CONTROLS))
+    width = sum(_columns(cluster) for cluster in clusters)
+    breaks = sum(cluster == "\n" for cluster in clusters)
+    size = sum(utf16_length(cluster) for cluster in clusters)
+    if width <= columns and breaks < lines and size <= limit:
+        return Glance("".join(clusters), False)
+    kept: list[str] = []
+    width = breaks = 0
+    size = utf16_length(ELLIPSIS)
+    for cluster in clusters:
+        width += _columns(cluster)
+        size += utf16_length(cluster)
+        breaks += cluster == "\n"
+        if width > columns - 1 or breaks >= lines or size > limit:
+            break
+        kept.append(cluster)
+    return Glance("".join(kept).rstrip() + ELLIPSIS, True)
+
+
+def plain_chunks(text: str, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
+    """The whole of untrusted `text` (bidi controls dropped) in pieces of at most `limit` UTF-16 units, one per
+    `plain_text` section: split after a line break or a space where one is near the end, never inside a grapheme."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for cluster in graphemes("".join(char for char in text if char not in _BIDI_CONTROLS)):
+        length = utf16_length(cluster)
+        if current and size + length > limit:
+            cut = _last_break(current)
+            chunks.append("".join(current[:cut]))
+            current = current[cut:]
+            size = sum(utf16_length(piece) for piece in current)
+        current.append(cluster)
+        size += length
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+def _last_break(clusters: list[str]) -> int:
+    """Where to end a full chunk: after its last line break or space in its second half, else at its end."""
+    for index in range(len(clusters) - 1, len(clusters) // 2, -1):
+        if clusters[index].isspace():
+            return index + 1
+    return len(clusters)
 
 
 LINK_LABEL_LIMIT = 200

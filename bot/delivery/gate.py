@@ -1,4 +1,5 @@
-"""Per-process pacing of Slack calls: Retry-After and chat.postMessage's per-channel limit."""
+"""Per-process pacing of Slack calls: Retry-After (and a per-process chat.postMessage pace, which the worker no
+longer uses: that pace is shared by all copies through the database, see `pace.py`)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,14 @@ class RateGate:
                 self._forget_stale_reservations(now)
                 self._reserved[ticket] = slot
             return slot - now
+
+    def blocked_seconds(self, method: str, channel: str) -> float:
+        """How long a 429's Retry-After still blocks `method` (per channel) in this process; 0 when it does not.
+        chat.postMessage's own pace is shared by every copy through the database (`pace.py`), not kept here."""
+        now = time.monotonic()
+        with self._lock:
+            blocked = max(self._blocked_until.get((method, channel), 0.0), self._blocked_until.get((method, ""), 0.0))
+        return max(0.0, blocked - now)
 
     def _forget_stale_reservations(self, now: float) -> None:
         """A reserved row may have been sent by another copy of Heard; its slot then lapses."""

@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
+from bot.delivery import priority as priorities
 from storage.models import Delivery
 
 EPHEMERAL = "ephemeral"
@@ -85,12 +86,17 @@ def refresh(
     ref_id: int | None = None,
     payload: dict[str, Any] | None = None,
     fresh: bool = False,
+    priority: int | None = None,
 ) -> None:
     """Ask for the message `key` to be rendered from current state and posted (first time) or updated.
-    `fresh` says the key cannot exist yet (one message per event or stage), which saves a round trip."""
+    `fresh` says the key cannot exist yet (one message per event or stage), which saves a round trip.
+    `priority` overrides its kind's place in the queue (`priority.py`)."""
     if fresh or not _bump(session, Delivery.key == key, now):
-        row = _new_row(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now)
-        row.payload = payload or {}
+        row = Delivery(
+            **row_values(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now, payload=payload)
+        )
+        if priority is not None:
+            row.priority = priority
         session.add(row)
 
 
@@ -105,6 +111,11 @@ def refresh_existing(
     _bump(session, which, now)
 
 
+def refresh_key(session: Session, key: str, now: datetime) -> bool:
+    """Re-render the message `key` if it exists (a message listing several complaints, when one of them changes)."""
+    return bool(_bump(session, Delivery.key == key, now))
+
+
 def _bump(session: Session, which: Any, now: datetime) -> int:
     return session.execute(
         update(Delivery)
@@ -114,6 +125,9 @@ def _bump(session: Session, which: Any, now: datetime) -> int:
             # A row being sent stays with its sender, who sees the new generation and sends again.
             status=case((Delivery.status == SENDING, SENDING), else_=PENDING),
             due_at=now,
+            # Waiting since it was first asked for, if it was still waiting; a posted message is now an update.
+            queued_at=case((Delivery.status.in_((PENDING, SENDING)), Delivery.queued_at), else_=now),
+            priority=case((Delivery.ts.is_(None), Delivery.priority), else_=priorities.UPDATE),
         )
     ).rowcount
 
@@ -158,8 +172,13 @@ def row_values(
     ref_id: int | None = None,
     payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A new outbox row's columns (for a plain multi-row insert when many messages are queued at once)."""
+    """A new outbox row's columns (for a plain multi-row insert when many messages are queued at once). A row
+    whose payload names its destination (`to`) is paced on it before it is rendered."""
+    to = (payload or {}).get("to")
     return {
+        "priority": priorities.of(kind),
+        "pace_key": str(to) if to else None,
+        "queued_at": now,
         "key": key,
         "kind": kind,
         "complaint_id": complaint_id,

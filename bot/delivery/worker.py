@@ -21,7 +21,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.delivery.gate import RateGate, retry_after_seconds
@@ -38,6 +38,8 @@ from bot.delivery.outbox import (
     Outgoing,
     utcnow,
 )
+from bot.delivery.pace import SharedPace
+from bot.failure_log import FailureLog
 from storage.db import Database
 from storage.models import Delivery
 
@@ -46,6 +48,8 @@ log = logging.getLogger("heard.delivery")
 CLAIM_BATCH = 32
 
 IDLE_POLL_SECONDS = 1.0
+# How often the housekeeping thread runs `watch` (the lag alert).
+WATCH_INTERVAL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300
 PURGE_INTERVAL_SECONDS = 600
 FINISHED_MESSAGE_RETENTION = timedelta(days=1)
@@ -125,12 +129,19 @@ class DeliveryWorker:
     # Longer than any single Slack call can take (the client's timeout), so a live sender never loses its row.
     lease: timedelta = timedelta(seconds=30)
     gate: RateGate = field(default_factory=RateGate)
+    # chat.postMessage's pace per conversation, shared with every other copy through the database.
+    pace: SharedPace = field(default_factory=SharedPace)
+    # Run by the housekeeping thread about once a second (the lag alert); its failures are logged, not raised.
+    watch: Callable[[], None] | None = None
     worker_id: str = field(default_factory=lambda: f"heard-{uuid.uuid4().hex[:12]}")
 
     def __post_init__(self) -> None:
         self._signal = 0
+        # Per claiming thread: whether this transaction has locked a conversation's pace row already.
+        self._claiming = threading.local()
         self._condition = threading.Condition()
         self._stopping = threading.Event()
+        self._failures = FailureLog(log)
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -160,16 +171,23 @@ class DeliveryWorker:
     # -- the loop ---------------------------------------------------------------------------------------------
 
     def _run(self, housekeeper: bool) -> None:
-        next_purge = time.monotonic()
+        next_purge = next_watch = time.monotonic()
         while not self._stopping.is_set():
             if housekeeper and time.monotonic() >= next_purge:
                 self._purge_finished_messages()
                 next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
+            if housekeeper and self.watch is not None and time.monotonic() >= next_watch:
+                try:
+                    self.watch()
+                except Exception as exc:
+                    log.warning("delivery watch failed (%s)", type(exc).__name__)
+                next_watch = time.monotonic() + WATCH_INTERVAL_SECONDS
             seen = self._signal
             try:
                 job = self._claim()
-            except Exception:
-                log.exception("could not read the outbox; retrying")
+            except Exception as error:
+                # An outage: one line per minute, not a traceback per attempt.
+                self._failures.report("delivery: could not read the outbox", error)
                 self._stopping.wait(IDLE_POLL_SECONDS)
                 continue
             if job is not None:
@@ -194,34 +212,46 @@ class DeliveryWorker:
             log.exception("could not purge finished deliveries")
 
     def _seconds_until_next_due(self) -> float:
+        """Until the next row that may go: rows of a conversation waiting for its pace count from its next slot."""
+        now = utcnow()
         try:
             with self.database.unit_of_work() as session:
-                due = session.scalar(select(func.min(Delivery.due_at)).where(Delivery.status == PENDING))
+                blocked = self.pace.blocked(session, now)
+                due = session.scalar(
+                    select(func.min(Delivery.due_at)).where(Delivery.status == PENDING, _not_paced_out(blocked))
+                )
         except Exception:
             return IDLE_POLL_SECONDS
-        if due is None:
-            return IDLE_POLL_SECONDS
-        return min(IDLE_POLL_SECONDS, max(0.01, (due - utcnow()).total_seconds()))
+        moments = [(due - now).total_seconds()] if due is not None else []
+        moments += [free_at - now.timestamp() for free_at in blocked.values()]
+        return min(IDLE_POLL_SECONDS, max(0.01, min(moments, default=IDLE_POLL_SECONDS)))
 
     def _claim(self) -> _Job | None:
         """Take the next due row (or one whose sender died) under a lease, and render what it must send."""
         now = utcnow()
         with self.database.unit_of_work() as session:
+            blocked = self.pace.blocked(session, now)
             candidates = session.scalars(
                 select(Delivery)
                 .where(
                     or_(
-                        and_(Delivery.status == PENDING, Delivery.due_at <= now),
+                        and_(Delivery.status == PENDING, Delivery.due_at <= now, _not_paced_out(blocked)),
                         and_(Delivery.status == SENDING, Delivery.lease_until < now),
                     )
                 )
-                .order_by(Delivery.due_at)
+                # Slack's budget goes to what matters first (priority.py); then the oldest.
+                .order_by(Delivery.priority, Delivery.due_at, Delivery.id)
                 # A burst of new cards is mostly rows that only get their future slot; taking many per
                 # transaction keeps that bookkeeping from competing with ingest for the database.
                 .limit(CLAIM_BATCH)
                 .with_for_update(skip_locked=True)
             ).all()
+            self._claiming.paced = False
             for row in candidates:
+                if row.status not in (PENDING, SENDING):
+                    continue  # listed in a message claimed just before it (reminder_batches.py)
+                if self._claiming.paced and row.ts is None:
+                    break  # one conversation's pace row per transaction: two copies never wait on each other's
                 job = self._prepare(session, row, now)
                 if job is not None:
                     return job
@@ -247,7 +277,7 @@ class DeliveryWorker:
         known = row.channel or row.payload.get("to") or (row.payload.get("channel") if row.kind == EPHEMERAL else None)
         if known:
             job.channel = str(known)
-            if self._must_wait(row, job, now):
+            if self._must_wait(session, row, job, now):
                 return None
         if row.kind != EPHEMERAL:
             try:
@@ -259,7 +289,7 @@ class DeliveryWorker:
                 row.status = DONE
                 return None
             job.channel = row.channel or job.outgoing.channel
-            if not known and self._must_wait(row, job, now):
+            if not known and self._must_wait(session, row, job, now):
                 return None
         if job.posts_once:
             job.lookup_since = row.attempted_at if row.maybe_sent else None
@@ -272,12 +302,17 @@ class DeliveryWorker:
         row.attempts = job.attempts
         return job
 
-    def _must_wait(self, row: Delivery, job: _Job, now: datetime) -> bool:
-        wait = self.gate.wait_seconds(job.method, job.channel, ticket=row.id)
+    def _must_wait(self, session: Session, row: Delivery, job: _Job, now: datetime) -> bool:
+        wait = self.gate.blocked_seconds(job.method, job.channel)
         if wait > 0:
             row.due_at = now + timedelta(seconds=wait)
             return True
-        return False
+        if job.method != "chat.postMessage":
+            return False
+        self._claiming.paced = True
+        row.pace_key = job.channel  # from now on the claim leaves it out while its conversation must wait
+        # Another copy took the slot between reading the paces and here: the row keeps its place in the queue.
+        return self.pace.take(session, job.channel, now) > 0
 
     def _deliver(self, job: _Job) -> None:
         try:
@@ -308,14 +343,17 @@ class DeliveryWorker:
             if job.lookup_since is not None:
                 found = self._find_posted(job)
                 if found:
-                    log.info("%s was already posted (ts %s); not posting it again", job.key, found[1])
-                    return _Result(delivered=True, posted=found, permalink=self._permalink(outgoing, *found))
+                    return self._adopt(job, *found)
             response = self.client.chat_postMessage(
                 channel=job.channel,
                 thread_ts=outgoing.thread_ts,
                 text=message.text,
                 blocks=message.blocks,
-                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": job.key}},
+                # The generation says which render this is, so a retry that finds it knows whether it is current.
+                metadata={
+                    "event_type": METADATA_EVENT,
+                    "event_payload": {"key": job.key, "generation": job.generation},
+                },
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -327,6 +365,31 @@ class DeliveryWorker:
         except Exception as exc:  # timeouts and connection errors: Slack may or may not have acted
             log.warning("Slack did not answer %s for %s (%s); will retry", job.method, job.key, type(exc).__name__)
             return _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=type(exc).__name__)
+
+    def _adopt(self, job: _Job, channel: str, ts: str, generation: int | None) -> _Result:
+        """Take over a message an unheard attempt posted, and bring it up to this job's render: the state may have
+        changed since that attempt (a claim while Slack's answer was lost), and nothing else would update it."""
+        outgoing = job.outgoing
+        assert outgoing is not None
+        adopted = _Result(delivered=True, posted=(channel, ts), permalink=self._permalink(outgoing, channel, ts))
+        if generation == job.generation:
+            log.info("%s was already posted (ts %s); not posting it again", job.key, ts)
+            return adopted
+        log.info("%s was already posted (ts %s) from an older state; updating it", job.key, ts)
+        # From here on the row is an update of that message (pacing, 429s and message_not_found included).
+        job.channel, job.ts = channel, ts
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=outgoing.message.text, blocks=outgoing.message.blocks)
+            return adopted
+        except SlackApiError as exc:
+            failed = self._slack_failure(job, exc)
+        except Exception as exc:
+            log.warning("Slack did not answer chat.update for %s (%s); will retry", job.key, type(exc).__name__)
+            failed = _Result(delivered=False, retry_in=self._backoff(job), error=type(exc).__name__)
+        if not failed.forget_ts:
+            # Keep the message found, so the next attempt updates it rather than looking for it again.
+            failed.posted, failed.permalink = adopted.posted, adopted.permalink
+        return failed
 
     def _upload(self, job: _Job, file: FileUpload, thread_ts: str | None = None) -> _Result:
         try:
@@ -385,8 +448,9 @@ class DeliveryWorker:
             log.warning("no permalink for %s in %s (%s)", ts, channel, type(exc).__name__)
             return None
 
-    def _find_posted(self, job: _Job) -> tuple[str, str] | None:
-        """Look for a message carrying this row's key, posted since the first uncertain attempt."""
+    def _find_posted(self, job: _Job) -> tuple[str, str, int | None] | None:
+        """Look for a message carrying this row's key, posted since the first uncertain attempt: its channel, its
+        ts and the generation it showed (None for a message posted before Heard recorded it)."""
         assert job.lookup_since is not None and job.outgoing is not None
         channel = job.channel
         if channel.startswith(("U", "W")):
@@ -411,7 +475,8 @@ class DeliveryWorker:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
                 if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == job.key:
-                    return channel, str(message["ts"])
+                    generation = payload.get("generation")
+                    return channel, str(message["ts"]), generation if isinstance(generation, int) else None
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
@@ -455,6 +520,8 @@ class DeliveryWorker:
         if status == 429:
             retry_after = retry_after_seconds(exc.response.headers)
             self.gate.block(method, job.channel, retry_after)
+            if method == "chat.postMessage":
+                self._hold_pace(job.channel, retry_after)
             log.info("Slack rate-limited %s; retrying %s in %.0fs", method, job.key, retry_after)
             return _Result(delivered=False, retry_in=retry_after, error="429 ratelimited")
         if status >= 500:
@@ -468,6 +535,14 @@ class DeliveryWorker:
             return _Result(delivered=False, retry_in=self._backoff(job), error=error)
         log.error("Slack refused %s with %r; giving up on %s", method, error, job.key)
         return _Result(delivered=False, permanent=True, error=error or f"HTTP {status}")
+
+    def _hold_pace(self, channel: str, seconds: float) -> None:
+        """Every copy waits out a 429 on chat.postMessage, not only the one that met it."""
+        try:
+            with self.database.unit_of_work() as session:
+                self.pace.hold(session, channel, seconds, utcnow())
+        except Exception as exc:
+            log.warning("could not share a 429 on %s (%s)", channel, type(exc).__name__)
 
     def _backoff(self, job: _Job) -> float:
         return min(float(MAX_BACKOFF_SECONDS), 2.0 ** (min(job.attempts, 10) - 1)) * random.uniform(0.8, 1.2)
@@ -505,5 +580,13 @@ class DeliveryWorker:
                 return
             values: dict[str, Any] = {"status": PENDING, "due_at": now + timedelta(seconds=result.retry_in)}
             if not result.maybe_sent:
-                values["maybe_sent"] = job.lookup_since is not None  # keep an older doubt we could not clear
+                # Keep an older doubt we could not clear; a message found (adopted, then not updated) clears it.
+                values["maybe_sent"] = job.lookup_since is not None and result.posted is None
             session.execute(update(Delivery).where(mine).values(**values, **released))
+
+
+def _not_paced_out(blocked: Mapping[str, float]) -> Any:
+    """Rows that are not chat.postMessage calls to a conversation that must wait for its pace."""
+    if not blocked:
+        return true()
+    return or_(Delivery.ts.is_not(None), Delivery.pace_key.is_(None), Delivery.pace_key.not_in(list(blocked)))

@@ -21,6 +21,7 @@ from bot.services.lookups import LookupUseCases
 from bot.services.moderation import ModerationUseCases
 from bot.services.replies import ReplyUseCases
 from bot.services.sla_clocks import SlaUseCases
+from bot.services.storms import StormUseCases
 
 
 class Services:
@@ -43,6 +44,7 @@ class Services:
             templates or TemplatesFile(context.settings.templates_path, context.settings.templates_required),
         )
         self.card_menu = CardMenuUseCases(context)
+        self.storms = StormUseCases(context, self.replies)
 
 
 __all__ = ["Context", "FieldErrors", "IngestResult", "Requester", "Services"]

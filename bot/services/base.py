@@ -38,6 +38,8 @@ NOT_AN_AGENT = (
 )
 NOT_A_MANAGER = "Only managers (HEARD_MANAGERS) can approve or decline escalations."
 GONE = "This complaint no longer exists in Heard."
+# A click or a modal whose value Heard cannot read as one it wrote (forged, garbled, or from a card drawn long ago).
+OUT_OF_DATE = "This card is out of date, so Heard did nothing. Please use the card as it shows in the channel now."
 
 
 @dataclass(frozen=True)
@@ -167,9 +169,11 @@ class UseCases:
                     outcome = change(session, complaint, now)
                     notice, changed = outcome.notice, outcome.changed
                     if changed:
+                        # The clocks first: the complaint's row is then written once, with its new deadline, when
+                        # the outbox's statements below flush it (one UPDATE per click, not two).
+                        due = self._rearm_sla(session, complaint, now)
                         projections.refresh_card(session, complaint, now)
                         self._log(session, complaint, outcome, now)
-                        due = self._rearm_sla(session, complaint, now)
                 except TransitionRefused as refused:
                     notice = str(refused)
                     projections.refresh_card(session, complaint, now)  # the card they used may be stale
@@ -183,9 +187,9 @@ class UseCases:
 
     def _rearm_sla(self, session: Session, complaint: Complaint, now: datetime) -> datetime | None:
         """After a change the clocks may have stopped (acknowledged, resolved) or restarted (reopened)."""
+        complaint.sla_due_at = sla.next_due(complaint, self.sla)  # before any statement flushes the row
         if complaint.status == Status.RESOLVED or complaint.acknowledged_at is not None:
             projections.refresh_reminders(session, complaint, now)
-        complaint.sla_due_at = sla.next_due(complaint, self.sla)
         return complaint.sla_due_at
 
     def _log(self, session: Session, complaint: Complaint, outcome: Outcome, now: datetime) -> None:
@@ -198,6 +202,10 @@ class UseCases:
             return check(*args)
         except SlackUnavailable:
             return False
+
+    def out_of_date(self, requester: Requester) -> None:
+        """Answer a click or a submission whose value Heard cannot read, privately; nothing else happens."""
+        self._tell(requester, OUT_OF_DATE)
 
     def _tell(self, requester: Requester, text: str) -> None:
         with self.database.unit_of_work() as session:

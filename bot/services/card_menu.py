@@ -15,7 +15,10 @@ from storage.models import Complaint
 
 log = logging.getLogger("heard.services.card_menu")
 
-UNREADABLE_CHOICE = "Heard could not read that choice. Please use the “More…” menu on the card as it shows now."
+UNREADABLE_CHOICE = (
+    "This card is out of date: Heard could not read that choice. Please use the “More…” menu on the card as it "
+    "shows now."
+)
 _CONFIRMATIONS = {
     ids.CONFIRM_FLAG_THREAT_VIEW: confirm_flag_threat_modal,
     ids.CONFIRM_BLOCK_VIEW: confirm_block_modal,

@@ -1,6 +1,11 @@
 """Webhook posts that arrive together are filed together: one thread takes whatever requests are waiting and
 files them in one unit of work (one commit instead of one each), and each request answers only once its own post
-is committed. A lone request waits for nobody."""
+is committed. A lone request waits for nobody.
+
+A post the database refuses fails alone: a batch that fails for any reason but an outage is split in halves and
+each half filed again, down to the post at fault, whose sender alone gets the error (`log2(batch)` extra attempts
+per bad post, not one per post). An outage fails the whole batch at once: splitting would only knock harder on a
+database that is down."""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
+from bot.failure_log import FailureLog
 from bot.platforms.base import NewComplaint
 from bot.services.base import IngestResult
+from storage.db import is_outage
 
 log = logging.getLogger("heard.services")
 
@@ -26,6 +33,7 @@ class GroupCommit:
         self._limit = limit
         self._waiting: queue.SimpleQueue[tuple[NewComplaint, Future[IngestResult]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._failures = FailureLog(log)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ingest-group-commit", daemon=True)
@@ -60,12 +68,20 @@ class GroupCommit:
                     self._waiting.put(None)  # stop after this batch
                     break
                 batch.append(waiting)
-            try:
-                results = self._file_many([post for post, _ in batch])
-            except Exception as error:
-                log.warning("could not file %d webhook post(s): %s", len(batch), type(error).__name__)
+            self._file_batch(batch)
+
+    def _file_batch(self, batch: list[tuple[NewComplaint, Future[IngestResult]]]) -> None:
+        try:
+            results = self._file_many([post for post, _ in batch])
+        except Exception as error:
+            if len(batch) == 1 or is_outage(error):
                 for _, future in batch:
                     future.set_exception(error)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
+                return
+            self._failures.report("a batch of webhook posts failed; filing it in halves", error)
+            middle = len(batch) // 2
+            self._file_batch(batch[:middle])
+            self._file_batch(batch[middle:])
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)

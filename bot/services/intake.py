@@ -14,11 +14,13 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import lifecycle, projections, sla
+from bot import lifecycle, projections, routes, sla
 from bot.delivery import utcnow
 from bot.lifecycle import Action, Actor, Status
 from bot.platforms.base import NewComplaint, PostUpdate, UpdateKind
 from bot.platforms.webhook import KEY as WEBHOOK
+from bot.platforms.webhook.ingest import storable_words
+from bot.services import storms
 from bot.services.base import MAX_CLOCK_SKEW, IngestResult, UseCases
 from bot.sla import Clock
 from bot.triage import Triage, triage
@@ -98,6 +100,8 @@ class IntakeUseCases(UseCases):
                 if thread:
                     conversations[thread] = complaint
             in_batch[key] = complaint
+        # Past STORM_THRESHOLD in a channel, its arrivals are listed in one storm card's thread (storm_id set here).
+        storms.file_arrivals(session, self.settings, [complaint for _, _, complaint in created], now)
         session.flush()
         if created:
             # Plain multi-row inserts: building an ORM object per event and per card row costs more than filing.
@@ -170,13 +174,13 @@ class IntakeUseCases(UseCases):
             platform=new.platform if new.platform != WEBHOOK else self.platforms.key_for_webhook_source(new.source),
             external_id=new.external_id,
             author_handle=new.author_handle,
-            author_name=new.author_name,
+            author_name=storable_words(new.author_name) if new.author_name else None,
             author_id=new.author_id,
             author_followers=new.author_followers,
             author_verified=new.author_verified,
             lang=new.lang,
             conversation_id=new.conversation_id,
-            text=new.text,
+            text=storable_words(new.text),
             url=new.url,
             raw=new.raw,
             posted_at=posted_at,
@@ -186,7 +190,13 @@ class IntakeUseCases(UseCases):
             resolve_deadline=self.sla.deadline(posted_at, Clock.RESOLVE),
             ack_stage=0,
             resolve_stage=0,
-            slack_channel=self.settings.heard_channel,
+            slack_channel=routes.channel_for(
+                self.settings.routes,
+                self.settings.heard_channel,
+                priority=found.priority,
+                category=found.category,
+                source=new.source,
+            ),
             revision=1,
             extra_posts=0,
             category=found.category,
@@ -200,7 +210,7 @@ class IntakeUseCases(UseCases):
             complaint_id=complaint.id,
             source=new.source,
             external_id=new.external_id,
-            text=new.text,
+            text=storable_words(new.text),
             url=new.url,
             posted_at=self._posted(new, now),
             received_at=now,

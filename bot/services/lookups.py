@@ -30,11 +30,12 @@ from bot.blocks import lookups as blocks
 from bot.blocks.ids import LookupPage
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
+from bot.delivery.lag import oldest_waiting
 from bot.directory import Department
 from bot.lifecycle import Action
 from bot.services.base import Context, Requester, UseCases
 from storage import queries
-from storage.models import AuditEvent, Complaint, Escalation, FollowUp
+from storage.models import AuditEvent, Complaint, ComplaintPost, Escalation, FollowUp
 
 log = logging.getLogger("heard.services.lookups")
 
@@ -51,6 +52,8 @@ SEARCH_COUNT_CAP = 1000
 MAX_ARGUMENT_CHARS = 300
 # Escalations and follow-ups listed on one complaint (the history has every one of them).
 RECORD_LIST_LIMIT = 10
+# Later posts of the conversation shown in full on one complaint (the card's thread has every one of them).
+RECORD_POSTS_LIMIT = 20
 TOP_SOURCES = 5
 # The App Home's lists: enough to work from, and with the counters well below the 100 blocks of a Home tab.
 HOME_CLAIMED_SHOWN = 20
@@ -62,7 +65,7 @@ FOR_AGENTS_ONLY = (
     "Sorry, `/complaints` is for the care team. If you should be part of it, ask your Heard admin to add you to "
     "HEARD_AGENTS."
 )
-PAGE_GONE = "That list can no longer be continued; type the command again."
+PAGE_GONE = "This card is out of date: that list can no longer be continued; type the command again."
 _COMPLAINT_ID = re.compile(r"#?(\d{1,18})")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _FILLER_WORDS = frozenset({"and", "the", "for", "with", "any", "that", "this", "about", "from", "who", "what"})
@@ -166,8 +169,18 @@ class FollowUpEntry:
 
 
 @dataclass(frozen=True)
+class PostEntry:
+    """A later post of the same conversation. `text` and `url` are untrusted."""
+
+    text: str
+    url: str | None
+    posted_at: datetime
+
+
+@dataclass(frozen=True)
 class ComplaintRecord:
-    """One complaint in full, for `/complaints <id>`: its state, escalations, follow-ups and a page of history."""
+    """One complaint in full, for `/complaints <id>`: its whole text and the later posts' (the card shows them at a
+    glance), its state, escalations, follow-ups and a page of history."""
 
     line: ComplaintLine
     text: str
@@ -185,6 +198,8 @@ class ComplaintRecord:
     follow_ups: tuple[FollowUpEntry, ...]
     follow_ups_total: int
     history: Page[HistoryEntry]
+    # The first RECORD_POSTS_LIMIT later posts, oldest first (`extra_posts` counts them all).
+    posts: tuple[PostEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,8 @@ class HomeState:
     follow_ups: Page[FollowUpEntry] | None = None
     escalations: Page[EscalationEntry] | None = None
     departments: tuple[str, ...] = field(default_factory=tuple)  # those the person is a contact of
+    # How long the oldest message still waiting to reach Slack has waited since it was queued (None: none waits).
+    slack_lag: timedelta | None = None
 
 
 # A subcommand's answer: (what was typed after it, who asks, the page offset) -> the message to show.
@@ -407,6 +424,12 @@ class LookupUseCases(UseCases):
                 .order_by(FollowUp.due_at.desc(), FollowUp.id.desc())
                 .limit(RECORD_LIST_LIMIT)
             ).all()
+            posts = session.scalars(
+                select(ComplaintPost)
+                .where(ComplaintPost.complaint_id == complaint_id)
+                .order_by(ComplaintPost.posted_at, ComplaintPost.id)
+                .limit(RECORD_POSTS_LIMIT)
+            ).all()
             events = session.scalars(
                 select(AuditEvent)
                 .where(AuditEvent.complaint_id == complaint_id)
@@ -436,6 +459,7 @@ class LookupUseCases(UseCases):
                     history_offset,
                     _count(session, AuditEvent, AuditEvent.complaint_id == complaint_id),
                 ),
+                posts=tuple(PostEntry(post.text, post.url, post.posted_at) for post in posts),
             )
 
     # -- figures -----------------------------------------------------------------------------------------------------
@@ -542,6 +566,7 @@ class LookupUseCases(UseCases):
                 received_today=queries.count_posted_since(session, day_start.astimezone(UTC), count_cap=cap),
                 cap=COUNT_CAP,
             )
+            slack_lag = oldest_waiting(session, now)
         return HomeState(
             user=user,
             is_agent=True,
@@ -550,6 +575,7 @@ class LookupUseCases(UseCases):
             follow_ups=Page(tuple(_follow_up_row(row, user) for row in follow_ups), 0, follow_ups_total),
             escalations=Page(tuple(_escalation_row(row) for row in escalations), 0, escalations_total),
             departments=tuple(department.name for department in departments),
+            slack_lag=slack_lag,
         )
 
     def _departments_of(self, user: str) -> list[Department]:

@@ -195,7 +195,8 @@ class ReplyUseCases(UseCases):
         try:
             form = ReplyForm.decode(view.get("private_metadata", ""))
         except ValueError:
-            log.warning("ignored a reply modal without a readable reference")
+            log.warning("refused a reply modal without a readable reference")
+            self.out_of_date(requester)
             return None
         text = (submitted_value(view, ids.REPLY_TEXT_INPUT) or "").strip()
         how = submitted_value(view, ids.REPLY_HOW_INPUT) or INTERNAL

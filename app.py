@@ -29,7 +29,7 @@ from bot.delivery.lag import LagWatch
 from bot.directory import DirectoryError, DirectoryFile
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
-from bot.projections import CHANNEL_NOTICE, Projections
+from bot.projections import CHANNEL_NOTICE, Projections, prefetch_cards
 from bot.replies import TemplatesError, TemplatesFile
 from bot.scheduler import Scheduler
 from bot.services import Context, Services
@@ -67,6 +67,7 @@ class Heard:
             client=self.client,
             renderers=projections.renderers,
             on_posted=projections.on_posted,
+            prefetch=prefetch_cards,
             default_channel=settings.heard_channel,
             threads=settings.delivery_workers,
             lease=settings.slack_timeout * 3,

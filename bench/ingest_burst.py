@@ -77,7 +77,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `tests` is not an installed package
 
 import responses  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
@@ -109,6 +109,7 @@ from tests.x_api import BRAND_HANDLE, BRAND_ID, Author, FakeX, page, post  # noq
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/heard_bench_burst"
 BURST_TARGET_SECONDS = 10.0
+RAW_TARGET_RATIO = 2.0
 COUNT_POLL_SECONDS = 0.02
 # The fake Slack's limit in part 2, as Slack documents it for chat.postMessage: about 1 per second per channel.
 POST_RATE = 1.0
@@ -152,7 +153,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "A PostgreSQL database is WIPED first. Default: sqlite",
     )
     parser.add_argument("--postgres", action="store_true", help=f"also run on {POSTGRES_URL} (WIPES that database)")
-    parser.add_argument("--part", choices=["burst", "drain", "both"], default="both", help="what to run (both)")
+    parser.add_argument(
+        "--part", choices=["burst", "drain", "both", "batch"], default="both", help="what to run (both)"
+    )
     parser.add_argument("--x-pages", type=int, default=80, help="X pages of 100 posts, half mentions, half search (80)")
     parser.add_argument("--webhook-posts", type=int, default=2000, help="distinct complaints posted to /ingest (2000)")
     parser.add_argument("--overlap", type=int, default=10, help="X mentions the search finds too (10)")
@@ -537,6 +540,7 @@ class Burst:
     heard_cpu_seconds: float = 0.0
     pages: int = 0
     log: list[str] = field(default_factory=list)
+    raw_seconds: float | None = None  # the same rows inserted with plain Core statements in one transaction
 
 
 def fresh_database(url: str) -> None:
@@ -606,7 +610,42 @@ def run_burst(url: str, args: argparse.Namespace, workload: Workload, profiles: 
             burst.log = list(log.lines)
             heard.stop()
     check_burst(burst, url, workload)
+    burst.raw_seconds = raw_core_insert(url)
     return burst
+
+
+def raw_core_insert(url: str) -> float:
+    """The floor to compare with: the rows Heard committed (complaints, their "received" events, their card
+    deliveries) read back, the database wiped, and the same rows, ids included (so no RETURNING: the cheapest
+    Core can do), inserted again with three plain multi-row `insert(table)` statements in one transaction,
+    through Heard's own engine settings. Returns its seconds."""
+    database = Database(url)
+    try:
+        with database.unit_of_work() as session:
+            complaints = [dict(row) for row in session.execute(select(Complaint.__table__)).mappings()]
+            events = [
+                dict(row)
+                for row in session.execute(
+                    select(AuditEvent.__table__).where(AuditEvent.action == "received")
+                ).mappings()
+            ]
+            cards = [
+                dict(row)
+                for row in session.execute(select(Delivery.__table__).where(Delivery.kind == "card")).mappings()
+            ]
+    finally:
+        database.dispose()
+    fresh_database(url)
+    database = Database(url)
+    try:
+        started = time.monotonic()
+        with database.unit_of_work() as session:
+            session.execute(insert(Complaint.__table__), complaints)
+            session.execute(insert(AuditEvent.__table__), events)
+            session.execute(insert(Delivery.__table__), cards)
+        return time.monotonic() - started
+    finally:
+        database.dispose()
 
 
 def measure_burst(
@@ -682,6 +721,58 @@ def check_burst(burst: Burst, url: str, workload: Workload) -> None:
     burst.distinct_rows = len(found)
     burst.missing = len(workload.expected - found)
     burst.unexpected = len(found - workload.expected)
+
+
+def run_batch(url: str, args: argparse.Namespace) -> tuple[int, float, float]:
+    """Part "batch": as many webhook complaints as the burst brings, filed by one `ingest_many` call (Heard's
+    delivery worker stopped, so only filing is timed), then the same rows inserted with raw Core statements.
+    Returns (complaints, ingest seconds, raw Core seconds)."""
+    fresh_database(url)
+    count = args.x_pages * PAGE_SIZE + args.webhook_posts
+    rng = random.Random(args.seed + 2)
+    now = datetime.now(UTC)
+    posts = [webhook.parse(json.dumps(webhook_payload(rng, number, now)).encode()) for number in range(count)]
+    with FakeSlack(bot_token=BOT_TOKEN) as fake, captured_log(log_level(args)):
+        heard = start_heard(fake, url, args, x=False)
+        try:
+            heard.delivery.stop()
+            profiler = cProfile.Profile() if args.profile else None
+            started = time.monotonic()
+            if profiler is not None:
+                profiler.enable()
+            heard.services.intake.ingest_many(posts)
+            if profiler is not None:
+                profiler.disable()
+            seconds = time.monotonic() - started
+        finally:
+            heard.stop()
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        stats.sort_stats("cumulative").print_stats(25)
+    return count, seconds, raw_core_insert(url)
+
+
+def report_batch(count: int, seconds: float, raw: float, profiled: bool) -> None:
+    print(f"  batch         {count:,} webhook complaints filed by one ingest_many call (delivery worker stopped)")
+    if profiled:
+        print("  PROFILED: cProfile slows Heard several times; these times are not the benchmark's figures")
+    print()
+    row("figure", "value", "target", "")
+    row(
+        f"ingest_many of {count:,}",
+        f"{seconds:.2f} s",
+        f"<= {BURST_TARGET_SECONDS:.0f} s",
+        "met" if seconds <= BURST_TARGET_SECONDS else "MISSED",
+    )
+    row("raw Core insert of the same rows", f"{raw:.2f} s")
+    ratio = seconds / raw
+    row(
+        "ingest_many / raw Core",
+        f"{ratio:.1f}x",
+        f"<= {RAW_TARGET_RATIO:g}x",
+        "met" if ratio <= RAW_TARGET_RATIO else "MISSED",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -834,6 +925,14 @@ def report_burst(burst: Burst, workload: Workload, args: argparse.Namespace, pro
         f"<= {BURST_TARGET_SECONDS:.0f} s",
         verdict,
     )
+    if committed and burst.raw_seconds:
+        ratio = committed / burst.raw_seconds
+        row(
+            "  / raw Core insert of the same rows",
+            f"{ratio:.1f}x ({burst.raw_seconds:.2f} s)",
+            "<= 2x",
+            "met" if ratio <= RAW_TARGET_RATIO else "MISSED",
+        )
     if committed:
         row("ingest rate", f"{burst.expected / committed:,.0f} complaints/s", f">= {burst.expected / 10:,.0f}/s")
     row("  X posts committed after", seconds(burst.x_committed_seconds), f"{x_posts:,} from {burst.pages} pages")
@@ -993,6 +1092,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     report_burst(burst, workload, args, profiled=profiles is not None)
                     if profiles is not None:
                         profiles.report(args.profile)
+                if args.part == "batch":
+                    report_batch(*run_batch(url, args), profiled=args.profile is not None)
                 if args.part in ("drain", "both"):
                     if args.part == "both":
                         print()

@@ -57,10 +57,18 @@ def lock_author(session: Session, complaint: Complaint) -> ModeratedAuthor:
 
 
 def moderation_view(
-    session: Session, complaint: Complaint, settings: Settings, can_flag_threat: bool
+    session: Session,
+    complaint: Complaint,
+    settings: Settings,
+    can_flag_threat: bool,
+    loaded: tuple[ModeratedAuthor | None, WriteUp | None] | None = None,
 ) -> ModerationView:
-    author = author_row(session, complaint)
-    write_up = session.scalar(select(WriteUp).where(WriteUp.complaint_id == complaint.id))
+    """`loaded`: the author's row and the write-up, when a batch of cards read them together."""
+    if loaded is not None:
+        author, write_up = loaded
+    else:
+        author = author_row(session, complaint)
+        write_up = session.scalar(select(WriteUp).where(WriteUp.complaint_id == complaint.id))
     return ModerationView(
         strikes=author.strikes if author else 0,
         strikes_before_block=settings.strikes_before_block,

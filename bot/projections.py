@@ -6,11 +6,12 @@ sends, so a message always shows the state as it is at that moment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from bot import delivery, moderation, storms
@@ -42,7 +43,9 @@ from storage.models import (
     DigestRun,
     Escalation,
     FollowUp,
+    ModeratedAuthor,
     Reply,
+    WriteUp,
 )
 
 CARD = "card"
@@ -244,7 +247,80 @@ def card_coming(session: Session, complaint: Complaint) -> bool:
     return status in (delivery.PENDING, delivery.SENDING)
 
 
+# Where `prefetch_cards` leaves what a batch of cards shows, in the claiming session's `info`.
+CARD_PARTS = "heard.card_parts"
+
+
+@dataclass(frozen=True)
+class _CardParts:
+    escalations: Sequence[Escalation]
+    next_follow_up: FollowUp | None
+    replies: Sequence[Reply]
+    author: ModeratedAuthor | None
+    write_up: WriteUp | None
+
+
+def prefetch_cards(session: Session, rows: Sequence[Delivery]) -> None:
+    """Read what the cards among `rows` show with one query per kind, rather than five per card (a click storm's
+    updates are claimed several at a time). A card alone is read as before."""
+    # Updates only: a new card waits for its channel's pace, so most new ones among `rows` are not rendered now.
+    ids = list(dict.fromkeys(row.complaint_id for row in rows if row.kind == CARD and row.ts and row.complaint_id))
+    ids = ids[: delivery.worker.CLAIM_JOBS]
+    if len(ids) < 2:
+        return
+    complaints = session.scalars(select(Complaint).where(Complaint.id.in_(ids))).all()
+    escalations: dict[int, list[Escalation]] = {cid: [] for cid in ids}
+    for escalation in session.scalars(
+        select(Escalation).where(Escalation.complaint_id.in_(ids)).order_by(Escalation.id)
+    ):
+        escalations[escalation.complaint_id].append(escalation)
+    follow_ups: dict[int, FollowUp] = {}
+    for follow_up in session.scalars(
+        select(FollowUp)
+        .where(
+            FollowUp.complaint_id.in_(ids),
+            FollowUp.status.in_((FollowUpStatus.SCHEDULED.value, FollowUpStatus.SENT.value)),
+        )
+        .order_by(FollowUp.due_at)
+    ):
+        follow_ups.setdefault(follow_up.complaint_id, follow_up)
+    replies: dict[int, list[Reply]] = {cid: [] for cid in ids}
+    for reply in session.scalars(select(Reply).where(Reply.complaint_id.in_(ids)).order_by(Reply.id)):
+        replies[reply.complaint_id].append(reply)
+    write_ups = {w.complaint_id: w for w in session.scalars(select(WriteUp).where(WriteUp.complaint_id.in_(ids)))}
+    keys = {(c.source, moderation.author_key(c)) for c in complaints}
+    authors = {
+        (a.source, a.author_key): a
+        for a in session.scalars(
+            select(ModeratedAuthor).where(tuple_(ModeratedAuthor.source, ModeratedAuthor.author_key).in_(keys))
+        )
+    }
+    session.info[CARD_PARTS] = {
+        c.id: _CardParts(
+            escalations=escalations[c.id],
+            next_follow_up=follow_ups.get(c.id),
+            replies=replies[c.id],
+            author=authors.get((c.source, moderation.author_key(c))),
+            write_up=write_ups.get(c.id),
+        )
+        for c in complaints
+    }
+
+
 def card_view(session: Session, complaint: Complaint, settings: Settings, can_escalate: bool) -> CardView:
+    parts = session.info.get(CARD_PARTS, {}).get(complaint.id)
+    if parts is not None:
+        return CardView(
+            complaint=complaint,
+            escalations=parts.escalations,
+            next_follow_up=parts.next_follow_up,
+            can_escalate=can_escalate,
+            quick_follow_up=settings.follow_up_after,
+            replies=parts.replies,
+            moderation=moderation.moderation_view(
+                session, complaint, settings, can_flag_threat=can_escalate, loaded=(parts.author, parts.write_up)
+            ),
+        )
     escalations = session.scalars(
         select(Escalation).where(Escalation.complaint_id == complaint.id).order_by(Escalation.id)
     ).all()

@@ -64,9 +64,9 @@ def safe_plain(text: str, limit: int) -> str:
 
 def _fit(chars: Iterable[str], limit: int) -> str:
     pieces = list(chars)
-    total = sum(utf16_length(piece) for piece in pieces)
-    if total <= limit:
-        return "".join(pieces)
+    whole = "".join(pieces)
+    if len(whole) <= limit // 2 or utf16_length(whole) <= limit:  # a UTF-16 unit count is at most twice len()
+        return whole
     budget = limit - utf16_length(ELLIPSIS)
     kept: list[str] = []
     used = 0
@@ -139,6 +139,8 @@ def at_a_glance(
     """Untrusted `text` for a `plain_text` object (bidi controls dropped, nothing escaped: Slack reads no markup
     there), cut to at most `columns` columns and `lines` lines as a reader sees them, and `limit` UTF-16 units, at
     a grapheme boundary; a cut text ends in an ellipsis, within those bounds."""
+    if text.isascii() and len(text) <= min(columns, limit) and text.count("\n") < lines:
+        return Glance(text, False)  # the common case: one column and one UTF-16 unit per character, no controls
     clusters = graphemes("".join(char for char in text if char not in _BIDI_CONTROLS))
     width = sum(_columns(cluster) for cluster in clusters)
     breaks = sum(cluster == "\n" for cluster in clusters)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -62,18 +63,19 @@ class IntakeUseCases(UseCases):
         return results
 
     def _file(self, session: Session, posts: Sequence[NewComplaint]) -> list[IngestResult]:
-        """Per row, the ORM's flush dominates the cost of filing; the batch's new complaints are therefore
-        inserted in one flush, and their audit events and card deliveries after it."""
+        """Per row, the ORM's flush and identity map dominate the cost of filing; the batch's new complaints are
+        therefore built as plain rows (`_NewRow`) and inserted with Core, with their audit events and card
+        deliveries after them. Only a complaint a later post of the batch joins becomes an ORM object (rare)."""
         now = utcnow()
         # Conversations first, then what is known: under READ COMMITTED each statement sees what committed before
         # it, so a complaint a concurrent request just filed is either found by both or by neither, and a post
         # never "joins" the complaint it is itself (Meta redelivers, the backfill re-reads).
-        conversations = self._open_conversations(session, posts)
+        conversations: dict[tuple[str, str, str], Complaint | _NewRow] = dict(self._open_conversations(session, posts))
         known = self._known(posts, session)
         results: dict[int, IngestResult] = {}
-        in_batch: dict[tuple[str, str], Complaint] = {}
+        in_batch: dict[tuple[str, str], Complaint | _NewRow] = {}
         repeated: list[tuple[int, tuple[str, str]]] = []
-        created: list[tuple[int, NewComplaint, Complaint]] = []
+        created: list[tuple[int, NewComplaint, Complaint | _NewRow]] = []
         for index in sorted(range(len(posts)), key=lambda i: self._posted(posts[i], now)):
             new = posts[index]
             key = (new.source, new.external_id)
@@ -89,24 +91,38 @@ class IntakeUseCases(UseCases):
                 results[index] = IngestResult(complaint.id, duplicate=True)  # the post is that complaint itself
                 continue
             if complaint is not None:
-                if complaint.id is None:
-                    session.flush()  # it opened earlier in this batch: the joining post needs its id
+                if isinstance(complaint, _NewRow):
+                    # It opened earlier in this batch: insert what is pending (ids stay in posted order) and join
+                    # the complaint as an ORM object.
+                    self._insert_rows(session, [row for _, _, row in created if isinstance(row, _NewRow)])
+                    complaint = self._adopt(session, complaint, created, in_batch)
+                    assert thread is not None
+                    conversations[thread] = complaint
                 self._join(session, complaint, new, now)
                 results[index] = IngestResult(complaint.id, duplicate=False, joined=True)
             else:
                 complaint = self._create(new, now)
-                session.add(complaint)
                 created.append((index, new, complaint))
                 if thread:
                     conversations[thread] = complaint
             in_batch[key] = complaint
         # Past STORM_THRESHOLD in a channel, its arrivals are listed in one storm card's thread (storm_id set here).
         storms.file_arrivals(session, self.settings, [complaint for _, _, complaint in created], now)
+        fresh = [row for _, _, row in created if isinstance(row, _NewRow)]
+        # Inserted before storm filing, for a post that joined one of the batch's complaints: storm_id comes after.
+        early = [{"row_id": row.id, "row_storm": row.storm_id} for row in fresh if row.inserted and row.storm_id]
+        self._insert_rows(session, fresh)
+        if early:
+            table = Complaint.__table__
+            session.execute(
+                update(table).where(table.c.id == bindparam("row_id")).values(storm_id=bindparam("row_storm")),
+                early,
+            )
         session.flush()
         if created:
             # Plain multi-row inserts: building an ORM object per event and per card row costs more than filing.
             session.execute(
-                insert(AuditEvent),
+                insert(AuditEvent.__table__),
                 [
                     lifecycle.event_row(
                         complaint,
@@ -118,12 +134,59 @@ class IntakeUseCases(UseCases):
                     for _, new, complaint in created
                 ],
             )
-            session.execute(insert(Delivery), [projections.card_row(complaint, now) for _, _, complaint in created])
+            session.execute(
+                insert(Delivery.__table__),
+                [projections.card_row(complaint, now) for _, _, complaint in created],
+            )
         for index, _new, complaint in created:
             results[index] = IngestResult(complaint.id, duplicate=False, due_at=complaint.sla_due_at)
         for index, key in repeated:
             results[index] = IngestResult(in_batch[key].id, duplicate=True)
         return [results[i] for i in range(len(posts))]
+
+    @staticmethod
+    def _insert_rows(session: Session, rows: Sequence[_NewRow]) -> None:
+        """Insert new complaints with one plain multi-row Core insert, their ids given up front in the order given
+        (so no RETURNING: SQLite cannot return a multi-row insert's rows in a guaranteed order, so SQLAlchemy would
+        insert them one statement each; on PostgreSQL a RETURNING insert of many rows costs the driver more than
+        the insert). SQLite: Heard's transactions hold the write lock from BEGIN (BEGIN IMMEDIATE), so the ids
+        after the largest one are this batch's. PostgreSQL: drawn from the id's own sequence in one query."""
+        pending = [row for row in rows if not row.inserted]
+        if not pending:
+            return
+        table = Complaint.__table__
+        if session.get_bind().dialect.name == "postgresql":
+            ids = sorted(
+                session.scalars(
+                    text("SELECT nextval(pg_get_serial_sequence('complaints', 'id')) FROM generate_series(1, :n)"),
+                    {"n": len(pending)},
+                )
+            )
+        else:
+            last = session.scalar(select(func.max(table.c.id))) or 0
+            ids = list(range(last + 1, last + 1 + len(pending)))
+        for row, complaint_id in zip(pending, ids, strict=True):
+            row.id = row.values["id"] = complaint_id
+        session.execute(insert(table), [row.values for row in pending])
+        for row in pending:
+            row.inserted = True
+
+    @staticmethod
+    def _adopt(
+        session: Session,
+        row: _NewRow,
+        created: list[tuple[int, NewComplaint, Complaint | _NewRow]],
+        in_batch: dict[tuple[str, str], Complaint | _NewRow],
+    ) -> Complaint:
+        """The inserted row as an ORM object, in place of the row everywhere the batch refers to it."""
+        complaint = session.get(Complaint, row.id)
+        assert complaint is not None
+        complaint.storm_id = row.storm_id
+        created[:] = [(index, new, complaint if item is row else item) for index, new, item in created]
+        for key, item in list(in_batch.items()):
+            if item is row:
+                in_batch[key] = complaint
+        return complaint
 
     def _known(self, posts: Sequence[NewComplaint], session: Session | None = None) -> dict[tuple[str, str], int]:
         """Which of these posts Heard already has, as a complaint or as a post that joined one."""
@@ -166,40 +229,50 @@ class IntakeUseCases(UseCases):
                 found.setdefault(key, complaint)
         return found
 
-    def _create(self, new: NewComplaint, now: datetime) -> Complaint:
+    def _create(self, new: NewComplaint, now: datetime) -> _NewRow:
         posted_at = self._posted(new, now)
         found = triage(new.text, new.author_followers, self.settings.triage)
-        complaint = Complaint(
-            source=new.source,
-            platform=new.platform if new.platform != WEBHOOK else self.platforms.key_for_webhook_source(new.source),
-            external_id=new.external_id,
-            author_handle=new.author_handle,
-            author_name=storable_words(new.author_name) if new.author_name else None,
-            author_id=new.author_id,
-            author_followers=new.author_followers,
-            author_verified=new.author_verified,
-            lang=new.lang,
-            conversation_id=new.conversation_id,
-            text=storable_words(new.text),
-            url=new.url,
-            raw=new.raw,
-            posted_at=posted_at,
-            received_at=now,
-            status=Status.NEW.value,
-            ack_deadline=self.sla.deadline(posted_at, Clock.ACK),
-            resolve_deadline=self.sla.deadline(posted_at, Clock.RESOLVE),
-            ack_stage=0,
-            resolve_stage=0,
-            slack_channel=routes.channel_for(
-                self.settings.routes,
-                self.settings.heard_channel,
-                priority=found.priority,
-                category=found.category,
-                source=new.source,
-            ),
-            revision=1,
-            extra_posts=0,
-            category=found.category,
+        complaint = _NewRow(
+            {
+                "source": new.source,
+                "platform": (
+                    new.platform if new.platform != WEBHOOK else self.platforms.key_for_webhook_source(new.source)
+                ),
+                "external_id": new.external_id,
+                "author_handle": new.author_handle,
+                "author_name": storable_words(new.author_name) if new.author_name else None,
+                "author_id": new.author_id,
+                "author_followers": new.author_followers,
+                "author_verified": new.author_verified,
+                "lang": new.lang,
+                "conversation_id": new.conversation_id,
+                "text": storable_words(new.text),
+                "url": new.url,
+                "raw": new.raw,
+                "posted_at": posted_at,
+                "received_at": now,
+                "status": Status.NEW.value,
+                "ack_deadline": self.sla.deadline(posted_at, Clock.ACK),
+                "resolve_deadline": self.sla.deadline(posted_at, Clock.RESOLVE),
+                "ack_stage": 0,
+                "resolve_stage": 0,
+                "slack_channel": routes.channel_for(
+                    self.settings.routes,
+                    self.settings.heard_channel,
+                    priority=found.priority,
+                    category=found.category,
+                    source=new.source,
+                ),
+                "revision": 1,
+                "extra_posts": 0,
+                "category": found.category,
+                "priority": None,
+                "triage_reasons": None,
+                "personal_data": None,
+                "threats": None,
+                "storm_id": None,
+                "sla_due_at": None,
+            }
         )
         _apply_triage(complaint, found)
         complaint.sla_due_at = sla.next_due(complaint, self.sla)
@@ -309,6 +382,35 @@ class IntakeUseCases(UseCases):
     def _earliest_due(results: Sequence[IngestResult]) -> datetime | None:
         dues = [result.due_at for result in results if result.due_at is not None]
         return min(dues) if dues else None
+
+
+_COLUMNS = frozenset(Complaint.__table__.columns.keys())
+
+
+class _NewRow:
+    """A complaint of this batch before it is inserted: its columns in `values` (the row Core inserts), read and
+    set as attributes, so triage, the SLA policy, routing and storm filing see what they would on a Complaint.
+    A column not set reads None, as on a Complaint not yet flushed."""
+
+    __slots__ = ("id", "inserted", "values")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "id", None)
+        object.__setattr__(self, "inserted", False)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _COLUMNS:
+            return self.values.get(name)
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("id", "inserted"):
+            object.__setattr__(self, name, value)
+        elif name in _COLUMNS:
+            self.values[name] = value
+        else:
+            raise AttributeError(name)
 
 
 def _conversation_key(post: NewComplaint) -> tuple[str, str, str] | None:

@@ -64,6 +64,7 @@ DIGEST_DAYS = {"daily": 1, "weekly": 7}
 
 EARLIER_LINE_RETRY = timedelta(milliseconds=200)
 # The thread shows people's actions; what the card itself says (it arrived) needs no line.
+MAX_FORWARDS = 8  # a nag listed in a list listed in another (older data): followed this far
 NOT_LOGGED = {Action.RECEIVE.value, Action.JOIN.value}
 
 
@@ -429,10 +430,45 @@ class Projections:
         )
         if earlier_unsent is not None:
             raise NotReady(EARLIER_LINE_RETRY)  # lines appear in the order things happened
-        line = thread_log_line(event, complaint, now, self.timezone)
+        listed_with = None
+        if event.action == Action.NAG.value:
+            sent = self._nag_fate(session, complaint, event, now)
+            if sent is None:
+                return None  # not sent (dropped at its deadline, or the clock stopped first): nothing to log
+            listed_with = sent
+        line = thread_log_line(event, complaint, now, self.timezone, listed_with=listed_with)
         return Outgoing(complaint.slack_channel, line, complaint.slack_ts)
 
+    @staticmethod
+    def _nag_fate(session: Session, complaint: Complaint, event: AuditEvent, now: datetime) -> int | None:
+        """How many other complaints the nag this event records was listed with once posted (0: on its own), None
+        when it was not posted; NotReady while it still waits."""
+        detail = event.detail or {}
+        key = f"{NAG}:{complaint.id}:{detail.get('clock')}:{detail.get('stage')}"
+        row = session.scalar(select(Delivery).where(Delivery.key == key))
+        for _ in range(MAX_FORWARDS):
+            if row is None or not batches.folded(row):
+                break
+            row = session.scalar(select(Delivery).where(Delivery.key == row.payload[batches.FOLDED_INTO]))
+        if row is None:
+            return None
+        if row.status in (delivery.PENDING, delivery.SENDING):
+            raise NotReady(EARLIER_LINE_RETRY)  # the line follows the nag
+        if row.ts is None:
+            return None
+        items = row.payload.get(batches.BATCH)
+        if not items:
+            return 0
+        ids = [int(item["complaint"]) for item in items]
+        return len(ids) - 1 if complaint.id in ids else None
+
     def nag(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        try:
+            return self._nag(session, row, now)
+        except batches.Joined:
+            return None  # listed in a message waiting for its slot
+
+    def _nag(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         if batches.folded(row):
             batches.forward(session, row, now)  # listed in another nag message: that one shows the change
             return None
@@ -462,6 +498,10 @@ class Projections:
         self, session: Session, row: Delivery, complaint: Complaint, which: Clock, to: str, now: datetime
     ) -> Outgoing | None:
         """Other nags waiting for the same person (or the channel): one message listing them all, or None."""
+        leader = batches.pending_list(session, NAG, row, batches.nag_recipient(complaint))
+        if leader is not None:  # a list for them is waiting for its slot: this nag goes in it
+            batches.join(session, leader, row, {"complaint": complaint.id, "clock": which.value}, to, now)
+            raise batches.Joined
         latest = clock_deadline(complaint, which) - batches.NAG_MARGIN
         batches.hold(session, NAG, row, to, batches.NAG_GAP, now, latest)
         items = [(row, complaint, which)]

@@ -41,6 +41,10 @@ MAX_LISTED = reminders.MAX_LISTED
 NAG_DROPPED = "nag dropped"
 
 
+class Joined(Exception):
+    """The row was listed in a message still waiting to be posted: it sends nothing of its own."""
+
+
 def folded(row: Delivery) -> bool:
     return FOLDED_INTO in (row.payload or {})
 
@@ -122,7 +126,43 @@ def gather(session: Session, kind: str, row: Delivery, which: Any, now: datetime
         .limit(MAX_LISTED * 2)
         .with_for_update(skip_locked=True, of=Delivery)
     ).all()
-    return [(other, complaint) for other, complaint in rows if not folded(other)]
+    # A list not posted yet is never folded into another one (its own items would be lost with it): new rows join
+    # it instead (`pending_list`).
+    return [(other, complaint) for other, complaint in rows if not folded(other) and BATCH not in other.payload]
+
+
+def pending_list(session: Session, kind: str, row: Delivery, which: Any) -> Delivery | None:
+    """A message of `kind` listing complaints for the same recipient that has not been posted yet and has room: a
+    row falling due now is listed in it rather than starting a message of its own (which would wait for the same
+    pace, or fold that list away)."""
+    rows = session.scalars(
+        select(Delivery)
+        .join(Complaint, Complaint.id == Delivery.complaint_id)
+        .where(
+            Delivery.kind == kind,
+            Delivery.status == delivery.PENDING,
+            Delivery.ts.is_(None),
+            Delivery.id != row.id,
+            which,
+        )
+        .order_by(Delivery.id)
+        .with_for_update(skip_locked=True, of=Delivery)
+    ).all()
+    for other in rows:
+        listed = (other.payload or {}).get(BATCH)
+        if listed and not folded(other) and len(listed) < MAX_LISTED:
+            return other
+    return None
+
+
+def join(
+    session: Session, leader: Delivery, row: Delivery, item: dict[str, Any], recipient: str, now: datetime
+) -> None:
+    """`row` is listed in `leader`'s message (not posted yet), which is rendered again to show it."""
+    fold(session, leader, [row], recipient, now)
+    leader.payload = {**leader.payload, BATCH: [*leader.payload[BATCH], item]}
+    session.flush()
+    delivery.refresh_key(session, leader.key, now)
 
 
 def fold(session: Session, leader: Delivery, others: list[Delivery], recipient: str, now: datetime) -> None:

@@ -22,12 +22,16 @@ from bot.blocks.replies import COPY, DRAFTED, REPLACED
 from bot.blocks.storm import StormView, storm_card, storm_line
 from bot.config import Settings
 from bot.delivery import NotReady, Outgoing
+from bot.delivery import priority as priorities
 from bot.lifecycle import Status
 from storage.models import Complaint, Delivery, Reply, Storm
 
 OPEN = "open"
 ENDED = "ended"
 STORM = "storm"  # the outbox kind of the storm card
+# Every line of the storm waits for the storm card's ts (NotReady until it is posted): it goes ahead of them, and of
+# new cards, or the lines and clock messages due meanwhile would take every slot of the channel and starve it.
+priorities.register(STORM, priorities.ALERT)
 # Replies queued by a holding statement carry this prefix in their request key (one per statement and complaint).
 STATEMENT_KEY = "storm"
 TOP_WORDS = 3

@@ -156,11 +156,16 @@ _LOG_WORDS = {
 _AUTHOR_ACTIONS = {Action.EDITED_BY_AUTHOR.value, Action.REMOVED_BY_AUTHOR.value}
 
 
-def thread_log_line(event: AuditEvent, complaint: Complaint, now: datetime, tz: ZoneInfo) -> Message:
-    """One short line in the card's thread: who, what, when."""
+def thread_log_line(
+    event: AuditEvent, complaint: Complaint, now: datetime, tz: ZoneInfo, listed_with: int | None = None
+) -> Message:
+    """One short line in the card's thread: who, what, when (`listed_with`: a nag posted in a list with others)."""
     what = _LOG_WORDS.get(event.action, event.action)
     detail = event.detail or {}
-    if event.action in REPLY_ACTIONS:
+    if listed_with:
+        others = "complaint" if listed_with == 1 else "complaints"
+        what = f"{what} (listed with {listed_with} other {others})"
+    elif event.action in REPLY_ACTIONS:
         what = reply_log_words(event.action, detail, ReplyWords.of(complaint))
     elif event.action == Action.EDITED_BY_AUTHOR.value and detail.get("before") is not None:
         # The card shows the new text; the thread keeps the earlier one where people read the history.

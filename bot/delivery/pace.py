@@ -53,6 +53,13 @@ class SharedPace:
         )
         return 0.0
 
+    def give_back(self, session: Session, channel: str) -> None:
+        """Undo this transaction's `take` on `channel` (the row that took the slot turned out to have nothing to
+        send yet, e.g. a line waiting for the storm card's ts): the slot goes to the next message, not to waste."""
+        session.execute(
+            update(DeliveryPace).where(DeliveryPace.channel == channel).values(tat=DeliveryPace.tat - self.interval)
+        )
+
     def hold(self, session: Session, channel: str, seconds: float, now: datetime) -> None:
         """Slack said 429: nobody posts to `channel` for `seconds`."""
         moment = now.timestamp()

@@ -94,6 +94,8 @@ class _Job:
     channel: str = ""
     ts: str | None = None
     lookup_since: datetime | None = None
+    # The conversation whose chat.postMessage slot this claim took for the row (given back if it sends nothing).
+    slot: str = ""
 
     @property
     def method(self) -> str:
@@ -301,9 +303,11 @@ class DeliveryWorker:
                 job.outgoing = self.renderers[row.kind](session, row, now)
             except NotReady as not_ready:
                 row.due_at = now + not_ready.retry_in
+                self._give_back_slot(session, job)
                 return None
             if job.outgoing is None:
                 row.status = DONE
+                self._give_back_slot(session, job)
                 return None
             job.channel = row.channel or job.outgoing.channel
             if not known and self._must_wait(session, row, job, now):
@@ -329,7 +333,17 @@ class DeliveryWorker:
         self._claiming.paced = True
         row.pace_key = job.channel  # from now on the claim leaves it out while its conversation must wait
         # Another copy took the slot between reading the paces and here: the row keeps its place in the queue.
-        return self.pace.take(session, job.channel, now) > 0
+        if self.pace.take(session, job.channel, now) > 0:
+            return True
+        job.slot = job.channel
+        return False
+
+    def _give_back_slot(self, session: Session, job: _Job) -> None:
+        """A row paced before it was rendered had nothing to send yet (NotReady) or at all: return its slot, or
+        every such row (a storm's lines before the storm card is posted) would spend the channel's budget."""
+        if job.slot:
+            self.pace.give_back(session, job.slot)
+            job.slot = ""
 
     def _deliver(self, jobs: Sequence[_Job]) -> None:
         outcomes: list[tuple[_Job, _Result]] = []

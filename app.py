@@ -42,6 +42,7 @@ log = logging.getLogger("heard")
 
 HTTP_THREADS = 16
 DIRECT_CALL_TIMEOUT_SECONDS = 2
+PROMPT_CALL_TIMEOUT_SECONDS = 1
 
 
 class Heard:
@@ -71,6 +72,13 @@ class Heard:
             default_channel=settings.heard_channel,
             threads=settings.delivery_workers,
             lease=settings.slack_timeout * 3,
+            # A card update sent while its click waits: Slack shows the click failed after 3 s.
+            prompt_client=WebClient(
+                token=settings.slack_bot_token,
+                base_url=settings.slack_api_url,
+                timeout=PROMPT_CALL_TIMEOUT_SECONDS,
+                retry_handlers=[],
+            ),
         )
         self.delivery.watch = LagWatch(
             self.database, settings.delivery_lag_alert, CHANNEL_NOTICE, wake=self.delivery.wake
@@ -104,6 +112,7 @@ class Heard:
             self.directory,
             wake_at=self.scheduler.wake_at,
             platforms=self.platforms,
+            deliver_now=self.delivery.deliver_now,
         )
         self.services = Services(context, templates)
         platform_intake = Intake(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot import delivery, moderation, storms
@@ -68,8 +68,12 @@ MAX_FORWARDS = 8  # a nag listed in a list listed in another (older data): follo
 NOT_LOGGED = {Action.RECEIVE.value, Action.JOIN.value}
 
 
+def card_key(complaint_id: int) -> str:
+    return f"{CARD}:{complaint_id}"
+
+
 def refresh_card(session: Session, complaint: Complaint, now: datetime) -> None:
-    delivery.refresh(session, kind=CARD, key=f"{CARD}:{complaint.id}", complaint_id=complaint.id, now=now)
+    delivery.refresh(session, kind=CARD, key=card_key(complaint.id), complaint_id=complaint.id, now=now)
 
 
 def card_row(complaint: Complaint, now: datetime) -> dict[str, Any]:
@@ -262,41 +266,62 @@ class _CardParts:
 
 
 def prefetch_cards(session: Session, rows: Sequence[Delivery]) -> None:
-    """Read what the cards among `rows` show with one query per kind, rather than five per card (a click storm's
-    updates are claimed several at a time). A card alone is read as before."""
+    """Read what the card updates among `rows` show together (a click storm's updates are claimed several at a
+    time), leaving it in the session for `card_view`."""
     # Updates only: a new card waits for its channel's pace, so most new ones among `rows` are not rendered now.
     ids = list(dict.fromkeys(row.complaint_id for row in rows if row.kind == CARD and row.ts and row.complaint_id))
     ids = ids[: delivery.worker.CLAIM_JOBS]
     if len(ids) < 2:
-        return
+        return  # a card alone reads its parts when it is rendered, after its own complaint
     complaints = session.scalars(select(Complaint).where(Complaint.id.in_(ids))).all()
-    escalations: dict[int, list[Escalation]] = {cid: [] for cid in ids}
-    for escalation in session.scalars(
-        select(Escalation).where(Escalation.complaint_id.in_(ids)).order_by(Escalation.id)
-    ):
-        escalations[escalation.complaint_id].append(escalation)
-    follow_ups: dict[int, FollowUp] = {}
-    for follow_up in session.scalars(
-        select(FollowUp)
-        .where(
-            FollowUp.complaint_id.in_(ids),
-            FollowUp.status.in_((FollowUpStatus.SCHEDULED.value, FollowUpStatus.SENT.value)),
-        )
-        .order_by(FollowUp.due_at)
-    ):
-        follow_ups.setdefault(follow_up.complaint_id, follow_up)
-    replies: dict[int, list[Reply]] = {cid: [] for cid in ids}
-    for reply in session.scalars(select(Reply).where(Reply.complaint_id.in_(ids)).order_by(Reply.id)):
-        replies[reply.complaint_id].append(reply)
-    write_ups = {w.complaint_id: w for w in session.scalars(select(WriteUp).where(WriteUp.complaint_id.in_(ids)))}
+    session.info[CARD_PARTS] = card_parts(session, complaints)
+
+
+_OPEN_FOLLOW_UP = FollowUp.status.in_((FollowUpStatus.SCHEDULED.value, FollowUpStatus.SENT.value))
+# Which kinds of parts the cards have at all. Built once: building this statement cost more than running it.
+_CARD_PARTS_PROBE = select(
+    exists().where(Escalation.complaint_id.in_(bindparam("ids", expanding=True))),
+    exists().where(FollowUp.complaint_id.in_(bindparam("ids", expanding=True)), _OPEN_FOLLOW_UP),
+    exists().where(Reply.complaint_id.in_(bindparam("ids", expanding=True))),
+    exists().where(WriteUp.complaint_id.in_(bindparam("ids", expanding=True))),
+    exists().where(tuple_(ModeratedAuthor.source, ModeratedAuthor.author_key).in_(bindparam("keys", expanding=True))),
+)
+
+
+def card_parts(session: Session, complaints: Sequence[Complaint]) -> dict[int, _CardParts]:
+    """What the cards of `complaints` show besides the complaint itself. Most complaints have none of it, so one
+    query first asks which kinds exist at all, and only those are read (one query per kind, not per card)."""
+    ids = [c.id for c in complaints]
     keys = {(c.source, moderation.author_key(c)) for c in complaints}
-    authors = {
-        (a.source, a.author_key): a
-        for a in session.scalars(
-            select(ModeratedAuthor).where(tuple_(ModeratedAuthor.source, ModeratedAuthor.author_key).in_(keys))
-        )
-    }
-    session.info[CARD_PARTS] = {
+    has = session.execute(_CARD_PARTS_PROBE, {"ids": ids, "keys": list(keys)}).one()
+    escalations: dict[int, list[Escalation]] = {cid: [] for cid in ids}
+    if has[0]:
+        for escalation in session.scalars(
+            select(Escalation).where(Escalation.complaint_id.in_(ids)).order_by(Escalation.id)
+        ):
+            escalations[escalation.complaint_id].append(escalation)
+    follow_ups: dict[int, FollowUp] = {}
+    if has[1]:
+        for follow_up in session.scalars(
+            select(FollowUp).where(FollowUp.complaint_id.in_(ids), _OPEN_FOLLOW_UP).order_by(FollowUp.due_at)
+        ):
+            follow_ups.setdefault(follow_up.complaint_id, follow_up)
+    replies: dict[int, list[Reply]] = {cid: [] for cid in ids}
+    if has[2]:
+        for reply in session.scalars(select(Reply).where(Reply.complaint_id.in_(ids)).order_by(Reply.id)):
+            replies[reply.complaint_id].append(reply)
+    write_ups: dict[int, WriteUp] = {}
+    if has[3]:
+        write_ups = {w.complaint_id: w for w in session.scalars(select(WriteUp).where(WriteUp.complaint_id.in_(ids)))}
+    authors: dict[tuple[str, str], ModeratedAuthor] = {}
+    if has[4]:
+        authors = {
+            (a.source, a.author_key): a
+            for a in session.scalars(
+                select(ModeratedAuthor).where(tuple_(ModeratedAuthor.source, ModeratedAuthor.author_key).in_(keys))
+            )
+        }
+    return {
         c.id: _CardParts(
             escalations=escalations[c.id],
             next_follow_up=follow_ups.get(c.id),
@@ -309,39 +334,17 @@ def prefetch_cards(session: Session, rows: Sequence[Delivery]) -> None:
 
 
 def card_view(session: Session, complaint: Complaint, settings: Settings, can_escalate: bool) -> CardView:
-    parts = session.info.get(CARD_PARTS, {}).get(complaint.id)
-    if parts is not None:
-        return CardView(
-            complaint=complaint,
-            escalations=parts.escalations,
-            next_follow_up=parts.next_follow_up,
-            can_escalate=can_escalate,
-            quick_follow_up=settings.follow_up_after,
-            replies=parts.replies,
-            moderation=moderation.moderation_view(
-                session, complaint, settings, can_flag_threat=can_escalate, loaded=(parts.author, parts.write_up)
-            ),
-        )
-    escalations = session.scalars(
-        select(Escalation).where(Escalation.complaint_id == complaint.id).order_by(Escalation.id)
-    ).all()
-    next_follow_up = session.scalars(
-        select(FollowUp)
-        .where(
-            FollowUp.complaint_id == complaint.id,
-            FollowUp.status.in_((FollowUpStatus.SCHEDULED.value, FollowUpStatus.SENT.value)),
-        )
-        .order_by(FollowUp.due_at)
-        .limit(1)
-    ).first()
+    parts = session.info.get(CARD_PARTS, {}).get(complaint.id) or card_parts(session, [complaint])[complaint.id]
     return CardView(
         complaint=complaint,
-        escalations=escalations,
-        next_follow_up=next_follow_up,
+        escalations=parts.escalations,
+        next_follow_up=parts.next_follow_up,
         can_escalate=can_escalate,
         quick_follow_up=settings.follow_up_after,
-        replies=session.scalars(select(Reply).where(Reply.complaint_id == complaint.id).order_by(Reply.id)).all(),
-        moderation=moderation.moderation_view(session, complaint, settings, can_flag_threat=can_escalate),
+        replies=parts.replies,
+        moderation=moderation.moderation_view(
+            session, complaint, settings, can_flag_threat=can_escalate, loaded=(parts.author, parts.write_up)
+        ),
     )
 
 

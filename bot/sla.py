@@ -7,9 +7,11 @@ breach at the deadline, reminders after it — and the complaint remembers how m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import islice
 
 from bot.business_hours import BusinessCalendar
 from bot.lifecycle import Status
@@ -50,15 +52,23 @@ class SlaPolicy:
 
     def stages(self, start: datetime, deadline: datetime) -> list[Stage]:
         """Nags that fall after `start` (a 10-minute window has no 15-minute nag), the breach, the reminders."""
-        moments: list[tuple[StageKind, datetime, timedelta | None]] = []
+        return list(self._stages(start, deadline))
+
+    def stage(self, start: datetime, deadline: datetime, index: int) -> Stage | None:
+        """`stages(...)[index]`, computing only the stages up to it (every complaint filed asks for its first)."""
+        return next(islice(self._stages(start, deadline), index, None), None)
+
+    def _stages(self, start: datetime, deadline: datetime) -> Iterator[Stage]:
+        number = 0
         for before in sorted(self.nag_before, reverse=True):
             at = self.calendar.subtract(deadline, before)
             if at > start:
-                moments.append((StageKind.NAG, at, before))
-        moments.append((StageKind.BREACH, deadline, None))
+                number += 1
+                yield Stage(number, StageKind.NAG, at, before)
+        number += 1
+        yield Stage(number, StageKind.BREACH, deadline)
         for repeat in range(1, self.breach_repeats + 1):
-            moments.append((StageKind.REMINDER, self.calendar.add(deadline, self.breach_repeat * repeat), None))
-        return [Stage(number, kind, at, before) for number, (kind, at, before) in enumerate(moments, start=1)]
+            yield Stage(number + repeat, StageKind.REMINDER, self.calendar.add(deadline, self.breach_repeat * repeat))
 
 
 def clock_applies(complaint: Complaint, clock: Clock) -> bool:
@@ -90,9 +100,7 @@ def set_done_stages(complaint: Complaint, clock: Clock, number: int) -> None:
 def next_stage(complaint: Complaint, clock: Clock, policy: SlaPolicy) -> Stage | None:
     if not clock_applies(complaint, clock):
         return None
-    stages = policy.stages(clock_start(complaint), clock_deadline(complaint, clock))
-    done = done_stages(complaint, clock)
-    return stages[done] if done < len(stages) else None
+    return policy.stage(clock_start(complaint), clock_deadline(complaint, clock), done_stages(complaint, clock))
 
 
 def next_due(complaint: Complaint, policy: SlaPolicy) -> datetime | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, update
+from sqlalchemy import and_, bindparam, case, insert, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
@@ -34,6 +34,8 @@ EXPIRED = "expired"
 EPHEMERAL_LIFETIME = timedelta(minutes=25)
 
 Waker = Callable[[], None]
+
+_outbox = Delivery.__table__
 
 
 def utcnow() -> datetime:
@@ -91,13 +93,13 @@ def refresh(
     """Ask for the message `key` to be rendered from current state and posted (first time) or updated.
     `fresh` says the key cannot exist yet (one message per event or stage), which saves a round trip.
     `priority` overrides its kind's place in the queue (`priority.py`)."""
-    if fresh or not _bump(session, Delivery.key == key, now):
-        row = Delivery(
-            **row_values(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now, payload=payload)
-        )
+    if fresh or not refresh_key(session, key, now):
+        values = row_values(key=key, kind=kind, complaint_id=complaint_id, ref_id=ref_id, now=now, payload=payload)
         if priority is not None:
-            row.priority = priority
-        session.add(row)
+            values["priority"] = priority
+        # A plain INSERT rather than an ORM object: nothing in the session holds the row, and the ORM's unit of work
+        # for one new object costs several times the statement.
+        session.execute(insert(_outbox), values)
 
 
 def refresh_existing(
@@ -105,31 +107,42 @@ def refresh_existing(
 ) -> None:
     """Re-render every message of one kind about one complaint (optionally about one escalation, follow-up…),
     e.g. all notices of an escalation once someone accepts it. Found through the (complaint_id, kind) index."""
-    which = and_(Delivery.complaint_id == complaint_id, Delivery.kind == kind)
+    which = and_(_outbox.c.complaint_id == complaint_id, _outbox.c.kind == kind)
     if ref_id is not None:
-        which = and_(which, Delivery.ref_id == ref_id)
-    _bump(session, which, now)
+        which = and_(which, _outbox.c.ref_id == ref_id)
+    session.flush()  # as the ORM would before a statement: rows added or changed in this session are bumped too
+    session.execute(_bump_statement(which), {"bump_now": now})
 
 
 def refresh_key(session: Session, key: str, now: datetime) -> bool:
     """Re-render the message `key` if it exists (a message listing several complaints, when one of them changes)."""
-    return bool(_bump(session, Delivery.key == key, now))
+    session.flush()  # as the ORM would before a statement: a row added in this session is bumped, not doubled
+    return bool(session.execute(_BUMP_KEY, {"bump_key": key, "bump_now": now}).rowcount)
 
 
-def _bump(session: Session, which: Any, now: datetime) -> int:
-    return session.execute(
-        update(Delivery)
+def _bump_statement(which: Any) -> Any:
+    """A new generation for the rows `which`. A Core statement on the table, not an ORM one: the ORM's bookkeeping
+    for an UPDATE (mirroring it onto loaded objects) cost more than the statement, and nothing reads outbox rows
+    back in the session that bumps them."""
+    now = bindparam("bump_now")
+    rows = _outbox.c
+    return (
+        update(_outbox)
         .where(which)
         .values(
-            generation=Delivery.generation + 1,
+            generation=rows.generation + 1,
             # A row being sent stays with its sender, who sees the new generation and sends again.
-            status=case((Delivery.status == SENDING, SENDING), else_=PENDING),
+            status=case((rows.status == SENDING, SENDING), else_=PENDING),
             due_at=now,
             # Waiting since it was first asked for, if it was still waiting; a posted message is now an update.
-            queued_at=case((Delivery.status.in_((PENDING, SENDING)), Delivery.queued_at), else_=now),
-            priority=case((Delivery.ts.is_(None), Delivery.priority), else_=priorities.UPDATE),
+            queued_at=case((rows.status.in_((PENDING, SENDING)), rows.queued_at), else_=now),
+            priority=case((rows.ts.is_(None), rows.priority), else_=priorities.UPDATE),
         )
-    ).rowcount
+    )
+
+
+# Built once: every click bumps its card by key, and a statement built anew costs more than running it.
+_BUMP_KEY = _bump_statement(_outbox.c.key == bindparam("bump_key"))
 
 
 def send_ephemeral(

@@ -21,7 +21,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import and_, delete, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.delivery.gate import RateGate, retry_after_seconds
@@ -44,6 +44,7 @@ from storage.db import Database
 from storage.models import Delivery
 
 log = logging.getLogger("heard.delivery")
+_outbox = Delivery.__table__
 
 CLAIM_BATCH = 32
 # Rows one claim takes to send (mostly card updates, which Slack does not pace): one transaction claims them and
@@ -96,6 +97,8 @@ class _Job:
     lookup_since: datetime | None = None
     # The conversation whose chat.postMessage slot this claim took for the row (given back if it sends nothing).
     slot: str = ""
+    # Sent by the thread whose change asked for it (`deliver_now`), on a client that gives up sooner.
+    client: WebClient | None = None
 
     @property
     def method(self) -> str:
@@ -141,6 +144,9 @@ class DeliveryWorker:
     # Run by the housekeeping thread about once a second (the lag alert); its failures are logged, not raised.
     watch: Callable[[], None] | None = None
     prefetch: Prefetch | None = None
+    # For `deliver_now`: someone is waiting on the answer to their click, so Slack gets less time than the worker
+    # gives it; a call that runs out is retried by the worker.
+    prompt_client: WebClient | None = None
     worker_id: str = field(default_factory=lambda: f"heard-{uuid.uuid4().hex[:12]}")
 
     def __post_init__(self) -> None:
@@ -175,6 +181,23 @@ class DeliveryWorker:
             # One sleeper is enough: it keeps claiming until nothing is due; waking every thread would only
             # make them queue for the same rows.
             self._condition.notify()
+
+    def deliver_now(self, key: str) -> None:
+        """Update the posted message `key` from the calling thread, right after the change that asked for it was
+        committed (a click: its card changes without waiting for a worker thread to be woken and scheduled, and a
+        flood of clicks cannot outrun the updates they ask for). Anything else (the message is with another sender,
+        not posted yet, Slack rate-limiting or slow) leaves the row to the worker, as if this was never called."""
+        now = utcnow()
+        try:
+            with self.database.unit_of_work() as session:
+                row = session.scalars(_CLAIM_POSTED, {"key": key, "now": now}).first()
+                job = self._prepare(session, row, now) if row is not None else None
+        except Exception as error:
+            self._failures.report("delivery: could not read the outbox", error)
+            return
+        if job is not None:
+            job.client = self.prompt_client
+            self._deliver([job])
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -244,21 +267,8 @@ class DeliveryWorker:
         now = utcnow()
         with self.database.unit_of_work() as session:
             blocked = self.pace.blocked(session, now)
-            candidates = session.scalars(
-                select(Delivery)
-                .where(
-                    or_(
-                        and_(Delivery.status == PENDING, Delivery.due_at <= now, _not_paced_out(blocked)),
-                        and_(Delivery.status == SENDING, Delivery.lease_until < now),
-                    )
-                )
-                # Slack's budget goes to what matters first (priority.py); then the oldest.
-                .order_by(Delivery.priority, Delivery.due_at, Delivery.id)
-                # A burst of new cards is mostly rows that only get their future slot; taking many per
-                # transaction keeps that bookkeeping from competing with ingest for the database.
-                .limit(CLAIM_BATCH)
-                .with_for_update(skip_locked=True)
-            ).all()
+            claim = _claim_statement(_not_paced_out(blocked)) if blocked else _CLAIM_ANY
+            candidates = session.scalars(claim, {"now": now}).all()
             self._claiming.paced = False
             if self.prefetch is not None and candidates:
                 self.prefetch(session, candidates)
@@ -392,7 +402,8 @@ class DeliveryWorker:
         message = outgoing.message
         try:
             if job.ts:
-                self.client.chat_update(channel=job.channel, ts=job.ts, text=message.text, blocks=message.blocks)
+                client = job.client or self.client
+                client.chat_update(channel=job.channel, ts=job.ts, text=message.text, blocks=message.blocks)
                 return _Result(delivered=True)
             if job.lookup_since is not None:
                 found = self._find_posted(job)
@@ -609,7 +620,8 @@ class DeliveryWorker:
 
     def _record(self, session: Session, job: _Job, result: _Result) -> None:
         now = utcnow()
-        mine = and_(Delivery.id == job.id, Delivery.lease_owner == self.worker_id)
+        # Core statements on the table: the ORM's bookkeeping for an UPDATE cost more than the statement here.
+        mine = and_(_outbox.c.id == job.id, _outbox.c.lease_owner == self.worker_id)
         released: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": result.error}
         if result.posted is not None:
             channel, ts = result.posted
@@ -622,24 +634,58 @@ class DeliveryWorker:
             released.update(ts=None)
         if result.delivered:
             done = session.execute(
-                update(Delivery)
-                .where(mine, Delivery.generation == job.generation)
+                update(_outbox)
+                .where(mine, _outbox.c.generation == job.generation)
                 .values(status=DONE, delivered_at=now, maybe_sent=False, **released)
             ).rowcount
             if not done:  # the state changed while we were sending: render and send again
                 session.execute(
-                    update(Delivery).where(mine).values(status=PENDING, due_at=now, maybe_sent=False, **released)
+                    update(_outbox).where(mine).values(status=PENDING, due_at=now, maybe_sent=False, **released)
                 )
                 self.wake()
             return
         if result.permanent:
-            session.execute(update(Delivery).where(mine).values(status=FAILED, **released))
+            session.execute(update(_outbox).where(mine).values(status=FAILED, **released))
             return
         values: dict[str, Any] = {"status": PENDING, "due_at": now + timedelta(seconds=result.retry_in)}
         if not result.maybe_sent:
             # Keep an older doubt we could not clear; a message found (adopted, then not updated) clears it.
             values["maybe_sent"] = job.lookup_since is not None and result.posted is None
-        session.execute(update(Delivery).where(mine).values(**values, **released))
+        session.execute(update(_outbox).where(mine).values(**values, **released))
+
+
+def _claim_statement(may_post: Any) -> Any:
+    now = bindparam("now")
+    return (
+        select(Delivery)
+        .where(
+            or_(
+                and_(Delivery.status == PENDING, Delivery.due_at <= now, may_post),
+                and_(Delivery.status == SENDING, Delivery.lease_until < now),
+            )
+        )
+        # Slack's budget goes to what matters first (priority.py); then the oldest.
+        .order_by(Delivery.priority, Delivery.due_at, Delivery.id)
+        # A burst of new cards is mostly rows that only get their future slot; taking many per transaction keeps
+        # that bookkeeping from competing with ingest for the database.
+        .limit(CLAIM_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+
+
+# The claim while no conversation waits for its pace, built once: building it cost more than running it.
+_CLAIM_ANY = _claim_statement(true())
+# `deliver_now`: one posted message by its key, if it is due and nobody is sending it.
+_CLAIM_POSTED = (
+    select(Delivery)
+    .where(
+        Delivery.key == bindparam("key"),
+        Delivery.status == PENDING,
+        Delivery.ts.is_not(None),
+        Delivery.due_at <= bindparam("now"),
+    )
+    .with_for_update(skip_locked=True)
+)
 
 
 def _not_paced_out(blocked: Mapping[str, float]) -> Any:

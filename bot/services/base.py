@@ -84,6 +84,9 @@ class Context:
     roles: Roles
     sla: SlaPolicy
     wake_at: Callable[[datetime], None] = lambda _due: None
+    # Sends a posted message's update from the calling thread once its change is committed (the worker's
+    # `deliver_now`); the worker, woken as well, does it when this cannot.
+    deliver_now: Callable[[str], None] = lambda _key: None
 
     @classmethod
     def build(
@@ -95,6 +98,7 @@ class Context:
         directory: DirectoryFile | None,
         wake_at: Callable[[datetime], None] = lambda _due: None,
         platforms: Platforms | None = None,
+        deliver_now: Callable[[str], None] = lambda _key: None,
     ) -> Context:
         return cls(
             settings=settings,
@@ -113,6 +117,7 @@ class Context:
                 calendar=settings.calendar,
             ),
             wake_at=wake_at,
+            deliver_now=deliver_now,
         )
 
 
@@ -129,6 +134,7 @@ class UseCases:
         self.directory = context.directory
         self.roles = context.roles
         self._wake_at = context.wake_at
+        self._deliver_now = context.deliver_now
         self.sla = context.sla
 
     @staticmethod
@@ -182,6 +188,9 @@ class UseCases:
                 self._enqueue_notice(session, requester, notice, channel, now)
         if due is not None:
             self._wake_at(due)
+        if changed:
+            # The card first, by this thread: the person who clicked is looking at it.
+            self._deliver_now(projections.card_key(complaint_id))
         self._wake_delivery()
         return changed
 

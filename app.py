@@ -27,6 +27,7 @@ from bot.delivery import DeliveryWorker
 from bot.delivery.direct import SlackDirect
 from bot.delivery.lag import LagWatch
 from bot.directory import DirectoryError, DirectoryFile
+from bot.failure_log import OncePerInterval
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
 from bot.projections import CHANNEL_NOTICE, Projections, prefetch_cards
@@ -276,6 +277,7 @@ def open_directory(settings: Settings) -> DirectoryFile | None:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("waitress.queue").addFilter(OncePerInterval())
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -48,11 +48,9 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import queue
 import random
 import secrets
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -75,13 +73,14 @@ from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench import common  # noqa: E402
 from bench.common import (  # noqa: E402
     FIRST_NAMES,
     LAST_NAMES,
     SOURCES,
     delivered_card_row,
     finish_seeding,
-    heard_version,
+    heard_overrides,
     log_summary,
     percentile,
     prepare_schema,
@@ -731,7 +730,7 @@ def run_one(url: str, args: argparse.Namespace) -> Run:
                 minimal.stop()
         print("  starting Heard", flush=True)
         # INFO, not WARNING: HeardProcess finds the port in the INFO line "Heard is listening on port N".
-        overrides = dict(setting.split("=", 1) for setting in args.heard_env)
+        overrides = heard_overrides(args.heard_env)
         heard = DrainedHeard(heard_environment(fake, url, **{"LOG_LEVEL": "INFO", **overrides}))
         try:
             measure(run, heard, fake, clicks, args)
@@ -959,16 +958,10 @@ def status_breakdown(sent: Sequence[Sent]) -> str:
 
 
 def print_header(args: argparse.Namespace) -> None:
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"command   {shlex.join([sys.executable, *sys.argv])}")
-    print(
-        f"machine   {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}, "
-        f"load average {load}"
+    common.print_header(
+        f"sizes     {args.complaints:,} complaints, {args.clicks:,} clicks, {args.clients} clients",
+        heard_env=args.heard_env,
     )
-    print(f"heard     {heard_version()}")
-    print(f"sizes     {args.complaints:,} complaints, {args.clicks:,} clicks, {args.clients} clients")
-    if args.heard_env:
-        print(f"settings  {' '.join(args.heard_env)} (besides the test environment)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -53,13 +53,9 @@ import cProfile
 import http.client
 import io
 import json
-import logging
-import multiprocessing
 import os
-import platform
 import pstats
 import random
-import shlex
 import sys
 import tempfile
 import threading
@@ -82,12 +78,15 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from app import Heard  # noqa: E402
+from bench import common  # noqa: E402
 from bench.ack_latency import complaint_text, complaint_url  # noqa: E402
 from bench.common import (  # noqa: E402
     FIRST_NAMES,
     LAST_NAMES,
     SOURCES,
-    heard_version,
+    SenderProcess,
+    captured_log,
+    heard_overrides,
     log_summary,
     percentile,
     prepare_schema,
@@ -130,7 +129,6 @@ SENDER_ATTEMPTS = 3
 X_ID_BASE = 1_950_000_000_000_000_000
 AUTHORS = 600
 TIMELINE_POINTS = 30
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -382,82 +380,24 @@ def send_webhooks(
     results.put({"answers": answers, "errors": errors, "cpu_seconds": time.process_time() - cpu})
 
 
-class WebhookSender:
+def webhook_sender(url: str, bodies: list[bytes], threads: int) -> SenderProcess:
     """The sender process, started and ready (its imports done) before the burst; `go()` releases it."""
-
-    def __init__(self, url: str, bodies: list[bytes], threads: int) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork of a process full of threads
-        self._ready = context.Event()
-        self._go = context.Event()
-        self._results: Any = context.Queue()
-        self.process = context.Process(
-            target=send_webhooks,
-            args=(url, INGEST_SECRET, bodies, threads, self._ready, self._go, self._results),
-            name="webhook-sender",
-            daemon=True,
-        )
-        self.process.start()
-        if not self._ready.wait(120):
-            self.process.kill()
-            raise RuntimeError("the webhook sender process did not start")
-
-    def go(self) -> None:
-        self._go.set()
-
-    def results(self, timeout: float) -> dict[str, Any]:
-        try:
-            found: dict[str, Any] = self._results.get(timeout=timeout)
-        except Exception as exc:
-            self.stop()
-            raise RuntimeError(f"the webhook sender gave no results within {timeout:.0f} s") from exc
-        self.process.join(10)
-        return found
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
+    return SenderProcess(
+        send_webhooks, (url, INGEST_SECRET, bodies, threads), name="webhook-sender", label="webhook sender"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Heard in this process
 
 
-class LogLines(logging.Handler):
-    """Heard's log in memory, formatted as app.py formats it (Heard pays for logging as it would in production)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter(LOG_FORMAT))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@contextmanager
-def captured_log(level: str) -> Iterator[LogLines]:
-    root = logging.getLogger()
-    handler = LogLines()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(level)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
-
-
 def log_level(args: argparse.Namespace) -> str:
     """Heard's LOG_LEVEL (INFO unless --heard-env sets it), applied to the in-memory log as app.py would."""
-    overrides = dict(setting.split("=", 1) for setting in args.heard_env)
-    return overrides.get("LOG_LEVEL", "INFO").upper()
+    return heard_overrides(args.heard_env).get("LOG_LEVEL", "INFO").upper()
 
 
 def start_heard(fake: FakeSlack, url: str, args: argparse.Namespace, *, x: bool) -> Heard:
-    overrides = dict(setting.split("=", 1) for setting in args.heard_env)
-    environment = heard_environment(fake, url, **{**(X_SETTINGS if x else {}), **overrides})
+    environment = heard_environment(fake, url, **{**(X_SETTINGS if x else {}), **heard_overrides(args.heard_env)})
     heard = Heard(load_settings(environment, env_file=None), host="127.0.0.1")
     heard.start()
     return heard
@@ -601,7 +541,7 @@ def run_burst(url: str, args: argparse.Namespace, workload: Workload, profiles: 
                 fake_x.answer("mentions", body)
             for body in workload.search:
                 fake_x.answer("search", body)
-            sender = WebhookSender(f"http://127.0.0.1:{heard.port}/ingest", workload.webhook_bodies, args.senders)
+            sender = webhook_sender(f"http://127.0.0.1:{heard.port}/ingest", workload.webhook_bodies, args.senders)
             try:
                 measure_burst(burst, heard, url, sender, workload, args, profiles)
             finally:
@@ -652,7 +592,7 @@ def measure_burst(
     burst: Burst,
     heard: Heard,
     url: str,
-    sender: WebhookSender,
+    sender: SenderProcess,
     workload: Workload,
     args: argparse.Namespace,
     profiles: ThreadProfiles | None,
@@ -1041,24 +981,17 @@ def print_log(lines: Sequence[str]) -> None:
 
 
 def print_header(args: argparse.Namespace) -> None:
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"command   {shlex.join([sys.executable, *sys.argv])}")
-    print(
-        f"machine   {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}, "
-        f"load average {load}"
-    )
-    print(f"heard     {heard_version()}")
+    details = []
     if args.part in ("burst", "both"):
-        print(
+        details.append(
             f"burst     {args.x_pages} X pages x {PAGE_SIZE} + {args.webhook_posts:,} webhook posts "
             f"({args.overlap} X overlaps, {args.repeats} webhook repeats, {args.senders} sender threads)"
         )
     if args.part in ("drain", "both"):
-        print(f"drain     {args.cards:,} cards at {POST_RATE:g}/s per channel, bursts of {POST_BURST}")
+        details.append(f"drain     {args.cards:,} cards at {POST_RATE:g}/s per channel, bursts of {POST_BURST}")
     if args.without_delivery:
-        print("diagnosis --without-delivery: the delivery worker is stopped during the burst")
-    if args.heard_env:
-        print(f"settings  {' '.join(args.heard_env)} (besides the test environment)")
+        details.append("diagnosis --without-delivery: the delivery worker is stopped during the burst")
+    common.print_header(*details, heard_env=args.heard_env)
 
 
 def describe_failure(url: str, exc: Exception) -> str:

@@ -57,18 +57,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import logging
-import multiprocessing
 import os
-import platform
 import random
-import shlex
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,11 +78,14 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 
 from app import Heard  # noqa: E402
+from bench import common  # noqa: E402
 from bench.ack_latency import complaint_text, machine_busy_seconds  # noqa: E402
 from bench.common import (  # noqa: E402
     FIRST_NAMES,
     LAST_NAMES,
-    heard_version,
+    SenderProcess,
+    captured_log,
+    heard_overrides,
     log_summary,
     percentile,
     prepare_schema,
@@ -114,7 +112,6 @@ AUTHORS = 600
 SEND_LEAD_SECONDS = 0.5  # between "go" and the first scheduled delivery, so every sender thread is waiting
 REQUEST_TIMEOUT_SECONDS = 30.0
 OWED_POLL_SECONDS = 0.25
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -304,77 +301,20 @@ def send_open_loop(
     results.put({"answers": answers, "start": start, "cpu_seconds": time.process_time() - cpu})
 
 
-class Sender:
+def open_loop_sender(
+    url: str, kind: str, bodies: list[bytes], signatures: list[str], order: list[int], args: Any
+) -> SenderProcess:
     """The sender process, started and ready (its imports done) before the stream; `go()` releases it."""
-
-    def __init__(
-        self, url: str, kind: str, bodies: list[bytes], signatures: list[str], order: list[int], args: Any
-    ) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork of a process full of threads
-        self._ready = context.Event()
-        self._go = context.Event()
-        self._results: Any = context.Queue()
-        self.process = context.Process(
-            target=send_open_loop,
-            args=(url, kind, bodies, signatures, order, args.rate, args.senders, self._ready, self._go, self._results),
-            name=f"{kind}-sender",
-            daemon=True,
-        )
-        self.process.start()
-        if not self._ready.wait(120):
-            self.stop()
-            raise RuntimeError("the sender process did not start")
-
-    def go(self) -> None:
-        self._go.set()
-
-    def results(self, timeout: float) -> dict[str, Any]:
-        try:
-            found: dict[str, Any] = self._results.get(timeout=timeout)
-        except Exception as exc:
-            self.stop()
-            raise RuntimeError(f"the sender gave no results within {timeout:.0f} s") from exc
-        self.process.join(10)
-        return found
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
+    return SenderProcess(
+        send_open_loop,
+        (url, kind, bodies, signatures, order, args.rate, args.senders),
+        name=f"{kind}-sender",
+        label="sender",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Heard in this process
-
-
-class LogLines(logging.Handler):
-    """Heard's log in memory, formatted as app.py formats it (Heard pays for logging as it would in production)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter(LOG_FORMAT))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@contextmanager
-def captured_log(level: str) -> Iterator[LogLines]:
-    root = logging.getLogger()
-    handler = LogLines()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(level)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
-
-
-def overrides_of(args: argparse.Namespace) -> dict[str, str]:
-    return dict(setting.split("=", 1) for setting in args.heard_env)
 
 
 def start_heard(fake: FakeSlack, graph: FakeGraph, url: str, args: argparse.Namespace) -> Heard:
@@ -388,7 +328,7 @@ def start_heard(fake: FakeSlack, graph: FakeGraph, url: str, args: argparse.Name
         # Only the start-up read runs during a run.
         "META_POLL_INTERVAL": "1h",
     }
-    environment = heard_environment(fake, url, **{**meta, **overrides_of(args)})
+    environment = heard_environment(fake, url, **{**meta, **heard_overrides(args.heard_env)})
     heard = Heard(load_settings(environment, env_file=None), host="127.0.0.1")
     heard.start()
     backfill = heard.listener("meta-backfill")
@@ -564,7 +504,7 @@ def run_stream(kind: str, url: str, args: argparse.Namespace) -> Stream:
     with (
         FakeGraph() as graph,
         FakeSlack(bot_token=BOT_TOKEN) as fake,
-        captured_log(overrides_of(args).get("LOG_LEVEL", "INFO").upper()) as log,
+        captured_log(heard_overrides(args.heard_env).get("LOG_LEVEL", "INFO").upper()) as log,
     ):
         heard = start_heard(fake, graph, url, args)
         watcher = watching_engine(url)
@@ -583,7 +523,9 @@ def run_stream(kind: str, url: str, args: argparse.Namespace) -> Stream:
             for body, signature in zip(warm, signatures[: args.warmup], strict=True):
                 stream.warmup_statuses.append(post_one(heard.port, kind, body, signature))
             path = WEBHOOK_PATH if kind == "meta" else INGEST_PATH
-            sender = Sender(f"http://127.0.0.1:{heard.port}{path}", kind, timed, timed_signatures, schedule.order, args)
+            sender = open_loop_sender(
+                f"http://127.0.0.1:{heard.port}{path}", kind, timed, timed_signatures, schedule.order, args
+            )
             try:
                 graph_calls = len(graph.calls())
                 cpu, machine, postgres = time.process_time(), machine_busy_seconds(), cpu_of_processes("postgres")
@@ -847,21 +789,13 @@ def report_comparison(meta: Stream, ingest: Stream) -> None:
 
 
 def print_header(args: argparse.Namespace) -> None:
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"command   {shlex.join([sys.executable, *sys.argv])}")
-    print(
-        f"machine   {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}, "
-        f"load average {load}"
-    )
-    print(f"heard     {heard_version()}")
-    print(
+    common.print_header(
         f"stream    {args.rate:g} deliveries/s for {args.seconds:g} s, {args.comments_per_delivery} comment(s) each, "
         f"{args.redeliveries:.0%} redeliveries, {args.senders} sender threads; baseline "
         f"{'off' if args.no_baseline else '/ingest at the same rate, in a fresh database and Heard, '}"
-        f"{'' if args.no_baseline else 'first' if args.baseline_first else 'after'}"
+        f"{'' if args.no_baseline else 'first' if args.baseline_first else 'after'}",
+        heard_env=args.heard_env,
     )
-    if args.heard_env:
-        print(f"settings  {' '.join(args.heard_env)} (besides the test environment)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -65,10 +65,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
-import shlex
 import shutil
 import socket
 import subprocess
@@ -87,13 +85,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
 from bench.common import (  # noqa: E402
     FIRST_NAMES,
     LAST_NAMES,
     SOURCES,
     delivered_card_row,
     finish_seeding,
-    heard_version,
     log_summary,
     percentile,
     prepare_schema,
@@ -1141,14 +1139,7 @@ def count_jobs(engine: Any, table: str) -> int:
 def print_header(args: argparse.Namespace, server: str) -> None:
     import apscheduler
 
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"command   {shlex.join([sys.executable, *sys.argv])}")
-    print(
-        f"machine   {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}, "
-        f"load average {load}"
-    )
-    print(f"heard     {heard_version()}")
-    print(f"database  {safe_url(args.database_url)} ({server}); APScheduler {apscheduler.__version__}")
+    common.print_header(f"database  {safe_url(args.database_url)} ({server}); APScheduler {apscheduler.__version__}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

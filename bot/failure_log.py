@@ -59,3 +59,29 @@ def describe(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     first = lines[0] if lines else "(no message)"
     return first if len(first) <= MAX_DETAIL_CHARS else first[: MAX_DETAIL_CHARS - 1] + "…"
+
+
+class OncePerInterval(logging.Filter):
+    """Lets one record per message template through every `every` seconds, telling on the next one how many it held
+    back: waitress says "Task queue depth is N" on every request that waits for a thread, which under a flood of
+    clicks is one line per click saying one thing (the server is busy)."""
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._every = every
+        self._clock = clock
+        self._kinds: dict[tuple[str, object], _Kind] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.name, record.msg)
+        with self._lock:
+            now = self._clock()
+            seen = self._kinds.get(kind)
+            if seen is not None and now - seen.since < self._every:
+                seen.held += 1
+                return False
+            self._kinds[kind] = _Kind(since=now)
+        if seen is not None and seen.held:
+            record.msg = f"{record.msg} ({seen.held} more like it in the last {now - seen.since:.0f}s)"
+        return True

@@ -48,9 +48,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from sandbox.loopback import FakeHandler, LoopbackFake, LoopbackServer
 
 __all__ = ["FAULT_KINDS", "GRAPH_VERSION", "Call", "FakeGraph", "graph_time", "sign"]
 
@@ -160,34 +161,21 @@ def _not_found(node: str) -> _GraphProblem:
     )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, fake: FakeGraph) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(FakeHandler):
     server_version = "FakeGraph/1"
-    # One request per connection, so a hanging answer never blocks a second request.
-    protocol_version = "HTTP/1.0"
-
-    def do_GET(self) -> None:
-        self.server.fake._serve(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.fake._serve(self, "POST")
 
     def log_message(self, format: str, *args: Any) -> None:
         # The request line carries the appsecret_proof of GETs: keep it out of the log, as Heard's client does.
         logger.debug("fake graph: %s", _QUERY_SECRET.sub(r"\1[redacted]", format % args))
 
 
-class FakeGraph:
-    """A fake Graph API on `127.0.0.1` (see the module docstring)."""
+class FakeGraph(LoopbackFake):
+    """A fake Graph API on `127.0.0.1` (see the module docstring). `stop()` releases at once the answers still held
+    (`timeout_after_doing`)."""
+
+    _name = "FakeGraph"
+    _thread_name = "fake-graph"
+    _handler = _Handler
 
     def __init__(
         self,
@@ -215,8 +203,7 @@ class FakeGraph:
 
         self._lock = threading.RLock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
         self._expired = False
         self._calls: list[Call] = []
         self._faults: deque[_Fault] = deque()
@@ -231,43 +218,6 @@ class FakeGraph:
         self._blocked: list[str] = []
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
-
-    def start(self) -> FakeGraph:
-        """Bind 127.0.0.1 on a free port and serve on a daemon thread. Returns self."""
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-graph", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; answers still held (`timeout_after_doing`) are released at once."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeGraph:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """`http://127.0.0.1:PORT` (raises if not started)."""
-        if self._server is None:
-            raise RuntimeError("FakeGraph is not started; call start() or use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def graph_url(self) -> str:

@@ -78,15 +78,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+
+from sandbox.loopback import FakeHandler, LoopbackFake, LoopbackServer
 
 __all__ = [
     "COMMAND_DEADLINE",
@@ -781,29 +782,14 @@ def _websocket_accept(key: str) -> str:
     return base64.b64encode(hashlib.sha1((key + _WEBSOCKET_GUID).encode("ascii")).digest()).decode("ascii")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, fake: FakeSlack) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(FakeHandler):
     server_version = "FakeSlack/1"
-    # HTTP/1.0: one request per connection, so a hanging answer never blocks a second request.
-    protocol_version = "HTTP/1.0"
 
     def do_GET(self) -> None:
         if self.path.startswith(SOCKET_MODE_PATH):
             self.server.fake._serve_socket(self)
         else:
-            self.server.fake._serve(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.fake._serve(self, "POST")
+            super().do_GET()
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("fake slack: " + format, *args)
@@ -814,8 +800,12 @@ class _Handler(BaseHTTPRequestHandler):
 # ---------------------------------------------------------------------------------------------------------
 
 
-class FakeSlack:
+class FakeSlack(LoopbackFake):
     """A fake Slack Web API on ``127.0.0.1`` (see the module docstring)."""
+
+    _name = "FakeSlack"
+    _thread_name = "fake-slack"
+    _handler = _Handler
 
     def __init__(
         self,
@@ -867,8 +857,7 @@ class FakeSlack:
         # Called after every change (see ``subscribe``): the sandbox UI refreshes the page from them.
         self._subscribers: list[Callable[[], None]] = []
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
         self._calls: list[Call] = []
         self._problems: list[str] = []
@@ -922,55 +911,26 @@ class FakeSlack:
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
-    def start(self) -> FakeSlack:
-        """Bind 127.0.0.1 on a free port and serve on a daemon thread. Returns self."""
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
-        )
-        self._thread.start()
+    def start(self) -> Self:
+        super().start()
+        assert self._server is not None
+        self._port = self._server.port
         return self
 
-    def stop(self) -> None:
-        """Stop serving. Requests still hanging (``hang_next``) are woken and answered at once; Socket Mode
-        connections get a close frame (1001, going away) and are shut down."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
+    def _stopped_serving(self) -> None:
+        """Requests still hanging (``hang_next``) were woken by ``stop()``; Socket Mode connections get a close frame
+        (1001, going away) and are shut down."""
         with self._lock:
             sockets = list(self._sockets)
         for connection in sockets:
             connection.close(1001, "server stopping")
         for connection in sockets:
             connection.thread.join(timeout=5)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     @property
     def methods(self) -> frozenset[str]:
         """The Web API methods the fake answers (besides those added with ``on``)."""
         return frozenset(self._methods) | {"apps.connections.open"}
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (raises if not started)."""
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not started; call start() or use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def api_url(self) -> str:

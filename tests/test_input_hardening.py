@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app import Heard
-from bot.failure_log import FailureLog
+from bot.failure_log import FailureLog, OncePerInterval
 from sandbox.fake_graph import FakeGraph, sign
 from sandbox.fake_slack import FakeSlack
 from storage.db import Database
@@ -345,6 +345,29 @@ def test_the_failure_log_says_once_a_minute_how_many_it_kept_back(caplog: pytest
     assert lines[1].startswith("health: OperationalError")
     assert "99 more like it" in lines[2]
     assert all(len(line) < 400 for line in lines)
+
+
+def test_a_busy_server_says_so_once_a_minute_not_once_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    """waitress warns "Task queue depth is N" for every request that waits for a thread: under a flood of clicks,
+    one line per click. Heard's logging lets one a minute through, with the count it held back."""
+    now = [1000.0]
+    queue = logging.getLogger("waitress.queue.test")
+    queue.addFilter(OncePerInterval(every=60.0, clock=lambda: now[0]))
+    caplog.set_level(logging.INFO, logger="waitress.queue.test")
+
+    for depth in range(1, 201):
+        queue.warning("Task queue depth is %d", depth)
+        now[0] += 0.25  # 50 seconds of a flood
+    now[0] += 11
+    queue.warning("Task queue depth is %d", 3)
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == ["Task queue depth is 1", "Task queue depth is 3 (199 more like it in the last 61s)"]
+
+    from app import _configure_logging  # what `python app.py` sets up
+
+    _configure_logging("INFO")
+    assert any(isinstance(f, OncePerInterval) for f in logging.getLogger("waitress.queue").filters)
 
 
 def test_a_signed_ingest_with_the_signature_scheme_of_slack_still_works(customer: Ingester) -> None:

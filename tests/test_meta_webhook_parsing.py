@@ -80,26 +80,55 @@ def test_every_delivery_on_file_parses_into_changes_or_reasons(path: Path) -> No
     assert all(reason.startswith("entry[0].changes[0]") for reason in delivery.skipped)
 
 
-def test_a_recorded_page_comment() -> None:
-    (change,) = parse_delivery(
-        fixture("facebook/webhook-feed-comment-add-v2.11.restfb-anonymised.json"), None, None
-    ).changes
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param(
+            "facebook/webhook-feed-comment-add-v2.11.restfb-anonymised.json",
+            CommentAdded(
+                platform="facebook",
+                comment_id="901097836652708_903438993085259",
+                post_id="1234567890321_901097836652708",
+                parent_id="1234567890321_901097836652708",
+                thread_id="901097836652708_903438993085259",
+                author_id="1234567890321",
+                author_name="Tester",
+                author_handle="Tester",
+                text="and the next one",
+                created_at=at(1449135003),
+                url="https://www.facebook.com/1234567890321/posts/901097836652708/?comment_id=903438993085259",
+                raw={},
+            ),
+            id="recorded-page-comment",
+        ),
+        pytest.param(
+            "instagram/webhook-comments.docs-example.json",
+            CommentAdded(
+                platform="instagram",
+                comment_id="123456789",
+                post_id="76543987",
+                parent_id="987654321",
+                thread_id="987654321",
+                author_id="1234536447",
+                author_name="testuser",
+                author_handle="testuser",
+                text="This is an example.",
+                created_at=at(1519399307),
+                url=None,
+                raw={},
+            ),
+            id="documented-instagram-comment",
+        ),
+    ],
+)
+def test_a_single_comment(name: str, expected: CommentAdded) -> None:
+    body = fixture(name)
+    (sent,) = json.loads(body)["entry"][0]["changes"]
 
-    assert change == CommentAdded(
-        platform="facebook",
-        comment_id="901097836652708_903438993085259",
-        post_id="1234567890321_901097836652708",
-        parent_id="1234567890321_901097836652708",
-        thread_id="901097836652708_903438993085259",
-        author_id="1234567890321",
-        author_name="Tester",
-        author_handle="Tester",
-        text="and the next one",
-        created_at=at(1449135003),
-        url="https://www.facebook.com/1234567890321/posts/901097836652708/?comment_id=903438993085259",
-        raw={},
-    )
-    assert change.raw["value"]["verb"] == "add" and change.raw["field"] == "feed"
+    (change,) = parse_delivery(body, None, None).changes
+
+    assert change == expected
+    assert (change.raw["field"], change.raw["value"]) == (sent["field"], sent["value"])  # kept as Meta sent it
 
 
 def test_the_older_sender_shape_reads_the_same() -> None:
@@ -121,12 +150,13 @@ def test_edits_removals_and_hiding() -> None:
         fixture("facebook/webhook-feed-comment-unhide.restfb-anonymised.json"), None, None
     ).changes
 
+    hidden_comment = "900728623356296_900744590021366"
     assert edited == CommentEdited(
-        "facebook", "900728623356296_900744590021366", "Let's see the Webhooks in action :D", at(1448555737), {}
+        "facebook", hidden_comment, {}, text="Let's see the Webhooks in action :D", edited_at=at(1448555737)
     )
-    assert removed == CommentRemoved("facebook", "905578656204626_905579239537901", at(1452107182), {})
-    assert hidden == CommentHidden("facebook", "900728623356296_900744590021366", True, at(1467894562), {})
-    assert shown == CommentHidden("facebook", "900728623356296_900744590021366", False, at(1467894562), {})
+    assert removed == CommentRemoved("facebook", "905578656204626_905579239537901", {}, removed_at=at(1452107182))
+    assert hidden == CommentHidden("facebook", hidden_comment, {}, hidden=True, at=at(1467894562))
+    assert shown == CommentHidden("facebook", hidden_comment, {}, hidden=False, at=at(1467894562))
 
 
 def test_page_mentions_are_skipped_with_a_reason() -> None:
@@ -134,25 +164,6 @@ def test_page_mentions_are_skipped_with_a_reason() -> None:
         delivery = parse_delivery(fixture(f"facebook/{name}.restfb-anonymised.json"), RECORDED_PAGE, None)
         assert delivery.changes == []
         assert "(mention): a mention of the Page is not handled" in delivery.skipped[0]
-
-
-def test_documented_instagram_comment() -> None:
-    (change,) = parse_delivery(fixture("instagram/webhook-comments.docs-example.json"), None, None).changes
-
-    assert change == CommentAdded(
-        platform="instagram",
-        comment_id="123456789",
-        post_id="76543987",
-        parent_id="987654321",
-        thread_id="987654321",
-        author_id="1234536447",
-        author_name="testuser",
-        author_handle="testuser",
-        text="This is an example.",
-        created_at=at(1519399307),
-        url=None,
-        raw={},
-    )
 
 
 def test_instagram_mentions_ask_for_a_fetch_and_older_shapes_are_skipped() -> None:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -215,6 +216,50 @@ class UseCases:
     def out_of_date(self, requester: Requester) -> None:
         """Answer a click or a submission whose value Heard cannot read, privately; nothing else happens."""
         self._tell(requester, OUT_OF_DATE)
+
+    def _open_modal(
+        self,
+        complaint_id: int,
+        requester: Requester,
+        trigger_id: str,
+        view_of: Callable[[Session, Complaint], dict[str, Any] | str],
+        *,
+        refuse_resolved: bool = False,
+        ask_slack: Callable[[], None] | None = None,
+    ) -> None:
+        """Open the modal `view_of` builds for this complaint, or tell the person privately why not: the complaint
+        is gone, they are not on the care team, it is resolved (with `refuse_resolved`; the card they used is
+        refreshed, it may be stale), `view_of` returned a refusal in words, or Slack did not open it.
+
+        Slack is asked (user groups, then `ask_slack` once they may act) before the unit of work, never while it
+        holds the row or SQLite's writer."""
+        refusal: str | None = None
+        view: dict[str, Any] | None = None
+        may_act = self._safely(self.roles.is_agent, requester.user_id)
+        if may_act and ask_slack is not None:
+            ask_slack()
+        with self.database.unit_of_work() as session:
+            complaint = session.get(Complaint, complaint_id)
+            if complaint is None:
+                refusal = GONE
+            elif not may_act:
+                refusal = NOT_AN_AGENT
+            elif refuse_resolved and complaint.status == Status.RESOLVED:
+                refusal = f"This complaint was resolved by {lifecycle.mention(complaint.resolved_by)}; reopen it first."
+                projections.refresh_card(session, complaint, utcnow())
+            else:
+                built = view_of(session, complaint)
+                if isinstance(built, str):
+                    refusal = built
+                else:
+                    view = built
+        if view is not None:
+            try:
+                self.slack.open_modal(trigger_id, view)
+                return
+            except SlackUnavailable as unavailable:
+                refusal = str(unavailable)
+        self._tell(requester, refusal or "Slack did not open the form; please try again.")
 
     def _tell(self, requester: Requester, text: str) -> None:
         with self.database.unit_of_work() as session:

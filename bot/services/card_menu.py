@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.orm import Session
+
 from bot.blocks import ids
 from bot.blocks.card import fallback
 from bot.blocks.moderation import confirm_block_modal, confirm_flag_threat_modal
-from bot.delivery.direct import SlackUnavailable
-from bot.services.base import GONE, NOT_AN_AGENT, Requester, UseCases
+from bot.services.base import Requester, UseCases
 from storage.models import Complaint
 
 log = logging.getLogger("heard.services.card_menu")
@@ -31,25 +32,11 @@ class CardMenuUseCases(UseCases):
         its submission does what the confirmed button did. Repeats (already flagged, already blocked) are answered
         then, by the use case itself, as the button's were."""
         build = _CONFIRMATIONS[form]
-        refusal: str | None = None
-        view: dict = {}
-        # Slack is asked (user groups) before the unit of work, never while it holds the row or SQLite's writer.
-        may_act = self._safely(self.roles.is_agent, requester.user_id)
-        with self.database.unit_of_work() as session:
-            complaint = session.get(Complaint, complaint_id)
-            if complaint is None:
-                refusal = GONE
-            elif not may_act:
-                refusal = NOT_AN_AGENT
-            else:
-                view = build(ids.ComplaintRef(complaint.id, complaint.revision).encode(), fallback(complaint))
-        if refusal is None:
-            try:
-                self.slack.open_modal(trigger_id, view)
-                return
-            except SlackUnavailable as unavailable:
-                refusal = str(unavailable)
-        self._tell(requester, refusal)
+
+        def view_of(session: Session, complaint: Complaint) -> dict:
+            return build(ids.ComplaintRef(complaint.id, complaint.revision).encode(), fallback(complaint))
+
+        self._open_modal(complaint_id, requester, trigger_id, view_of)
 
     def refuse_menu_choice(self, requester: Requester) -> None:
         """A menu choice that is not one Heard offers (forged, garbled, or from a version that had other choices):

@@ -5,15 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot import lifecycle, projections
 from bot.blocks import modals
 from bot.blocks.card import fallback
 from bot.delivery import utcnow
-from bot.delivery.direct import SlackUnavailable
-from bot.lifecycle import Action, Status
+from bot.lifecycle import Action
 from bot.services.base import (
-    GONE,
-    NOT_AN_AGENT,
     FieldErrors,
     Requester,
     UseCases,
@@ -55,30 +51,13 @@ class ComplaintUseCases(UseCases):
 
     def open_form(self, form: str, complaint_id: int, requester: Requester, trigger_id: str) -> None:
         """Open the modal for `form` (one of ids.*_VIEW) if this person may use it on this complaint now."""
-        refusal: str | None = None
-        view: dict | str = ""
-        # Slack is asked (user groups) before the unit of work, never while it holds the row or SQLite's writer.
-        may_act = self._safely(self.roles.is_agent, requester.user_id)
-        with self.database.unit_of_work() as session:
-            complaint = session.get(Complaint, complaint_id)
-            if complaint is None:
-                refusal = GONE
-            elif not may_act:
-                refusal = NOT_AN_AGENT
-            elif form != modals.ids.FOLLOW_UP_VIEW and complaint.status == Status.RESOLVED:
-                refusal = f"This complaint was resolved by {lifecycle.mention(complaint.resolved_by)}; reopen it first."
-                projections.refresh_card(session, complaint, utcnow())
-            else:
-                view = self._form(form, complaint)
-                if isinstance(view, str):
-                    refusal = view
-        if refusal is None and isinstance(view, dict):
-            try:
-                self.slack.open_modal(trigger_id, view)
-                return
-            except SlackUnavailable as unavailable:
-                refusal = str(unavailable)
-        self._tell(requester, refusal or "Slack did not open the form; please try again.")
+        self._open_modal(
+            complaint_id,
+            requester,
+            trigger_id,
+            lambda _session, complaint: self._form(form, complaint),
+            refuse_resolved=form != modals.ids.FOLLOW_UP_VIEW,
+        )
 
     def _form(self, form: str, complaint: Complaint) -> dict | str:
         ref = modals.ids.ComplaintRef(complaint.id, complaint.revision).encode()

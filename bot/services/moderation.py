@@ -42,37 +42,22 @@ class ModerationUseCases(UseCases):
 
     def open_moderation_form(self, form: str, complaint_id: int, requester: Requester, trigger_id: str) -> None:
         """Hide and Write up open a modal; unlike the card's other forms they work on resolved complaints too."""
-        refusal: str | None = None
-        view: dict = {}
-        # Slack is asked (user groups) before the unit of work, never while it holds the row or SQLite's writer.
-        may_act = self._safely(self.roles.is_agent, requester.user_id)
-        with self.database.unit_of_work() as session:
-            complaint = session.get(Complaint, complaint_id)
-            if complaint is None:
-                refusal = GONE
-            elif not may_act:
-                refusal = NOT_AN_AGENT
-            elif form == ids.HIDE_VIEW and complaint.hidden_at is not None:
-                refusal = f"Already hidden by {mention(complaint.hidden_by)}."
-            else:
-                ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
-                if form == ids.HIDE_VIEW:
-                    view = hide_modal(ref, fallback(complaint), self._where_hidden(complaint))
-                else:
-                    write_up = session.scalar(select(WriteUp).where(WriteUp.complaint_id == complaint.id))
-                    view = write_up_modal(
-                        ref,
-                        fallback(complaint),
-                        write_up.what_happened if write_up else "",
-                        write_up.what_we_learned if write_up else "",
-                    )
-        if refusal is None:
-            try:
-                self.slack.open_modal(trigger_id, view)
-                return
-            except SlackUnavailable as unavailable:
-                refusal = str(unavailable)
-        self._tell(requester, refusal)
+
+        def view_of(session: Session, complaint: Complaint) -> dict | str:
+            if form == ids.HIDE_VIEW and complaint.hidden_at is not None:
+                return f"Already hidden by {mention(complaint.hidden_by)}."
+            ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
+            if form == ids.HIDE_VIEW:
+                return hide_modal(ref, fallback(complaint), self._where_hidden(complaint))
+            write_up = session.scalar(select(WriteUp).where(WriteUp.complaint_id == complaint.id))
+            return write_up_modal(
+                ref,
+                fallback(complaint),
+                write_up.what_happened if write_up else "",
+                write_up.what_we_learned if write_up else "",
+            )
+
+        self._open_modal(complaint_id, requester, trigger_id, view_of)
 
     # -- hide ----------------------------------------------------------------------------------------------------------
 

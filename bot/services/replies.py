@@ -40,11 +40,10 @@ from bot.blocks.replies import (
     reply_modal,
 )
 from bot.delivery import utcnow
-from bot.delivery.direct import SlackUnavailable
-from bot.lifecycle import Action, Actor, Outcome, Status
+from bot.lifecycle import Action, Actor, Outcome
 from bot.platforms.base import Capability, Duplicate, Platform, PostRef, Refused, Sent, Unsure
 from bot.replies import ACKNOWLEDGE, PRIVATE, TemplatesFile, eta_moment, eta_words, fill, template_values
-from bot.services.base import GONE, NOT_AN_AGENT, Context, Requester, UseCases
+from bot.services.base import GONE, Context, Requester, UseCases
 from storage.models import Complaint, Reply
 
 log = logging.getLogger("heard.replies")
@@ -91,30 +90,19 @@ class ReplyUseCases(UseCases):
     def open_reply_form(
         self, complaint_id: int, requester: Requester, trigger_id: str, purpose: str, edits: int | None = None
     ) -> None:
-        refusal: str | None = None
-        view: dict[str, Any] | None = None
-        # Slack is asked (user groups, the agent's name) before the unit of work, never while it holds the row.
-        may_act = self._safely(self.roles.is_agent, requester.user_id)
-        agent_name = self.slack.real_name(requester.user_id) if may_act else None
-        with self.database.unit_of_work() as session:
-            complaint = session.get(Complaint, complaint_id)
-            if complaint is None:
-                refusal = GONE
-            elif not may_act:
-                refusal = NOT_AN_AGENT
-            elif complaint.status == Status.RESOLVED and edits is None:
-                refusal = f"This complaint was resolved by {lifecycle.mention(complaint.resolved_by)}; reopen it first."
-                projections.refresh_card(session, complaint, utcnow())
-            else:
-                draft = session.get(Reply, edits) if edits is not None else None
-                view = self._reply_view(complaint, agent_name, purpose, draft)
-        if view is not None:
-            try:
-                self.slack.open_modal(trigger_id, view)
-                return
-            except SlackUnavailable as unavailable:
-                refusal = str(unavailable)
-        self._tell(requester, refusal or "Slack did not open the form; please try again.")
+        agent_name: str | None = None
+
+        def ask_slack() -> None:  # the agent's name for the template, asked before the unit of work
+            nonlocal agent_name
+            agent_name = self.slack.real_name(requester.user_id)
+
+        def view_of(session: Session, complaint: Complaint) -> dict[str, Any]:
+            draft = session.get(Reply, edits) if edits is not None else None
+            return self._reply_view(complaint, agent_name, purpose, draft)
+
+        self._open_modal(
+            complaint_id, requester, trigger_id, view_of, refuse_resolved=edits is None, ask_slack=ask_slack
+        )
 
     def _reply_view(
         self,

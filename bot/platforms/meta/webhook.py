@@ -24,6 +24,7 @@ __all__ = [
     "INSTAGRAM",
     "Change",
     "CommentAdded",
+    "CommentChange",
     "CommentEdited",
     "CommentHidden",
     "CommentRemoved",
@@ -80,31 +81,31 @@ class CommentAdded:
 
 
 @dataclass(frozen=True)
-class CommentEdited:
+class CommentChange:
+    """What every change to an existing comment carries: the network, the comment, and the change as Meta sent it."""
+
     platform: str
     comment_id: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CommentEdited(CommentChange):
     text: str
     edited_at: datetime
-    raw: dict[str, Any] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
-class CommentRemoved:
-    platform: str
-    comment_id: str
+class CommentRemoved(CommentChange):
     removed_at: datetime
-    raw: dict[str, Any] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
-class CommentHidden:
+class CommentHidden(CommentChange):
     """Someone hid (or unhid) the comment on Facebook itself (the Page's `hide` / `unhide` verbs)."""
 
-    platform: str
-    comment_id: str
     hidden: bool
     at: datetime
-    raw: dict[str, Any] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -258,9 +259,9 @@ def _feed(entry: dict[str, Any], value: dict[str, Any], page_id: str | None, raw
     verb = value.get("verb")
     comment_id = _required_id(value, "comment_id")
     if verb == "remove":
-        return CommentRemoved(FACEBOOK, comment_id, _entry_time(entry, value), raw)
+        return CommentRemoved(FACEBOOK, comment_id, raw, removed_at=_entry_time(entry, value))
     if verb in ("hide", "unhide"):
-        return CommentHidden(FACEBOOK, comment_id, verb == "hide", _entry_time(entry, value), raw)
+        return CommentHidden(FACEBOOK, comment_id, raw, hidden=verb == "hide", at=_entry_time(entry, value))
     if verb not in ("add", "edited"):
         raise _Skip(f"verb {_show(verb)} is not handled")
     author_id, author_name = _facebook_author(value)
@@ -268,7 +269,7 @@ def _feed(entry: dict[str, Any], value: dict[str, Any], page_id: str | None, raw
         raise _Skip(f"comment {comment_id} is the Page's own")
     text = _text(value, "message")
     if verb == "edited":
-        return CommentEdited(FACEBOOK, comment_id, text, _entry_time(entry, value), raw)
+        return CommentEdited(FACEBOOK, comment_id, raw, text=text, edited_at=_entry_time(entry, value))
     post_id = _required_id(value, "post_id")
     parent_id = _id_or_none(value.get("parent_id"))
     if value.get("parent_id") is not None and parent_id is None:

@@ -52,6 +52,8 @@ CLAIM_BATCH = 32
 CLAIM_JOBS = 8
 
 IDLE_POLL_SECONDS = 1.0
+# After a claim that found nothing, a thread woken meanwhile waits this long before claiming again.
+EMPTY_CLAIM_PAUSE_SECONDS = 0.05
 # How often the housekeeping thread runs `watch` (the lag alert).
 WATCH_INTERVAL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300
@@ -228,6 +230,12 @@ class DeliveryWorker:
                 if not drained or self._signal != seen:
                     continue
                 # The claim saw everything that was due and nothing was queued since: no need for an empty claim.
+            if not jobs and self._signal != seen:
+                # Woken while finding nothing to send (a flood of clicks, each updating its own card and queueing a
+                # thread line the channel's pace holds back): claim again a moment later, not at once, or the
+                # worker spins on empty claims and takes the database and the CPU from the clicks.
+                self._stopping.wait(EMPTY_CLAIM_PAUSE_SECONDS)
+                continue
             timeout = self._seconds_until_next_due()
             with self._condition:
                 if self._signal == seen and not self._stopping.is_set():

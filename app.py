@@ -32,10 +32,12 @@ from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
 from bot.projections import CHANNEL_NOTICE, Projections, prefetch_cards
 from bot.replies import TemplatesError, TemplatesFile
+from bot.rotations import RotationsError, RotationsFile
 from bot.scheduler import Scheduler
 from bot.services import Context, Services
 from bot.services.group_commit import GroupCommit
-from handlers import actions, card_menu, commands, events, moderation, replies, storms, views
+from bot.services.rotations import HandoffProjection
+from handlers import actions, card_menu, commands, events, moderation, replies, rotations, storms, views
 from handlers.web import MAX_SLACK_BODY_BYTES, SERVER_BODY_LIMIT_BYTES, HeardWeb
 from storage.db import Database, migrate
 
@@ -63,11 +65,12 @@ class Heard:
             retry_handlers=[],
         )
         self.directory = open_directory(settings)
+        self.rotations = open_rotations(settings)
         projections = Projections(settings, self.directory)
         self.delivery = DeliveryWorker(
             database=self.database,
             client=self.client,
-            renderers=projections.renderers,
+            renderers={**projections.renderers, **HandoffProjection(settings, self.rotations).renderers},
             on_posted=projections.on_posted,
             prefetch=prefetch_cards,
             default_channel=settings.heard_channel,
@@ -93,6 +96,8 @@ class Heard:
                 lambda: self.services.replies.send_due_replies(),
                 # Storms end by themselves once arrivals stay below STORM_THRESHOLD for STORM_CALM.
                 lambda: self.services.storms.sweep(),
+                # Rotations: whoever comes on duty gets their handoff DM with the open queue (once).
+                lambda: self.services.rotations.hand_off(),
             ]
         )
         self.platforms = Platforms(settings)
@@ -113,6 +118,7 @@ class Heard:
             self.directory,
             wake_at=self.scheduler.wake_at,
             platforms=self.platforms,
+            rotations=self.rotations,
             deliver_now=self.delivery.deliver_now,
         )
         self.services = Services(context, templates)
@@ -182,6 +188,7 @@ class Heard:
         replies.register(bolt, self.services)
         card_menu.register(bolt, self.services)
         storms.register(bolt, self.services)
+        rotations.register(bolt, self.services)
         return bolt
 
     def _authorize(self) -> Callable[..., AuthorizeResult]:
@@ -259,6 +266,7 @@ class Heard:
         for listener in self.listeners:
             listener.release()
         self.delivery.stop()
+        self.services.intake.assigner.dispose()
         self.database.dispose()
 
 
@@ -273,6 +281,14 @@ def open_directory(settings: Settings) -> DirectoryFile | None:
         )
         return None
     return DirectoryFile(settings.directory_path)
+
+
+def open_rotations(settings: Settings) -> RotationsFile | None:
+    """The on-duty rotations, validated now. Without the file (and without ROTATIONS_FILE asking for one) there are
+    none: auto-assignment draws from HEARD_AGENTS."""
+    if not settings.rotations_path.exists() and not settings.rotations_required:
+        return None
+    return RotationsFile(settings.rotations_path, settings.timezone)
 
 
 def _configure_logging(level: str) -> None:
@@ -314,6 +330,10 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     except TemplatesError as error:
         for problem in error.problems:
             print(f"heard: {settings.templates_path}: {problem}", file=sys.stderr)
+        return 2
+    except RotationsError as error:
+        for problem in error.problems:
+            print(f"heard: {settings.rotations_path}: {problem}", file=sys.stderr)
         return 2
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -235,6 +235,20 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return total
 
+    def open_intervals(self, first: datetime, second: datetime) -> list[Interval]:
+        """The open stretches (UTC, earliest first, whole) that overlap `first`..`second`, for counting open time
+        of many spans at once (`bot/attainment.py`); the same days `open_time_between` walks. 24/7: one stretch."""
+        first, second = _utc(first), _utc(second)
+        if self.week is None:
+            return [(first, second)]
+        found: list[Interval] = []
+        day = self._local_date(first) - timedelta(days=1)
+        last = self._local_date(second) + timedelta(days=1)
+        while day <= last:
+            found.extend(iv for iv in self._day_intervals(day) if iv[1] > first and iv[0] < second)
+            day += timedelta(days=1)
+        return found
+
     def _local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
 

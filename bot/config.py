@@ -172,12 +172,22 @@ class Settings:
     # Facebook Page comments and Instagram comments (webhooks plus a Graph API backfill); None: not watched.
     meta: MetaSettings | None = None
     # Storms (bot/services/storms.py): more than `storm_threshold` arrivals within `storm_window` in one channel
-    # open a storm card; it ends by itself after `storm_calm` below that. None: storms are off.
-    storm_threshold: int | None = 20
-    storm_window: timedelta = timedelta(minutes=5)
+    # open a storm card; it ends by itself after `storm_calm` below that. None: storms are off. 30 a minute: the
+    # count is what queues as cards before the storm card takes over (at 2/s about 15 cards owed, a quarter of a
+    # minute at the channel's one message a second); the rate (0.5/s) is about what a channel can show when each
+    # card also brings thread lines and clock messages, and 2.5 times a quiet day's 0.2/s (12 a minute on average:
+    # 30 is far beyond its chance bursts), so a quiet day is never grouped.
+    storm_threshold: int | None = 30
+    storm_window: timedelta = timedelta(minutes=1)
     storm_calm: timedelta = timedelta(minutes=10)
     # HEARD_ROUTES (bot/routes.py): complaints sent to other channels by priority, category or source.
     routes: tuple[Route, ...] = ()
+    # Rotations and auto-assignment (bot/rotations.py, bot/assignment.py): the schedule file, how new complaints
+    # get an owner ("off", "round-robin", "least-loaded"), and the most open complaints one agent is given.
+    rotations_path: Path = Path("rotations.toml")
+    rotations_required: bool = False
+    auto_assign: str = "off"
+    agent_cap: int | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -415,6 +425,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         meta=_meta_settings(reader),
     )
     settings = _with_storms_and_routes(reader, settings)
+    settings = _with_rotations(reader, settings)
     if reader.problems:
         raise ConfigError(reader.problems)
     return settings
@@ -424,7 +435,7 @@ _STORM_THRESHOLD = re.compile(r"^\s*(\d+)\s*/\s*(\d+\s*[smhd])\s*$")
 
 
 def _with_storms_and_routes(reader: _Reader, settings: Settings) -> Settings:
-    """STORM_THRESHOLD (`20/5m`, or `off`), STORM_CALM and HEARD_ROUTES (checked against the triage categories)."""
+    """STORM_THRESHOLD (`30/1m`, or `off`), STORM_CALM and HEARD_ROUTES (checked against the triage categories)."""
     threshold: int | None = Settings.storm_threshold
     window = Settings.storm_window
     text = reader.raw("STORM_THRESHOLD")
@@ -434,8 +445,8 @@ def _with_storms_and_routes(reader: _Reader, settings: Settings) -> Settings:
         match = _STORM_THRESHOLD.match(text)
         if match is None or int(match.group(1)) < 1 or parse_duration(match.group(2)) <= timedelta(0):
             reader.problems.append(
-                f"STORM_THRESHOLD={text!r} is not a rate: use complaints per time in one channel, e.g. 20/5m "
-                "(20 complaints within 5 minutes), or off"
+                f"STORM_THRESHOLD={text!r} is not a rate: use complaints per time in one channel, e.g. 30/1m "
+                "(30 complaints within a minute), or off"
             )
         else:
             threshold, window = int(match.group(1)), parse_duration(match.group(2))
@@ -448,6 +459,27 @@ def _with_storms_and_routes(reader: _Reader, settings: Settings) -> Settings:
         except ValueError as error:
             reader.problems.append(f"HEARD_ROUTES {error}")
     return replace(settings, storm_threshold=threshold, storm_window=window, storm_calm=calm, routes=routes)
+
+
+AUTO_ASSIGN_MODES = ("off", "round-robin", "least-loaded")
+
+
+def _with_rotations(reader: _Reader, settings: Settings) -> Settings:
+    """ROTATIONS_FILE, AUTO_ASSIGN and AGENT_CAP."""
+    mode = (reader.raw("AUTO_ASSIGN") or "off").lower()
+    if mode not in AUTO_ASSIGN_MODES:
+        reader.problems.append(f"AUTO_ASSIGN={mode!r} is not a mode: use off, round-robin or least-loaded")
+        mode = "off"
+    cap = reader.integer(
+        "AGENT_CAP", 0, low=0, high=100_000, hint="use the most open complaints one agent is given (0: no cap)"
+    )
+    return replace(
+        settings,
+        rotations_path=Path(reader.raw("ROTATIONS_FILE") or "rotations.toml"),
+        rotations_required=reader.raw("ROTATIONS_FILE") is not None,
+        auto_assign=mode,
+        agent_cap=cap or None,
+    )
 
 
 def _channel(reader: _Reader, name: str) -> str | None:

@@ -15,6 +15,8 @@ What counts where (the same rules the card and the SLA engine use):
 - Resolved counts complaints resolved during the period (and still resolved), whenever they were posted.
 - Escalations count requests made during the period, whatever their approval status.
 - "Now" figures (backlog, oldest open, follow-ups) are read as of `now`: open means not resolved.
+- SLA attainment per agent and for the team (both clocks, business hours where the team counts them) is
+  `bot/attainment.py`'s, for the complaints posted in the period, as of `now`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, ColumnElement, Float, Integer, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from bot.attainment import DAY, Attainment, compute_attainment
 from bot.blocks.when import span
+from bot.business_hours import BusinessCalendar
 from bot.lifecycle import Action, FollowUpStatus, Status
 from storage.models import AuditEvent, Complaint, Escalation, FollowUp, WriteUp
 
@@ -180,6 +184,8 @@ class Digest:
     ack_sample_truncated: bool
     # Hard cases written up in the period, oldest first (at most WRITE_UP_LIST_LIMIT); shown in weekly digests.
     write_ups: tuple[WriteUpItem, ...] = ()
+    # Per agent and for the team: acknowledged and resolved within the windows, and how long it took.
+    attainment: Attainment | None = None
 
     @property
     def quiet(self) -> bool:
@@ -204,7 +210,15 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 def compute_digest(
-    session: Session, *, day: date, tz: ZoneInfo, now: datetime, ack_window: timedelta, days: int = 1
+    session: Session,
+    *,
+    day: date,
+    tz: ZoneInfo,
+    now: datetime,
+    ack_window: timedelta,
+    days: int = 1,
+    resolve_window: timedelta = timedelta(hours=24),
+    calendar: BusinessCalendar | None = None,
 ) -> Digest:
     """The digest for the `days` local days ending with `day` (1: that day; 7: the week ending that day),
     compared with the `days` before, and the state as of `now` (an aware datetime). Read-only."""
@@ -244,6 +258,17 @@ def compute_digest(
         ack_seconds=ack_seconds,
         ack_sample_truncated=truncated,
         write_ups=_write_ups(session, period),
+        attainment=compute_attainment(
+            session,
+            first_day=period.first_day,
+            last_day=period.last_day,
+            tz=tz,
+            now=now,
+            calendar=calendar,
+            ack_window=ack_window,
+            resolve_window=resolve_window,
+            by=(DAY,) if days > 1 else (),  # a weekly digest shows the team's days
+        ),
     )
 
 
@@ -542,7 +567,9 @@ def render_chart(digest: Digest, ack_window: timedelta) -> bytes:
     hours, acks = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
     _hours_panel(hours, digest)
     _ack_panel(acks, digest, ack_window)
-    figure.suptitle(f"{_period_words(digest)} ({digest.tz_name})", fontsize=12)
+    title = f"{_period_words(digest)} ({digest.tz_name})"
+    attainment = _attainment_words(digest, short=True)
+    figure.suptitle(f"{title} \N{MIDDLE DOT} {attainment}" if attainment else title, fontsize=12)
     return _png(figure)
 
 
@@ -638,7 +665,32 @@ def chart_alt_text(digest: Digest, limit: int = 1000) -> str:
             f"{share}."
         )
     text = f"Two charts for {where}. {hours} {acks}"
+    attainment = _attainment_words(digest, short=False)
+    if attainment:
+        text += f" The title gives the team's SLA attainment: {attainment}."
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _attainment_words(digest: Digest, *, short: bool) -> str:
+    """The team's share within each window, for the chart's title (`short`) and its alt text; "" with none due."""
+    attainment = digest.attainment
+    if attainment is None or attainment.empty:
+        return ""
+    parts = []
+    for what, window, figures in (
+        ("acknowledged", attainment.ack_window, attainment.whole.team.ack),
+        ("resolved", attainment.resolve_window, attainment.whole.team.resolve),
+    ):
+        if figures.percent is None:
+            parts.append(f"{what} within {span(window)}: none due yet" if not short else f"{what} in time: none due")
+        elif short:
+            parts.append(f"{what} in time {figures.percent:.0f}%")
+        else:
+            parts.append(
+                f"{what} within {span(window)} {figures.percent:.0f}% ({figures.in_window:,} of {figures.due:,})"
+            )
+    counted = " (business hours)" if attainment.business_hours and not short else ""
+    return ", ".join(parts) + counted
 
 
 def _period_words(digest: Digest) -> str:

@@ -47,6 +47,7 @@ class Action(StrEnum):
     CLAIM = "claimed"
     RELEASE = "released"
     REASSIGN = "reassigned"
+    ASSIGN = "assigned"  # by the rotation at intake (bot/assignment.py)
     ACKNOWLEDGE = "acknowledged"
     ESCALATE = "escalated"
     APPROVE_ESCALATION = "escalation approved"
@@ -97,6 +98,7 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.CLAIM: _same(*_OPEN),
     Action.RELEASE: _same(*_OPEN),
     Action.REASSIGN: _same(*_OPEN),
+    Action.ASSIGN: _same(*_OPEN),
     Action.ACKNOWLEDGE: {Status.NEW: Status.ACKNOWLEDGED},
     Action.ESCALATE: _same(*_OPEN),
     Action.APPROVE_ESCALATION: _same(*_ANY),

@@ -29,10 +29,11 @@ from bot.blocks.messages import (
 from bot.blocks.notice import render_notice
 from bot.config import Settings
 from bot.delivery import FileUpload, NotReady, Outgoing
+from bot.delivery import priority as priorities
 from bot.delivery.worker import PostedHook
 from bot.digest import Digest, chart_alt_text, compute_digest, render_chart
 from bot.directory import DirectoryFile
-from bot.export import export_csv
+from bot.export import export_attainment_csv, export_csv
 from bot.lifecycle import Action, FollowUpStatus
 from bot.sla import Clock, clock_applies, clock_deadline
 from storage.models import (
@@ -60,6 +61,9 @@ CHANNEL_NOTICE = "channel_notice"
 DIGEST = "digest"
 DIGEST_CHART = "digest_chart"
 EXPORT = "export"
+# What an export row sends: the complaints themselves, or SLA attainment per agent and team (bot/attainment.py).
+EXPORT_COMPLAINTS = "complaints"
+EXPORT_ATTAINMENT = "attainment"
 DIGEST_DAYS = {"daily": 1, "weekly": 7}
 
 EARLIER_LINE_RETRY = timedelta(milliseconds=200)
@@ -79,13 +83,16 @@ def refresh_card(session: Session, complaint: Complaint, now: datetime) -> None:
 def card_row(complaint: Complaint, now: datetime) -> dict[str, Any]:
     """A new complaint's card, as an outbox row to insert with others. Its channel is known, so the worker paces
     it before rendering it: a burst of new complaints waits its turn without being rendered over and over."""
-    return delivery.row_values(
+    row = delivery.row_values(
         key=f"{CARD}:{complaint.id}",
         kind=CARD,
         complaint_id=complaint.id,
         now=now,
         payload={"to": complaint.slack_channel} if complaint.slack_channel else None,
     )
+    if complaint.storm_id is not None:
+        row["priority"] = priorities.STORM_LINE  # a line in the storm's thread goes after clock messages
+    return row
 
 
 def notify_department(
@@ -231,15 +238,17 @@ def send_digest(session: Session, run: DigestRun, now: datetime) -> None:
         )
 
 
-def send_export(session: Session, user: str, days: int, now: datetime) -> None:
-    """A CSV of the last `days` days' complaints, built when it is sent, to the manager who asked, by DM."""
+def send_export(session: Session, user: str, days: int, now: datetime, what: str = EXPORT_COMPLAINTS) -> None:
+    """A CSV of the last `days` days' complaints (or their SLA attainment), built when it is sent, to the manager
+    who asked, by DM."""
+    suffix = "" if what == EXPORT_COMPLAINTS else f":{what}"
     delivery.refresh(
         session,
         kind=EXPORT,
-        key=f"{EXPORT}:{user}:{now.isoformat()}",
+        key=f"{EXPORT}:{user}:{now.isoformat()}{suffix}",
         complaint_id=None,
         now=now,
-        payload={"to": user, "days": days, "asked_at": now.isoformat(), delivery.UPLOAD: True},
+        payload={"to": user, "days": days, "asked_at": now.isoformat(), "what": what, delivery.UPLOAD: True},
         fresh=True,
     )
 
@@ -382,7 +391,7 @@ class Projections:
         if complaint is None:
             return None
         if complaint.storm_id is not None:
-            return storms.StormProjections(self.settings).line(session, complaint, now)  # its line in the storm
+            return storms.StormProjections(self.settings).line(session, row, complaint, now)  # its line in the storm
         view = card_view(session, complaint, self.settings, can_escalate=self.directory is not None)
         return Outgoing(
             complaint.slack_channel or self.settings.heard_channel,
@@ -501,22 +510,36 @@ class Projections:
         self, session: Session, row: Delivery, complaint: Complaint, which: Clock, to: str, now: datetime
     ) -> Outgoing | None:
         """Other nags waiting for the same person (or the channel): one message listing them all, or None."""
-        leader = batches.pending_list(session, NAG, row, batches.nag_recipient(complaint))
-        if leader is not None:  # a list for them is waiting for its slot: this nag goes in it
-            batches.join(session, leader, row, {"complaint": complaint.id, "clock": which.value}, to, now)
+        item = {"complaint": complaint.id, "clock": which.value}
+        pending = None
+        for window in (batches.NAG_WINDOW, batches.NAG_FALLBACK):  # the list posted lately shows it at once
+            leader = batches.posted_list(session, NAG, row, to, window, now, lists_only=True)
+            if leader is not None and complaint.id not in batches.listed_in(leader):  # a later stage pings anew
+                batches.join_posted(session, leader, [(row, item)], item, to, now)
+                raise batches.Joined
+            pending = pending or batches.pending_list(session, NAG, row, batches.nag_recipient(complaint))
+            if pending is None:
+                break  # no new list waiting for a slot: this nag starts one
+        if pending is not None:  # a list for them is waiting for its slot: this nag goes in it
+            batches.join(session, pending, row, item, to, now)
             raise batches.Joined
         latest = clock_deadline(complaint, which) - batches.NAG_MARGIN
         batches.hold(session, NAG, row, to, batches.NAG_GAP, now, latest)
         items = [(row, complaint, which)]
-        for other, other_complaint in batches.gather(session, NAG, row, batches.nag_recipient(complaint), now):
+        recipient = batches.nag_recipient(complaint)
+        for other, other_complaint in batches.gather(session, NAG, row, recipient, now, batches.MAX_ALERTED * 2):
             other_which = Clock(other.payload["clock"])
             if not clock_applies(other_complaint, other_which) or batches.drop_if_late(
                 session, other, other_complaint, other_which, now
             ):
                 other.status = delivery.DONE  # what its own render would conclude
-            elif len(items) < batches.MAX_LISTED:
+            elif len(items) < batches.MAX_ALERTED:
                 items.append((other, other_complaint, other_which))
         if len(items) == 1:
+            waited = now - (row.queued_at or now)
+            soon = waited < batches.NAG_COLLECT and now + batches.NAG_COLLECT - waited < latest
+            if soon and batches.more_due_soon(session, complaint, now):
+                raise NotReady(batches.NAG_COLLECT - waited)  # others fall due with it in a moment
             return None
         batches.fold(session, row, [other for other, _, _ in items[1:]], to, now)
         row.payload = {
@@ -553,8 +576,11 @@ class Projections:
         which = Clock(row.payload["clock"])
         if row.ts is None and not clock_applies(complaint, which):
             return None
-        if row.ts is None and (listed := self._gather_breaches(session, row, now)):
-            return listed
+        try:
+            if row.ts is None and (listed := self._gather_breaches(session, row, now)):
+                return listed
+        except batches.Joined:
+            return None  # added to the manager's alert message of this interval, which is updated to show it
         message = reminders.breach(complaint, which, int(row.payload.get("reminder", 0)), now, self.timezone)
         return Outgoing(row.payload["to"], message)
 
@@ -562,14 +588,21 @@ class Projections:
         """While alerts about other complaints keep coming, a manager gets one message per ALERT_INTERVAL,
         listing every alert that fell due for them meanwhile."""
         to = str(row.payload["to"])
+        leader = batches.posted_list(session, BREACH, row, to, self.settings.alert_interval, now, lists_only=False)
+        # A reminder about a complaint that message already shows is a new message (it pings again), in its turn.
+        if leader is not None and row.complaint_id not in batches.listed_in(leader):
+            due = batches.gather(session, BREACH, row, Delivery.pace_key == to, now, batches.MAX_ALERTED)
+            joined = [(row, _breach_item(row)), *((other, _breach_item(other)) for other, _ in due)]
+            batches.join_posted(session, leader, joined, _breach_item(leader), to, now)
+            raise batches.Joined
         batches.hold(session, BREACH, row, to, self.settings.alert_interval, now, None)
         listed: dict[tuple[int, str], dict[str, Any]] = {
             (row.complaint_id or 0, row.payload["clock"]): _breach_item(row)
         }
         others = []
-        for other, _ in batches.gather(session, BREACH, row, Delivery.pace_key == to, now):
+        for other, _ in batches.gather(session, BREACH, row, Delivery.pace_key == to, now, batches.MAX_ALERTED * 2):
             key = (other.complaint_id or 0, other.payload["clock"])
-            if key not in listed and len(listed) >= batches.MAX_LISTED:
+            if key not in listed and len(listed) >= batches.MAX_ALERTED:
                 continue
             others.append(other)
             item = _breach_item(other)
@@ -629,7 +662,20 @@ class Projections:
 
     def export(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         asked_at = datetime.fromisoformat(str(row.payload["asked_at"]))
-        csv_file = export_csv(session, int(row.payload["days"]), self.timezone, asked_at)
+        days = int(row.payload["days"])
+        if row.payload.get("what") == EXPORT_ATTAINMENT:
+            csv_file = export_attainment_csv(
+                session,
+                days,
+                self.timezone,
+                asked_at,
+                now=now,
+                calendar=self.settings.calendar,
+                ack_window=self.settings.ack_window,
+                resolve_window=self.settings.resolve_window,
+            )
+        else:
+            csv_file = export_csv(session, days, self.timezone, asked_at)
         upload = FileUpload(
             filename=csv_file.filename, content=csv_file.content, title=csv_file.title, comment=csv_file.comment
         )
@@ -643,6 +689,8 @@ class Projections:
             now=now,
             ack_window=self.settings.ack_window,
             days=DIGEST_DAYS.get(run.kind, 1),
+            resolve_window=self.settings.resolve_window,
+            calendar=self.settings.calendar,
         )
 
     def on_duty_mention(self) -> str:
@@ -665,7 +713,7 @@ def _breach_item(row: Delivery) -> dict[str, Any]:
 def remember_card_place(session: Session, row: Delivery, channel: str, ts: str, permalink: str | None) -> None:
     complaint = session.get(Complaint, row.complaint_id)
     if complaint is not None and complaint.storm_id is not None:
-        storms.remember_line_place(session, complaint, channel, permalink)
+        storms.remember_line_place(session, row, channel, permalink)
     elif complaint is not None:
         complaint.slack_channel = channel
         complaint.slack_ts = ts

@@ -12,14 +12,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import delivery
+from bot import reminder_batches as batches
 from bot.blocks.replies import COPY, DRAFTED, REPLACED
-from bot.blocks.storm import StormView, storm_card, storm_line
+from bot.blocks.storm import LINES_PER_MESSAGE, StormView, storm_card, storm_lines
 from bot.config import Settings
 from bot.delivery import NotReady, Outgoing
 from bot.delivery import priority as priorities
@@ -32,8 +33,12 @@ STORM = "storm"  # the outbox kind of the storm card
 # Every line of the storm waits for the storm card's ts (NotReady until it is posted): it goes ahead of them, and of
 # new cards, or the lines and clock messages due meanwhile would take every slot of the channel and starve it.
 priorities.register(STORM, priorities.ALERT)
+# The outbox kind of a complaint's card (bot/projections.py), whose row renders its line when it is in a storm.
+CARD = "card"
 # Replies queued by a holding statement carry this prefix in their request key (one per statement and complaint).
 STATEMENT_KEY = "storm"
+# A line waits at most this long for others to be listed with it (unless a message's worth are waiting).
+LINE_GATHER = timedelta(seconds=10)
 TOP_WORDS = 3
 WORDS_FROM = 500  # the newest complaints' texts the top words are counted over
 
@@ -136,15 +141,67 @@ class StormProjections:
             storm.channel, storm_card(storm_view(session, storm), now, self.settings.timezone), want_permalink=True
         )
 
-    def line(self, session: Session, complaint: Complaint, now: datetime) -> Outgoing | None:
+    def line(self, session: Session, row: Delivery, complaint: Complaint, now: datetime) -> Outgoing | None:
+        """The complaint's line in the storm's thread. A first render lists the other lines of the storm waiting
+        to be posted with it (up to LINES_PER_MESSAGE): their rows are folded into this one (`folded_into`, as for
+        clock messages in bot/reminder_batches.py), so a storm costs the channel one message per batch of arrivals,
+        not one per complaint. A later change to a listed complaint re-renders the message that lists it."""
+        if batches.folded(row):
+            batches.forward(session, row, now)  # listed in another message of the thread: that one shows it
+            return None
         storm = session.get(Storm, complaint.storm_id)
         if storm is None:
             return None
         if storm.slack_ts is None:
             raise NotReady  # the line belongs in the storm card's thread, which is about to be posted
-        replies = session.scalars(select(Reply).where(Reply.complaint_id == complaint.id).order_by(Reply.id)).all()
-        message = storm_line(complaint, replies, now, self.settings.timezone)
+        if row.ts is None and batches.BATCH not in row.payload:
+            others = _waiting_lines(session, row, storm, now)
+            waited = now - (row.queued_at or now)
+            if len(others) < LINES_PER_MESSAGE - 1 and waited < LINE_GATHER:
+                # Few lines waiting: wait for more (a line's target is a minute), so that a storm of two a second
+                # costs the channel a message every few seconds, not each of its slots, and leaves room for clock
+                # messages, cards and thread lines.
+                raise NotReady(LINE_GATHER - waited)
+            if others:
+                batches.fold(session, row, others, storm.channel, now)
+                for other in others:
+                    # Nothing of their own to post from now on: a change re-renders this message (`forward`) at
+                    # once, without first waiting for a slot of the channel's pace it would give back unused.
+                    other.pace_key = None
+                    other.payload = {k: v for k, v in other.payload.items() if k != "to"}
+                row.payload = {**row.payload, batches.BATCH: [complaint.id, *(o.complaint_id for o in others)]}
+        listed = [int(cid) for cid in row.payload.get(batches.BATCH) or [complaint.id]]
+        complaints = {c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(listed)))}
+        replies: dict[int, list[Reply]] = {cid: [] for cid in listed}
+        for reply in session.scalars(select(Reply).where(Reply.complaint_id.in_(listed)).order_by(Reply.id)):
+            replies[reply.complaint_id].append(reply)
+        if row.ts is not None and any(complaints[cid].slack_ts is None for cid in listed if cid in complaints):
+            link = next((c.slack_permalink for c in complaints.values() if c.slack_permalink), None)
+            _fill_places(session, listed, storm.channel, link)
+        lines = [(complaints[cid], replies[cid]) for cid in listed if cid in complaints]
+        message = storm_lines(lines, now, self.settings.timezone)
         return Outgoing(storm.channel, message, thread_ts=storm.slack_ts, want_permalink=True)
+
+
+def _waiting_lines(session: Session, row: Delivery, storm: Storm, now: datetime) -> list[Delivery]:
+    """Other lines of `storm` not posted yet (waiting to be listed too), oldest first, locked for this transaction
+    (rows another copy holds are skipped: it is posting them)."""
+    rows = session.scalars(
+        select(Delivery)
+        .join(Complaint, Complaint.id == Delivery.complaint_id)
+        .where(
+            Delivery.kind == CARD,
+            Delivery.status == delivery.PENDING,
+            Delivery.ts.is_(None),
+            Delivery.id != row.id,
+            Complaint.storm_id == storm.id,
+        )
+        .order_by(Delivery.id)
+        .limit(LINES_PER_MESSAGE * 2)
+        .with_for_update(skip_locked=True, of=Delivery)
+    ).all()
+    fresh = [other for other in rows if not batches.folded(other) and batches.BATCH not in other.payload]
+    return fresh[: LINES_PER_MESSAGE - 1]
 
 
 def remember_storm_place(session: Session, row: Delivery, channel: str, ts: str, permalink: str | None) -> None:
@@ -154,10 +211,23 @@ def remember_storm_place(session: Session, row: Delivery, channel: str, ts: str,
         storm.slack_permalink = permalink or storm.slack_permalink
 
 
-def remember_line_place(session: Session, complaint: Complaint, channel: str, permalink: str | None) -> None:
-    """A complaint's line was posted: its thread (for nags and joined posts) is the storm card's, its link the
-    line's own."""
-    storm = session.get(Storm, complaint.storm_id)
-    complaint.slack_channel = channel
-    complaint.slack_ts = storm.slack_ts if storm is not None else None
-    complaint.slack_permalink = permalink or complaint.slack_permalink
+def remember_line_place(session: Session, row: Delivery, channel: str, permalink: str | None) -> None:
+    """A message of lines was posted: each complaint it lists has the storm card's thread (for nags and joined
+    posts) and the message's link. Complaints another transaction holds (Claim all, Resolve all) are not waited for:
+    it holds them while it bumps outbox rows this one may already hold, so each would wait on the other for good.
+    Their change re-renders this message, and that render fills in what is missing (`_fill_places`)."""
+    listed = [int(cid) for cid in row.payload.get(batches.BATCH) or [row.complaint_id]]
+    _fill_places(session, listed, channel, permalink)
+
+
+def _fill_places(session: Session, listed: list[int], channel: str, permalink: str | None) -> None:
+    complaints = session.scalars(
+        select(Complaint)
+        .where(Complaint.id.in_(listed), Complaint.slack_ts.is_(None))
+        .with_for_update(skip_locked=True)
+    ).all()
+    for complaint in complaints:
+        storm = session.get(Storm, complaint.storm_id) if complaint.storm_id is not None else None
+        complaint.slack_channel = channel
+        complaint.slack_ts = storm.slack_ts if storm is not None else None
+        complaint.slack_permalink = permalink or complaint.slack_permalink

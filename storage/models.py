@@ -428,3 +428,39 @@ class WriteUp(Base):
     what_we_learned: Mapped[str] = mapped_column(Text)
     written_by: Mapped[str] = mapped_column(String(64))
     written_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AssignCursor(Base):
+    """Round-robin's place in one pool of agents (auto-assignment): the last agent given a complaint. Locked and
+    moved in the unit of work that files the complaints, so copies of Heard take turns from one place."""
+
+    __tablename__ = "assign_cursors"
+
+    pool: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_agent: Mapped[str | None] = mapped_column(String(64))
+    turns: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Handoff(Base):
+    """A person's turn on duty in a rotation, claimed once by its unique key (their DM with the open queue)."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (UniqueConstraint("rotation", "person", "since", name="uq_handoffs_rotation"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    rotation: Mapped[str] = mapped_column(String(128))
+    person: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AgentStatus(Base):
+    """An agent's own availability, set from Heard's Home tab: away agents get no complaints assigned."""
+
+    __tablename__ = "agent_status"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    away: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())

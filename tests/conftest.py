@@ -38,6 +38,9 @@ TABLES = (
     "storms",
     "delivery_pace",
     "delivery_flags",
+    "assign_cursors",
+    "handoffs",
+    "agent_status",
 )
 
 

@@ -5,7 +5,9 @@ the customers see their replies on the (fake) networks."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,12 +20,12 @@ from bot.config import ConfigError, load_settings
 from bot.delivery.gate import RateGate
 from bot.storms import top_words
 from sandbox.fake_graph import FakeGraph
-from sandbox.fake_slack import FakeSlack
+from sandbox.fake_slack import Call, FakeSlack
 from sandbox.slack_driver import FORM, SlackDriver
 from storage.db import Database
 from storage.models import AuditEvent, Complaint, Reply, Storm
-from tests.care_team import buttons, visible_text
-from tests.conftest import CHANNEL, INGEST_SECRET, heard_environment
+from tests.care_team import CareTeam, buttons, visible_text
+from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET, heard_environment
 from tests.meta_desk import ANA, PAGE_ID, MetaDesk, meta_settings, running_graph, start_desk, wait_until
 from tests.support import Ingester
 from tests.x_writes import ReplyX
@@ -139,14 +141,18 @@ def test_a_storm_lists_complaints_in_one_card_and_one_holding_statement_reaches_
     # One storm card; each of the thirty is a line in its thread; the urgent one has its own card.
     wait_until(lambda: any(is_storm_card(m) for m in top_level(fake_slack)), timeout=20, what="the storm card")
     card = storm_card(fake_slack)
-    wait_until(
-        lambda: len(fake_slack.replies(CHANNEL, storm_card(fake_slack)["ts"])) >= 30, timeout=20, what="30 lines"
-    )
-    lines = [visible_text(m) for m in fake_slack.replies(CHANNEL, card["ts"]) if m["ts"] != card["ts"]]
     stormed = [c for c in complaints(database) if c.storm_id is not None]
-    assert len(stormed) == 30 and len(lines) == 30
-    assert all(any(f"#{c.id} " in line for line in lines) for c in stormed)
-    assert any("Xavi3 Ruiz" in line and "x.com/xavi3_x" in line for line in lines)
+    assert len(stormed) == 30
+
+    def lines() -> list[str]:
+        return [visible_text(m) for m in fake_slack.replies(CHANNEL, card["ts"]) if m["ts"] != card["ts"]]
+
+    # Lines that arrive together share a message of the thread (the channel shows about one a second); each
+    # complaint is listed exactly once.
+    wait_until(lambda: all(any(f"#{c.id} " in line for line in lines()) for c in stormed), timeout=20, what="30 lines")
+    assert all(sum(f"*#{c.id}* " in line for line in lines()) == 1 for c in stormed)
+    assert len(lines()) <= 30
+    assert any("Xavi3 Ruiz" in line and "x.com/xavi3_x" in line for line in lines())
     cards = [m for m in top_level(fake_slack) if is_card(m)]
     assert len(cards) == 21 and any(f"Complaint #{urgent}" in visible_text(m) for m in cards)
     shown = visible_text(fake_slack.message(CHANNEL, card["ts"]))
@@ -270,8 +276,6 @@ def test_two_copies_of_heard_open_one_storm_and_a_calm_storm_ends_by_itself(
     for heard in copies:
         fast(heard)
     senders = [Ingester(f"http://127.0.0.1:{heard.port}/ingest", INGEST_SECRET) for heard in copies]
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(10) as pool:
         answers = list(pool.map(lambda n: senders[n % 2].complain(text=f"The app is down {n}"), range(10)))
     assert all(answer.status == 202 for answer in answers)
@@ -295,3 +299,98 @@ def test_two_copies_of_heard_open_one_storm_and_a_calm_storm_ends_by_itself(
     wait_until(lambda: "Ended by itself" in visible_text(storm_card(fake_slack)), what="the card to say so")
     after = senders[0].complain(text="Is the app still down?").body["complaint_id"]
     wait_until(lambda: any(f"Complaint #{after}" in visible_text(m) for m in top_level(fake_slack) if is_card(m)))
+
+
+# -- what a storm's lines cost the channel, and what each one offers ------------------------------------------------
+
+
+def storm_team(heard: Heard, fake_slack: FakeSlack) -> tuple[CareTeam, Ingester]:
+    base = f"http://127.0.0.1:{heard.port}"
+    team = CareTeam(fake_slack, SlackDriver(f"{base}/slack/events", SIGNING_SECRET, fake_slack), CHANNEL)
+    return team, Ingester(f"{base}/ingest", INGEST_SECRET)
+
+
+def complain_at_once(customer: Ingester, count: int, first: int = 0) -> None:
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda n: customer.complain(text=f"The app is down again {n}"), range(first, count)))
+    assert all(answer.status == 202 for answer in answers)
+
+
+def one_line(message: dict[str, Any], complaint_id: int) -> dict[str, Any]:
+    """What a person sees of one complaint in a message of the storm's thread: its actions block."""
+    blocks = [b for b in message["blocks"] if b.get("block_id") == f"storm_line:{complaint_id}"]
+    return {**message, "blocks": blocks}
+
+
+def owners(database: Database) -> dict[int, str | None]:
+    return {c.id: c.owner_id for c in complaints(database)}
+
+
+def test_each_complaint_listed_in_a_storm_message_has_its_own_buttons_and_a_click_acts_on_that_one_only(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    fake_slack.post_message_rate, fake_slack.burst = 1.0, 3  # lines wait for the channel, so several share a message
+    team, customer = storm_team(start_heard(STORM_THRESHOLD="2/5m", HEARD_THREAD_LOG="off"), fake_slack)
+    complain_at_once(customer, 14)
+
+    def listing() -> dict[str, Any] | None:
+        cards = [m for m in top_level(fake_slack) if is_storm_card(m)]
+        thread = fake_slack.replies(CHANNEL, cards[0]["ts"]) if cards else []
+        return next((m for m in thread if "complaints in this storm" in m.get("text", "")), None)
+
+    message = wait_until(listing, timeout=20, what="a message listing several lines")
+    listed = [int(b["block_id"].split(":")[1]) for b in message["blocks"] if b.get("block_id", "").startswith("storm")]
+    assert len(listed) >= 2
+    assert all(buttons(one_line(message, cid)) == ["Acknowledge", "Claim", "Resolve"] for cid in listed)
+    assert all(f"*#{cid}*" in visible_text(message) for cid in listed)
+
+    # Claim on the second complaint claims that one; the message is re-rendered to show it, the others unchanged.
+    team.click(ANA, "Claim", on=one_line(message, listed[1]))
+    wait_until(lambda: owners(database)[listed[1]] == ANA, what="the second complaint claimed")
+    assert all(owners(database)[cid] is None for cid in listed if cid != listed[1])
+
+    def updated() -> dict[str, Any]:
+        return fake_slack.message(CHANNEL, message["ts"])
+
+    wait_until(lambda: buttons(one_line(updated(), listed[1])) == ["Acknowledge", "Release", "Resolve"], what="shown")
+    assert f"Owner: <@{ANA}>" in visible_text(updated())
+    assert buttons(one_line(updated(), listed[0])) == ["Acknowledge", "Claim", "Resolve"]
+
+    # A value without the revision the line showed is answered "out of date", and nothing happens.
+    forged = one_line(updated(), listed[0])
+    forged["blocks"][0]["elements"][1]["value"] = str(listed[0])
+    team.click(ANA, "Claim", on=forged)
+    team.told(ANA, "This card is out of date")
+    assert owners(database)[listed[0]] is None
+    assert fake_slack.problems == []
+
+
+def test_a_nag_due_during_a_storm_goes_before_the_storms_waiting_lines(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    fake_slack.post_message_rate, fake_slack.burst = 1.0, 3  # Slack's limit: the channel's budget is the subject
+    heard = start_heard(
+        STORM_THRESHOLD="3/5m", ACK_WINDOW="20s", NAG_BEFORE="12s", BREACH_REPEATS="0", HEARD_THREAD_LOG="off"
+    )
+    customer = storm_team(heard, fake_slack)[1]
+    complain_at_once(customer, 3)  # three cards, unclaimed: their nags go to their threads in the channel
+    fake_slack.wait_for("chat.postMessage", count=3, where=lambda c: c.ok and "Complaint #" in c.args["text"])
+    complain_at_once(customer, 160, first=3)  # the storm: about ten messages of lines wait for the channel
+
+    def nag_posts() -> list[Call]:
+        return [c for c in fake_slack.calls_to("chat.postMessage") if c.ok and "to acknowledge" in c.args["text"]]
+
+    (nag,) = fake_slack.wait_for("chat.postMessage", where=lambda c: c in nag_posts(), timeout=20)[:1]
+    with database.unit_of_work() as session:
+        first_due = min(c.ack_deadline for c in session.scalars(select(Complaint).where(Complaint.id <= 3)))
+    due = (first_due.timestamp() - 12) - time.time() + time.monotonic()  # NAG_BEFORE, on the calls' clock
+    assert nag.at - due < 3, f"the nag went {nag.at - due:.1f} s after it was due"
+
+    def lines_after() -> list[Call]:
+        return [
+            c
+            for c in fake_slack.calls_to("chat.postMessage")
+            if c.ok and c.at > nag.at and "complaints in this storm" in c.args["text"]
+        ]
+
+    wait_until(lambda: len(lines_after()) >= 1, timeout=20, what="lines still waiting when the nag went")

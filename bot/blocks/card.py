@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.assignment import BY_ROTATION
 from bot.blocks import Message, context_line, customer_words, ids
 from bot.blocks.menu import MenuItem, more_menu
 from bot.blocks.moderation import ModerationView, moderation_blocks, moderation_menu_items
@@ -242,6 +243,8 @@ def _resolution_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
 def _owner_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
     if complaint.owner_id is None:
         return ":bust_in_silhouette: Unclaimed"
+    if complaint.claimed_by == BY_ROTATION:
+        return f":bust_in_silhouette: Assigned to <@{complaint.owner_id}> by rotation"
     since = f" since {clock(complaint.claimed_at, now, tz)}" if complaint.claimed_at else ""
     return f":bust_in_silhouette: Owner: <@{complaint.owner_id}>{since}"
 

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.attainment import DAY, Attainment, Bucket, ClockFigures, Row
 from bot.blocks import Message, context_line
 from bot.blocks.text import ELLIPSIS, link_to, safe_mrkdwn, utf16_length
 from bot.blocks.when import clock, span
@@ -32,6 +33,8 @@ BREACHES_SHOWN = 10
 OWNERS_SHOWN = 12
 FOLLOW_UPS_SHOWN = 8
 DEPARTMENTS_SHOWN = 8
+# Agents listed under SLA attainment before "… and N more agents" (the CSV export has every one).
+AGENTS_SHOWN = 10
 HANDLE_LIMIT = 60
 NAME_LIMIT = 40
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -81,6 +84,8 @@ def _period(digest: Digest) -> list[Block]:
         _field("Escalations", f"{current.escalations:,}{_change(current.escalations, previous.escalations, vs)}"),
     ]
     blocks: list[Block] = [SectionBlock(fields=fields)]
+    if digest.attainment is not None:
+        blocks.extend(attainment_blocks(digest.attainment))
     if digest.breaches:
         blocks.append(_section(_breach_list(digest)))
     if digest.escalations_by_department:
@@ -139,6 +144,60 @@ def _departments(departments: Sequence[Counted]) -> str:
         for row in departments
     ]
     return _bullets(":arrow_up: *Escalations by department*", lines, total=len(lines), shown=DEPARTMENTS_SHOWN)
+
+
+# -- SLA attainment (also under `/complaints stats`) ------------------------------------------------------------------
+
+
+def attainment_blocks(attainment: Attainment) -> list[Block]:
+    """The team's and each agent's share within the windows and their times for the whole period, then the team's
+    figures by day or by week (whichever was computed; days first). Nothing when no complaint was posted."""
+    if attainment.empty:
+        return []
+    whole = attainment.whole
+    counted = " (business hours)" if attainment.business_hours else ""
+    head = (
+        f":stopwatch: *Within the windows* \N{EM DASH} acknowledge {span(attainment.ack_window)}, "
+        f"resolve {span(attainment.resolve_window)}{counted}\n{attainment_line('*Team*', whole.team)}"
+    )
+    lines = [attainment_line(f"<@{row.agent}>", row) for row in whole.agents]
+    if whole.unclaimed is not None:
+        lines.append(attainment_line("Unclaimed", whole.unclaimed))
+    blocks: list[Block] = [
+        _section(_bullets(head, lines, total=len(lines), shown=AGENTS_SHOWN, more="more agents") if lines else head)
+    ]
+    buckets = attainment.days or attainment.weeks
+    if len(buckets) > 1:
+        title = "By day" if buckets[0].kind == DAY else "By week"
+        rows = [attainment_line(_bucket_words(bucket), bucket.team) for bucket in buckets]
+        blocks.append(_section(_bullets(f"*{title}* (the team)", rows, total=len(rows), shown=len(rows))))
+    note = "Counted from posting; agents are who acknowledged or resolved (missed and still open: the owner)."
+    blocks.append(context_line(note + " Still in their window: not counted yet."))
+    return blocks
+
+
+def attainment_line(who: str, row: Row) -> str:
+    """`<@U0ANA>: acknowledged 3 of 4 in time (75%), median 20 min, 90% within 40 min · resolved 2 of 2 …`"""
+    return f"{who}: {_clock_words('acknowledged', row.ack)} · {_clock_words('resolved', row.resolve)}"
+
+
+def _clock_words(what: str, figures: ClockFigures) -> str:
+    if not figures.due:
+        text = f"{what}: none due yet" if figures.pending else f"{what}: none"
+    else:
+        text = f"{what} {figures.in_window:,} of {figures.due:,} in time ({figures.percent:.0f}%)"
+    if figures.median is not None and figures.p90 is not None:
+        text += f", median {span(figures.median)}, 90% within {span(figures.p90)}"
+    if figures.pending and figures.due:
+        text += f"; {figures.pending:,} still in the window"
+    return text
+
+
+def _bucket_words(bucket: Bucket) -> str:
+    if bucket.first_day == bucket.last_day:
+        return _day_words(bucket.first_day)
+    first, last = bucket.first_day, bucket.last_day
+    return f"{_day_words(first)} {EN_DASH} {_day_words(last)}"
 
 
 # -- now -------------------------------------------------------------------------------------------------------------

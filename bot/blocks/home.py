@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTe
 
 from bot.blocks import context_line
 from bot.blocks.lookups import NAME_LIMIT, complaint_entry, escalation_line, follow_up_line
+from bot.blocks.rotations import home_duty
 from bot.blocks.text import link_to, safe_mrkdwn
 from bot.blocks.when import clock, span
 
@@ -60,6 +61,8 @@ def render_home(state: HomeState, now: datetime, tz: ZoneInfo) -> dict[str, Any]
                 f"{span(state.slack_lag)} ago."
             )
         )
+    if state.duty is not None:
+        blocks.extend(home_duty(state.duty, state.user, now, tz))
     if state.claimed is not None:
         blocks.extend(_claimed(state.claimed, now, tz))
     if state.follow_ups is not None:

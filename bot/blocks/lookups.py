@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, Markdown
 
 from bot.blocks import Message, context_line, customer_words, ids
 from bot.blocks.card import followers
+from bot.blocks.digest import attainment_blocks
 from bot.blocks.text import at_a_glance, link_to, mention, plain_chunks, safe_mrkdwn
 from bot.blocks.when import clock, span
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus, Status
@@ -62,10 +63,14 @@ HELP_LINES = (
     ("overdue", "open complaints past their deadline"),
     ("@handle", "everything from one author"),
     ("search <words>", "complaints with all these words in their text, newest first"),
-    ("stats [today|7d|30d]", "received, acknowledged in time, median time to acknowledge, breaches, resolved"),
+    (
+        "stats [today|7d|30d]",
+        "received, acknowledged in time, median time to acknowledge, breaches, resolved; SLA attainment per agent",
+    ),
     ("who <topic>", "which department handles it and how to reach them"),
     ("digest", "a preview of today's digest, just for you"),
     ("export [7d|30d]", "CSV file (managers)"),
+    ("export attainment [7d|30d]", "SLA attainment per agent and team, by day and week, as a CSV file (managers)"),
     ("help", "this list"),
 )
 
@@ -373,6 +378,8 @@ def history_line(entry: HistoryEntry, now: datetime, tz: ZoneInfo) -> str:
     extras: list[str] = []
     if entry.action == Action.REASSIGN.value and detail.get("to"):
         what = f"reassigned it to {mention(str(detail['to']))}"
+    if entry.action == Action.ASSIGN.value and detail.get("to"):
+        what = f"assigned it to {mention(str(detail['to']))} by rotation"
     if detail.get("department"):
         extras.append(safe_mrkdwn(str(detail["department"]), NAME_LIMIT))
     if detail.get("clock"):
@@ -437,7 +444,10 @@ def render_stats(stats: Stats, tz: ZoneInfo, ack_window: timedelta) -> Message:
     )
     footer = context_line("Complaints count on the day they were posted; breaches and resolutions when they happened.")
     text = f"{_plain(title)}: {stats.received:,} received, {stats.acknowledged_in_window:,} acknowledged in time"
-    return _message(text, [block, footer])
+    attainment: list[Block] = []
+    if stats.attainment is not None:
+        attainment = attainment_blocks(stats.attainment)
+    return _message(text, [block, footer, *attainment])
 
 
 def render_who(answer: WhoAnswer) -> Message:

@@ -86,6 +86,15 @@ def breach(complaint: Complaint, which: Clock, reminder: int, now: datetime, tz:
 # Up to three blocks per complaint (Heard's line, the customer's words, its buttons), within Slack's 50.
 MAX_LISTED = 16
 LISTED_EXCERPT = 120
+# A manager's alert message (or the channel's nag message) stands for every complaint that fell due for them within
+# ALERT_INTERVAL (a sweep for nags), which in a storm is hundreds: MAX_LISTED are shown in full, with their buttons;
+# the rest are named by number ("…and N more: #…"), with the command that lists them all (each also has its own
+# buttons on its card or storm line). The notification text names every one.
+MAX_ALERTED = 600
+NAMES_PER_SECTION = 2800  # characters of "#id, " per section, within a section's 3000
+# A nag list shows three blocks per complaint: with "and N more" (up to 6 blocks for MAX_ALERTED 18-digit ids) it
+# shows three fewer in full, to stay within 50.
+NAGS_SHOWN_WITH_MORE = MAX_LISTED - 3
 
 
 def _listed_words(complaint: Complaint) -> SectionBlock:
@@ -106,7 +115,8 @@ def nag_list(items: list[tuple[Complaint, Clock]], mention: str, now: datetime, 
         f"{' or '.join(goals)} soon*"
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline))]
-    for complaint, which in items:
+    shown = len(items) if len(items) <= MAX_LISTED else NAGS_SHOWN_WITH_MORE
+    for complaint, which in items[:shown]:
         deadline = clock_deadline(complaint, which)
         left = deadline - now
         timing = f"{span(left)} left" if left.total_seconds() > 0 else f"overdue by {span(-left)}"
@@ -117,6 +127,7 @@ def nag_list(items: list[tuple[Complaint, Clock]], mention: str, now: datetime, 
         else:
             stopped = _stopped(complaint, which, now, tz)
             blocks += [SectionBlock(text=MarkdownTextObject(text=f"{line}\n{stopped}")), _listed_words(complaint)]
+    blocks += _and_more([complaint for complaint, _ in items[shown:]], "to act on soon", "open")
     text = f"{len(items)} complaints to {' or '.join(goals)} soon: " + ", ".join(f"#{c.id}" for c, _ in items)
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
@@ -125,7 +136,7 @@ def breach_list(items: list[tuple[Complaint, Clock, int]], now: datetime, tz: Zo
     """Breach alerts (and reminders) for one manager, listed in one message: what is overdue, who owns it, a link."""
     headline = f":rotating_light: *{len(items)} complaints overdue*"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline))]
-    for complaint, which, reminder in items:
+    for complaint, which, reminder in items[:MAX_LISTED]:
         deadline = clock_deadline(complaint, which)
         owner = f"owner <@{complaint.owner_id}>" if complaint.owner_id else "*unclaimed*"
         again = f" (reminder {reminder})" if reminder else ""
@@ -137,5 +148,22 @@ def breach_list(items: list[tuple[Complaint, Clock, int]], now: datetime, tz: Zo
             line += f"\n{_stopped(complaint, which, now, tz)}"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
         blocks.append(_listed_words(complaint))
+    blocks += _and_more([complaint for complaint, _, _ in items[MAX_LISTED:]], "overdue", "overdue")
     text = f"{len(items)} complaints overdue: " + ", ".join(f"#{c.id}" for c, _, _ in items)
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def _and_more(rest: list[Complaint], what: str, command: str) -> list[Block]:
+    """The complaints past MAX_LISTED, named by number in as few sections as they take, and where to see them."""
+    if not rest:
+        return []
+    sections: list[str] = [f"…and *{len(rest)} more* {what}:"]
+    for complaint in rest:
+        name = f"#{complaint.id}"
+        if len(sections[-1]) + len(name) + 2 > NAMES_PER_SECTION:
+            sections.append(name)
+        else:
+            sections[-1] += f" {name}" if sections[-1].endswith(":") else f", {name}"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=section)) for section in sections]
+    blocks.append(context_line(f"`/complaints {command}` lists them with a link to each card"))
+    return blocks

@@ -20,10 +20,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks import Message, context_line
+from bot.blocks import Message, context_line, customer_words, ids
 from bot.blocks.modals import modal_frame
-from bot.blocks.replies import ReplyWords, reply_blocks
-from bot.blocks.text import link_to, safe_mrkdwn
+from bot.blocks.replies import DRAFTED, FAILED, REPLACED, REPLIES_SHOWN, ReplyWords, reply_blocks, reply_line
+from bot.blocks.text import at_a_glance, link_to, safe_mrkdwn
 from bot.blocks.when import clock, span
 from bot.lifecycle import Status
 from bot.platforms import source_label
@@ -40,6 +40,13 @@ STORM_ACTIONS_BLOCK = "storm_actions"
 STATEMENT_LIMIT = 2000
 EXCERPT = 140
 NAME_LIMIT = 80
+# A message in the storm's thread lists the complaints that arrived since the last one: three blocks each (Heard's
+# line, the customer's words, the buttons), within Slack's 50. The channel shows about one message a second, and a
+# storm brings more complaints than that, so one message per complaint would fall further behind every second.
+LINES_PER_MESSAGE = 16
+LISTED_EXCERPT = 120
+LISTED_QUOTE = 300
+SECTION_BUDGET = 2900  # of a section's 3000 characters
 
 
 @dataclass(frozen=True)
@@ -120,18 +127,94 @@ def storm_card(view: StormView, now: datetime, tz: ZoneInfo) -> Message:
 
 
 def storm_line(complaint: Complaint, replies: Sequence[Reply], now: datetime, tz: ZoneInfo) -> Message:
-    """One complaint in the storm's thread: who, an excerpt, the link, its number, and its state as it changes."""
+    """One complaint in the storm's thread: who, an excerpt, the link, its number, its state as it changes, and the
+    buttons to act on it (the card's, each value a complaint reference with its revision)."""
+    line = f"{_who(complaint)}: “{_excerpt(complaint)}”"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=line, verbatim=True))]
+    blocks.append(context_line(_state(complaint, now, tz)))
+    blocks.extend(reply_blocks(replies, ReplyWords.of(complaint), now, tz))
+    if actions := _line_buttons(complaint, ()):
+        blocks.append(actions)
+    return Message(text=_line_text(complaint), blocks=[block.to_dict() for block in blocks])
+
+
+def storm_lines(lines: Sequence[tuple[Complaint, Sequence[Reply]]], now: datetime, tz: ZoneInfo) -> Message:
+    """Complaints that arrived together, listed in one message of the storm's thread (one alone: `storm_line`).
+    Each has Heard's line with its state, the customer's words as plain text, and its own buttons."""
+    if len(lines) == 1:
+        return storm_line(*lines[0], now, tz)
+    blocks: list[Block] = []
+    for complaint, replies in lines[:LINES_PER_MESSAGE]:
+        shown = [reply for reply in replies if reply.status != REPLACED][-REPLIES_SHOWN:]
+        text = f"{_who(complaint)}\n{_state(complaint, now, tz)}"
+        said = "\n".join(_listed_reply(reply, ReplyWords.of(complaint), now, tz) for reply in shown)
+        if said and len(text) + len(said) < SECTION_BUDGET:
+            text += "\n" + said
+        elif said:
+            many = "y" if len(shown) == 1 else "ies"
+            text += f"\n:speech_balloon: {len(shown)} repl{many}: `/complaints {complaint.id}`"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text, verbatim=True)))
+        blocks.append(customer_words(at_a_glance(complaint.text, columns=LISTED_EXCERPT, lines=1).text))
+        if actions := _line_buttons(complaint, shown):
+            blocks.append(actions)
+    listed = lines[:LINES_PER_MESSAGE]
+    who = ", ".join(f"#{c.id} from @{safe_mrkdwn(c.author_handle.lstrip('@'), NAME_LIMIT)}" for c, _ in listed)
+    return Message(text=f"{len(listed)} complaints in this storm: {who}", blocks=[block.to_dict() for block in blocks])
+
+
+def _who(complaint: Complaint) -> str:
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
     name = safe_mrkdwn(complaint.author_name, NAME_LIMIT) if complaint.author_name else None
     who = f"*{name}* @{handle}" if name and name != handle else f"*{name or '@' + handle}*"
     source = source_label(complaint.platform, complaint.source)
     where = link_to(complaint.url, source, 64) or safe_mrkdwn(source, 64)
-    excerpt = safe_mrkdwn(" ".join(complaint.text.split()), EXCERPT) or "(no text)"
-    line = f"*#{complaint.id}* {who} on {where}: “{excerpt}”"
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=line, verbatim=True))]
-    blocks.append(context_line(_state(complaint, now, tz)))
-    blocks.extend(reply_blocks(replies, ReplyWords.of(complaint), now, tz))
-    return Message(text=f"#{complaint.id} from @{handle}: {excerpt}", blocks=[block.to_dict() for block in blocks])
+    return f"*#{complaint.id}* {who} on {where}"
+
+
+def _excerpt(complaint: Complaint) -> str:
+    return safe_mrkdwn(" ".join(complaint.text.split()), EXCERPT) or "(no text)"
+
+
+def _line_text(complaint: Complaint) -> str:
+    """The notification text: `#<id> from @handle: excerpt` (what a search of the thread finds)."""
+    handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
+    return f"#{complaint.id} from @{handle}: {_excerpt(complaint)}"
+
+
+def _listed_reply(reply: Reply, words: ReplyWords, now: datetime, tz: ZoneInfo) -> str:
+    if reply.status == FAILED:
+        error = safe_mrkdwn(reply.error or f"{words.network} did not take it", LISTED_QUOTE)
+        return f":warning: *Reply failed*: {error} — <@{reply.requested_by}>'s draft is kept (Retry or Edit)"
+    if reply.status == DRAFTED:
+        return (
+            f":clipboard: Reply drafted by <@{reply.requested_by}> — copy it, send it yourself, then mark it "
+            f"replied: “{safe_mrkdwn(reply.text, LISTED_QUOTE)}”"
+        )
+    return reply_line(reply, words, now, tz)
+
+
+def _line_buttons(complaint: Complaint, replies: Sequence[Reply]) -> ActionsBlock | None:
+    """A storm line's buttons, as on a card: the reply that acknowledges, Claim (Release once claimed), Resolve;
+    and what a reply waiting for a person needs. Stale or forged values are refused by `ids.ComplaintRef`."""
+    if complaint.status == Status.RESOLVED:
+        return None
+    ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
+    buttons: list[ButtonElement] = []
+    if complaint.acknowledged_at is None:
+        buttons.append(ButtonElement(text="Acknowledge", action_id=ids.ACKNOWLEDGE, value=ref, style="primary"))
+    if complaint.owner_id:
+        buttons.append(ButtonElement(text="Release", action_id=ids.RELEASE, value=ref))
+    else:
+        buttons.append(ButtonElement(text="Claim", action_id=ids.CLAIM, value=ref))
+    buttons.append(ButtonElement(text="Resolve", action_id=ids.RESOLVE, value=ref))
+    for reply in replies:
+        if reply.status == FAILED:
+            buttons.append(ButtonElement(text="Retry", action_id=ids.RETRY_REPLY, value=str(reply.id)))
+            buttons.append(ButtonElement(text="Edit", action_id=ids.EDIT_REPLY, value=str(reply.id)))
+        elif reply.status == DRAFTED:
+            buttons.append(ButtonElement(text="Mark replied", action_id=ids.MARK_REPLIED, value=str(reply.id)))
+    # block_id names the complaint: a message listing several has one actions block each, and Slack wants them unique.
+    return ActionsBlock(block_id=f"storm_line:{complaint.id}", elements=buttons[:25])
 
 
 def _state(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:

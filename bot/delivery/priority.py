@@ -2,8 +2,11 @@
 
 Slack allows about one chat.postMessage per second per channel; in a storm that budget is the scarce thing, so a
 new complaint's card goes before clock messages (nags, breach alerts), which go before everything else, and lines
-in a card's thread go last. Card updates (chat.update) and private answers have limits of their own and are never
-held by the postMessage pace; a card row that is already posted becomes an update (`UPDATE`).
+in a card's thread go last. A storm's lines (how complaints filed into a storm become visible) rank after clock
+messages: their target is a minute where a nag's is seconds, and they are listed several to a message, so waiting
+for a clock message costs them one slot, where a nag behind a storm's lines would miss its deadline. Card updates
+(chat.update) and private answers have limits of their own and are never held by the postMessage pace; a card row
+that is already posted becomes an update (`UPDATE`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ NEW_CARD = 0
 CLOCK = 1
 UPDATE = 2
 OTHER = 2
+# A complaint's line in a storm card's thread: after clock messages, with other messages (by age), before thread logs.
+STORM_LINE = 2
 THREAD = 3
 
 # By outbox kind (the names `bot/projections.py` gives them); kinds not named here are OTHER.

@@ -20,6 +20,7 @@ from bot.services.intake import IntakeUseCases
 from bot.services.lookups import LookupUseCases
 from bot.services.moderation import ModerationUseCases
 from bot.services.replies import ReplyUseCases
+from bot.services.rotations import RotationUseCases
 from bot.services.sla_clocks import SlaUseCases
 from bot.services.storms import StormUseCases
 
@@ -45,6 +46,7 @@ class Services:
         )
         self.card_menu = CardMenuUseCases(context)
         self.storms = StormUseCases(context, self.replies)
+        self.rotations = RotationUseCases(context)
 
 
 __all__ = ["Context", "FieldErrors", "IngestResult", "Requester", "Services"]

@@ -21,6 +21,7 @@ from bot.lifecycle import Action, Actor, Outcome, Status, TransitionRefused
 from bot.platforms.base import PostRef
 from bot.platforms.registry import Platforms
 from bot.roles import Roles
+from bot.rotations import RotationsFile
 from bot.sla import SlaPolicy
 from storage.db import Database
 from storage.models import Complaint
@@ -85,6 +86,7 @@ class Context:
     roles: Roles
     sla: SlaPolicy
     wake_at: Callable[[datetime], None] = lambda _due: None
+    rotations: RotationsFile | None = None  # ROTATIONS_FILE; None: no rotations
     # Sends a posted message's update from the calling thread once its change is committed (the worker's
     # `deliver_now`); the worker, woken as well, does it when this cannot.
     deliver_now: Callable[[str], None] = lambda _key: None
@@ -99,6 +101,7 @@ class Context:
         directory: DirectoryFile | None,
         wake_at: Callable[[datetime], None] = lambda _due: None,
         platforms: Platforms | None = None,
+        rotations: RotationsFile | None = None,
         deliver_now: Callable[[str], None] = lambda _key: None,
     ) -> Context:
         return cls(
@@ -118,6 +121,7 @@ class Context:
                 calendar=settings.calendar,
             ),
             wake_at=wake_at,
+            rotations=rotations,
             deliver_now=deliver_now,
         )
 

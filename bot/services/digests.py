@@ -27,6 +27,7 @@ DAILY = "daily"
 WEEKLY = "weekly"
 NOT_A_MANAGER_EXPORT = "Only managers (HEARD_MANAGERS) can export complaints."
 EXPORT_PERIODS = {"7d": 7, "30d": 30}
+EXPORT_ATTAINMENT = ("attainment", "sla")
 
 
 class DigestUseCases(UseCases):
@@ -113,17 +114,27 @@ class DigestUseCases(UseCases):
                 tz=tz,
                 now=now,
                 ack_window=self.settings.ack_window,
+                resolve_window=self.settings.resolve_window,
+                calendar=self.settings.calendar,
             )
         return digest_message(digest, tz, now)
 
     def export(self, requester: Requester, period: str) -> str:
-        """Queue a CSV of the last 7 or 30 days to the manager who asked, by DM; says what happens, in words."""
+        """Queue a CSV of the last 7 or 30 days to the manager who asked, by DM; says what happens, in words.
+        `attainment 30d` (or `sla 30d`) sends SLA attainment per agent and team, by day and week, instead."""
         if not self._safely(self.roles.is_manager, requester.user_id):
             return NOT_A_MANAGER_EXPORT
-        days = EXPORT_PERIODS.get(period or "7d")
+        words = period.split()
+        attainment = bool(words) and words[0] in EXPORT_ATTAINMENT
+        if attainment:
+            words = words[1:]
+        days = EXPORT_PERIODS.get(words[0] if words else "7d") if len(words) <= 1 else None
         if days is None:
-            return "Export covers `7d` or `30d`, e.g. `/complaints export 30d`."
+            return "Export covers `7d` or `30d`, e.g. `/complaints export 30d` or `/complaints export attainment 7d`."
         with self.database.unit_of_work() as session:
-            projections.send_export(session, requester.user_id, days, utcnow())
+            what = projections.EXPORT_ATTAINMENT if attainment else projections.EXPORT_COMPLAINTS
+            projections.send_export(session, requester.user_id, days, utcnow(), what=what)
         self._wake_delivery()
+        if attainment:
+            return f"The SLA attainment CSV of the last {days} days is on its way to you in a direct message."
         return f"The CSV of the last {days} days is on its way to you in a direct message."

@@ -16,24 +16,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import lifecycle, projections, routes, sla
+from bot.assignment import BY_ROTATION, Assigner
 from bot.delivery import utcnow
 from bot.lifecycle import Action, Actor, Status
 from bot.platforms.base import NewComplaint, PostUpdate, UpdateKind
 from bot.platforms.webhook import KEY as WEBHOOK
 from bot.platforms.webhook.ingest import storable_words
 from bot.services import storms
-from bot.services.base import MAX_CLOCK_SKEW, IngestResult, UseCases
+from bot.services.base import MAX_CLOCK_SKEW, Context, IngestResult, UseCases
 from bot.sla import Clock
 from bot.triage import Triage, triage
 from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery
 
 log = logging.getLogger("heard.services")
 
+# Who the audit trail names for an owner the rotation gave.
+ASSIGNER = Actor("scheduler", "rotation")
 # Keeps each IN (...) list of a batch's duplicate check well inside every database's parameter limit.
 LOOKUP_CHUNK = 500
 
 
 class IntakeUseCases(UseCases):
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
+        self.assigner = Assigner(context.settings, context.rotations, context.database.engine)
+
     def ingest(self, new: NewComplaint) -> IngestResult:
         """Commit a complaint and its card's delivery together; the same (source, id) again is a duplicate."""
         return self.ingest_many([new])[0]
@@ -108,6 +115,8 @@ class IntakeUseCases(UseCases):
             in_batch[key] = complaint
         # Past STORM_THRESHOLD in a channel, its arrivals are listed in one storm card's thread (storm_id set here).
         storms.file_arrivals(session, self.settings, [complaint for _, _, complaint in created], now)
+        # AUTO_ASSIGN: owners written into the rows before they are inserted, audited with them (bot/assignment.py).
+        assigned = self._assign(session, created, now)
         fresh = [row for _, _, row in created if isinstance(row, _NewRow)]
         # Inserted before storm filing, for a post that joined one of the batch's complaints: storm_id comes after.
         early = [{"row_id": row.id, "row_storm": row.storm_id} for row in fresh if row.inserted and row.storm_id]
@@ -121,9 +130,9 @@ class IntakeUseCases(UseCases):
         session.flush()
         if created:
             # Plain multi-row inserts: building an ORM object per event and per card row costs more than filing.
-            session.execute(
-                insert(AuditEvent.__table__),
-                [
+            events = []
+            for _, new, complaint in created:
+                events.append(
                     lifecycle.event_row(
                         complaint,
                         Action.RECEIVE,
@@ -131,9 +140,10 @@ class IntakeUseCases(UseCases):
                         now,
                         {"external_id": new.external_id, "priority": complaint.priority},
                     )
-                    for _, new, complaint in created
-                ],
-            )
+                )
+                if (chosen := assigned.get(id(complaint))) is not None:
+                    events.append(lifecycle.event_row(complaint, Action.ASSIGN, ASSIGNER, now, chosen))
+            session.execute(insert(AuditEvent.__table__), events)
             session.execute(
                 insert(Delivery.__table__),
                 [projections.card_row(complaint, now) for _, _, complaint in created],
@@ -143,6 +153,35 @@ class IntakeUseCases(UseCases):
         for index, key in repeated:
             results[index] = IngestResult(in_batch[key].id, duplicate=True)
         return [results[i] for i in range(len(posts))]
+
+    def _assign(
+        self, session: Session, created: list[tuple[int, NewComplaint, Complaint | _NewRow]], now: datetime
+    ) -> dict[int, dict[str, Any]]:
+        """AUTO_ASSIGN: an owner for each new complaint from the agents available (bot/assignment.py), written into
+        the rows before they are inserted. Returns each assignment's audit detail by the complaint's identity."""
+        if not self.assigner.enabled or not created:
+            return {}
+        complaints = [complaint for _, _, complaint in created]
+        details: dict[int, dict[str, Any]] = {}
+        late: list[dict[str, Any]] = []
+        for complaint, chosen in zip(complaints, self.assigner.assign(session, complaints, now), strict=True):
+            if chosen is None:
+                continue
+            complaint.owner_id = chosen.agent
+            complaint.claimed_by = BY_ROTATION
+            complaint.claimed_at = now
+            details[id(complaint)] = {"to": chosen.agent, "by": chosen.mode, "rotation": chosen.pool.rotation}
+            if isinstance(complaint, _NewRow) and complaint.inserted:
+                late.append({"row_id": complaint.id, "row_owner": chosen.agent, "row_at": now})
+        if late:  # rows a later post of the batch joined were inserted already (rare)
+            table = Complaint.__table__
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values(owner_id=bindparam("row_owner"), claimed_by=BY_ROTATION, claimed_at=bindparam("row_at")),
+                late,
+            )
+        return details
 
     @staticmethod
     def _insert_rows(session: Session, rows: Sequence[_NewRow]) -> None:
@@ -271,6 +310,9 @@ class IntakeUseCases(UseCases):
                 "personal_data": None,
                 "threats": None,
                 "storm_id": None,
+                "owner_id": None,
+                "claimed_by": None,
+                "claimed_at": None,
                 "sla_due_at": None,
             }
         )

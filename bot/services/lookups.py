@@ -24,9 +24,11 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from bot import delivery
+from bot.attainment import Attainment, compute_attainment
 from bot.blocks import Message
 from bot.blocks import home as home_blocks
 from bot.blocks import lookups as blocks
+from bot.blocks import rotations as rotation_blocks
 from bot.blocks.ids import LookupPage
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
@@ -34,6 +36,7 @@ from bot.delivery.lag import oldest_waiting
 from bot.directory import Department
 from bot.lifecycle import Action
 from bot.services.base import Context, Requester, UseCases
+from bot.services.rotations import DutyBoard, RotationUseCases
 from storage import queries
 from storage.models import AuditEvent, Complaint, ComplaintPost, Escalation, FollowUp
 
@@ -60,6 +63,8 @@ HOME_CLAIMED_SHOWN = 20
 HOME_FOLLOW_UPS_SHOWN = 10
 HOME_ESCALATIONS_SHOWN = 10
 STATS_PERIODS = {"today": 1, "7d": 7, "30d": 30}
+# SLA attainment under the stats: the period's, and the team's by day (7d) or by week (30d).
+STATS_ATTAINMENT_BY = {"7d": ("day",), "30d": ("week",)}
 
 FOR_AGENTS_ONLY = (
     "Sorry, `/complaints` is for the care team. If you should be part of it, ask your Heard admin to add you to "
@@ -213,6 +218,8 @@ class Stats:
     breaches: int
     resolved: int
     top_sources: tuple[tuple[str, int], ...]  # untrusted names, most first
+    # SLA attainment per agent and for the team, by day (7d) or week (30d): bot/attainment.py.
+    attainment: Attainment | None = None
 
     @property
     def in_window_percent(self) -> float | None:
@@ -249,6 +256,8 @@ class HomeState:
     departments: tuple[str, ...] = field(default_factory=tuple)  # those the person is a contact of
     # How long the oldest message still waiting to reach Slack has waited since it was queued (None: none waits).
     slack_lag: timedelta | None = None
+    # Who is on duty now and next, and who is away (None: no rotations and no auto-assignment).
+    duty: DutyBoard | None = None
 
 
 # A subcommand's answer: (what was typed after it, who asks, the page offset) -> the message to show.
@@ -260,6 +269,7 @@ class LookupUseCases(UseCases):
         super().__init__(context)
         # Other areas' answers to `/complaints …` (the digest's preview and export).
         self._more_subcommands = more_subcommands
+        self.rotations = RotationUseCases(context)
 
     # -- the slash command -------------------------------------------------------------------------------------------
 
@@ -505,6 +515,18 @@ class LookupUseCases(UseCases):
                 .order_by(func.count().desc(), Complaint.source)
                 .limit(TOP_SOURCES)
             ).all()
+            attainment = compute_attainment(
+                session,
+                first_day=first_day,
+                last_day=today,
+                tz=self.settings.timezone,
+                now=now,
+                calendar=self.settings.calendar,
+                ack_window=self.settings.ack_window,
+                resolve_window=self.settings.resolve_window,
+                until=now + timedelta(microseconds=1),  # posted up to and including `now`, as above
+                by=STATS_ATTAINMENT_BY.get(period, ()),
+            )
         # A source's clock running ahead of ours makes a wait negative: it was answered at once.
         median = statistics.median(max(0.0, float(wait)) for wait in waits) if waits else None
         return Stats(
@@ -517,11 +539,14 @@ class LookupUseCases(UseCases):
             breaches=int(breaches or 0),
             resolved=int(resolved or 0),
             top_sources=tuple((source, int(count)) for source, count in sources),
+            attainment=attainment,
         )
 
     # -- the directory -----------------------------------------------------------------------------------------------
 
     def _who(self, typed: str, requester: Requester, offset: int) -> Message:
+        if not typed.strip() and (board := self.rotations.duty_board(utcnow())) is not None:
+            return rotation_blocks.render_duty(board, utcnow(), self.settings.timezone)
         if not typed.strip():
             return blocks.render_refusal("Who handles what? Type a topic, e.g. `/complaints who refund`.")
         return blocks.render_who(self.who_handles(typed))
@@ -576,6 +601,7 @@ class LookupUseCases(UseCases):
             escalations=Page(tuple(_escalation_row(row) for row in escalations), 0, escalations_total),
             departments=tuple(department.name for department in departments),
             slack_lag=slack_lag,
+            duty=self.rotations.duty_board(now),
         )
 
     def _departments_of(self, user: str) -> list[Department]:

@@ -90,10 +90,29 @@ class SlaUseCases(UseCases):
         else:
             action = Action.BREACH if stage.kind is StageKind.BREACH else Action.REMIND
             reminder = stage.number - self._breach_stage_number(complaint, which)
-            projections.alert_breach(session, complaint, which, stage.number, reminder, managers, now)
+            recipients = managers
+            if stage.kind is StageKind.REMINDER and (walker := self._next_on_rotation(complaint, reminder, now)):
+                recipients = [walker]  # the chain keeps moving at night: the next person on the rotation
+                detail["to"] = walker
+            projections.alert_breach(session, complaint, which, stage.number, reminder, recipients, now)
             projections.refresh_card(session, complaint, now)  # the card turns overdue
         outcome = lifecycle.apply(session, complaint, action, actor, now, detail)
         self._log(session, complaint, outcome, now)
+
+    def _next_on_rotation(self, complaint: Complaint, reminder: int, now: datetime) -> str | None:
+        """With rotations, repeated breach reminder `reminder` (1, 2, ...) goes to the next people on the owner's
+        rotation (or, unclaimed, the first general rotation after whoever is on duty) in turn, skipping those on
+        leave; once they have all been told, to the managers again (None)."""
+        if self.context.rotations is None:
+            return None
+        schedule = self.context.rotations.current()
+        rotation = schedule.rotation_of(complaint.owner_id) if complaint.owner_id else None
+        if rotation is None:
+            rotation = next(iter(schedule.general() or schedule.rotations), None)
+        if rotation is None:
+            return None
+        walk = schedule.walk_after(rotation, complaint.owner_id, now)
+        return walk[reminder - 1] if 0 < reminder <= len(walk) else None
 
     def _breach_stage_number(self, complaint: Complaint, which: Clock) -> int:
         stages = self.sla.stages(sla.clock_start(complaint), sla.clock_deadline(complaint, which))

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot import lifecycle, projections, sla
@@ -39,6 +40,9 @@ from storage.models import Complaint, Reply, Storm
 log = logging.getLogger("heard.storms")
 
 GONE = "This storm no longer exists in Heard."
+# PostgreSQL's SQLSTATE for a transaction it ended to break a deadlock, and how often a bulk change is tried.
+DEADLOCK = "40P01"
+BULK_ATTEMPTS = 3
 STATEMENT = (
     "Hi {first_name}, thank you for telling us. We know about this problem and we're working on it right now. "
     "We'll post our next update {eta}. {agent_first_name}, care team"
@@ -289,6 +293,21 @@ class StormUseCases(UseCases):
         if not self._safely(self.roles.is_agent, requester.user_id):
             self._tell(requester, NOT_AN_AGENT)
             return
+        for attempt in range(1, BULK_ATTEMPTS + 1):
+            try:
+                self._each_once(storm_id, requester, action, done, detail)
+                return
+            except OperationalError as error:
+                # Bumping the lines of hundreds of complaints in one transaction can meet the delivery worker
+                # recording several of those messages in another order; PostgreSQL ends one of the two. Every step
+                # here is a no-op once done, so the whole change is simply made again.
+                if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == BULK_ATTEMPTS:
+                    raise
+                log.info("%s of storm %s met a deadlock; trying again (%s)", action.value, storm_id, attempt)
+
+    def _each_once(
+        self, storm_id: int, requester: Requester, action: Action, done: str, detail: dict[str, Any] | None
+    ) -> None:
         now = utcnow()
         changed, skipped = 0, []
         due: list[datetime] = []

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
+import responses
 from sqlalchemy import select
 
 import app as app_module
@@ -32,6 +33,8 @@ from storage.models import AuditEvent, Complaint, Delivery
 from tests.care_team import CareTeam, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET, heard_environment
 from tests.support import Ingester
+from tests.test_x_feeds import X_SETTINGS
+from tests.x_api import MARIA, Author, FakeX, page, post
 
 ANA, BEN, CAT, SAM, BOSS = "U0ANA", "U0BEN", "U0CAT", "U0SAM", "U0BOSS"
 UTC_TZ = ZoneInfo("UTC")
@@ -398,6 +401,38 @@ def test_high_priority_and_legal_flagged_go_to_the_senior_rotation(
     desk.complain(text="I will burn down your shop")  # a threat: flagged for Legal
     desk.complain(text="The app crashes")
     assert owners(database) == [ANA, SAM, SAM, BEN]
+
+
+def test_a_vip_found_on_x_goes_to_the_senior_rotation(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database, tmp_path: Path
+) -> None:
+    start = whole_second() - timedelta(hours=1)
+    rotations = write(
+        tmp_path / "rotations.toml",
+        f'[[rotation]]\nname = "Care"\npeople = ["{ANA}", "{BEN}"]\nstarts = {stamp(start)}\n\n'
+        f'[[rotation]]\nname = "Senior"\npeople = ["{SAM}"]\nstarts = {stamp(start)}\ntakes = ["vip"]\n',
+    )
+    big_voice = Author("7", "bigvoice", "Big Voice", followers=250_000)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        x_api = FakeX(mock)
+        x_api.answer(
+            "mentions",
+            page([post("@Twitter my app crashes", big_voice), post("@Twitter same", MARIA)], [big_voice, MARIA]),
+        )
+        heard = start_heard(
+            **{**X_SETTINGS, "X_QUERY": ""},
+            X_VIP_FOLLOWERS="100000",
+            ROTATIONS_FILE=rotations,
+            AUTO_ASSIGN="round-robin",
+        )
+        assert heard.listener("x-poll").wait_for_polls(1), "the start-up poll did not finish"
+
+    with database.unit_of_work() as session:
+        by_author = dict(session.execute(select(Complaint.author_handle, Complaint.owner_id)).all())
+    assert by_author == {"bigvoice": SAM, MARIA.username: ANA}
+    fake_slack.wait_for("chat.postMessage", count=2)
+    vip_card = next(card for card in fake_slack.messages(CHANNEL) if "bigvoice" in visible_text(card))
+    assert f"Assigned to <@{SAM}> by rotation" in visible_text(vip_card)
 
 
 def test_a_repeated_breach_reminder_walks_the_rotation_then_reaches_the_managers(

@@ -187,7 +187,9 @@ def refresh_reminders(session: Session, complaint: Complaint, now: datetime) -> 
 
 
 def log_in_thread(session: Session, complaint: Complaint, event: AuditEvent, now: datetime) -> None:
-    if event.action in NOT_LOGGED:
+    if event.action in NOT_LOGGED or complaint.storm_id is not None:
+        # A complaint in a storm shows its state on its line, and the audit trail keeps the steps: a line queued for
+        # it would only wait (last in the channel's queue, counted by /healthz as late) to render to nothing.
         return
     session.flush()  # the event's id names its line
     _in_thread(session, THREAD_LOG, f"log:{event.id}", complaint, event.id, now)
@@ -427,7 +429,7 @@ class Projections:
         event = session.get(AuditEvent, row.ref_id)
         complaint = session.get(Complaint, row.complaint_id)
         if event is None or complaint is None or complaint.storm_id is not None:
-            return None  # a complaint in a storm shows its state on its line; the audit trail keeps the steps
+            return None  # filed into a storm after the line was queued: its line in the storm shows its state
         if complaint.slack_ts is None or complaint.slack_channel is None:
             raise NotReady  # the line belongs under the card, which is not posted yet
         earlier_unsent = session.scalar(

@@ -23,7 +23,7 @@ from sandbox.fake_graph import FakeGraph
 from sandbox.fake_slack import Call, FakeSlack
 from sandbox.slack_driver import FORM, SlackDriver
 from storage.db import Database
-from storage.models import AuditEvent, Complaint, Reply, Storm
+from storage.models import AuditEvent, Complaint, Delivery, Reply, Storm
 from tests.care_team import CareTeam, buttons, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET, heard_environment
 from tests.meta_desk import ANA, PAGE_ID, MetaDesk, meta_settings, running_graph, start_desk, wait_until
@@ -394,3 +394,34 @@ def test_a_nag_due_during_a_storm_goes_before_the_storms_waiting_lines(
         ]
 
     wait_until(lambda: len(lines_after()) >= 1, timeout=20, what="lines still waiting when the nag went")
+
+
+def test_steps_taken_on_a_complaint_in_a_storm_show_on_its_line_and_queue_nothing_for_a_thread_it_has_not(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    """With the thread log on, a claim on a storm line changes the line; no thread-log line is queued for a card the
+    complaint does not have, so none waits at the back of the channel's queue (where /healthz would count it)."""
+    heard = start_heard(STORM_THRESHOLD="2/5m")
+    team, customer = storm_team(heard, fake_slack)
+    complain_at_once(customer, 6)
+    stormed = wait_until(
+        lambda: [c.id for c in complaints(database) if c.storm_id is not None] or None, what="complaints in a storm"
+    )
+
+    def first_line() -> dict[str, Any] | None:
+        cards = [m for m in top_level(fake_slack) if is_storm_card(m)]
+        thread = fake_slack.replies(CHANNEL, cards[0]["ts"]) if cards else []
+        return next((m for m in thread if f"storm_line:{stormed[0]}" in json.dumps(m)), None)
+
+    line = wait_until(first_line, timeout=20, what="the first storm line")
+
+    team.click(ANA, "Claim", on=one_line(line, stormed[0]))
+
+    wait_until(lambda: owners(database)[stormed[0]] == ANA, what="claimed")
+    with database.unit_of_work() as session:
+        logs = session.scalars(select(AuditEvent.id).where(AuditEvent.complaint_id.in_(stormed))).all()
+        queued = session.scalars(
+            select(Delivery.key).where(Delivery.kind == "thread_log", Delivery.complaint_id.in_(stormed))
+        ).all()
+    assert logs and queued == []
+    wait_until(lambda: f"Owner: <@{ANA}>" in visible_text(fake_slack.message(CHANNEL, line["ts"])), what="line shows")

@@ -384,7 +384,8 @@ def test_a_nag_due_during_a_storm_goes_before_the_storms_waiting_lines(
     with database.unit_of_work() as session:
         first_due = min(c.ack_deadline for c in session.scalars(select(Complaint).where(Complaint.id <= 3)))
     due = (first_due.timestamp() - 12) - time.time() + time.monotonic()  # NAG_BEFORE, on the calls' clock
-    assert nag.at - due < 3, f"the nag went {nag.at - due:.1f} s after it was due"
+    # Within the issue's 5 s: up to 2 s gathering the nags due with it into one message, then the channel's next slot.
+    assert nag.at - due < 5, f"the nag went {nag.at - due:.1f} s after it was due"
 
     def lines_after() -> list[Call]:
         return [

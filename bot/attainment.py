@@ -299,11 +299,14 @@ def _figures(clocks: Sequence[_Clock]) -> ClockFigures:
             times.append(seconds)
     times.sort()
     due = len(clocks) - pending
-    return ClockFigures(due, in_window, pending, _delta(quantile(times, 0.5)), _delta(quantile(times, 0.9)))
+    return ClockFigures(
+        due, in_window, pending, seconds_delta(quantile(times, 0.5)), seconds_delta(quantile(times, 0.9))
+    )
 
 
 def quantile(ordered: Sequence[float], q: float) -> float | None:
-    """The q-quantile of sorted values, interpolating between neighbours (numpy's default; as `bot.digest`)."""
+    """The q-quantile of sorted values, interpolating between neighbours (the median of 4 values is the mean of
+    the middle two; numpy's default). The digest's figures use it too."""
     if not ordered:
         return None
     position = (len(ordered) - 1) * q
@@ -312,7 +315,7 @@ def quantile(ordered: Sequence[float], q: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def _delta(seconds: float | None) -> timedelta | None:
+def seconds_delta(seconds: float | None) -> timedelta | None:
     """To the millisecond: SQLite's julianday arithmetic is off by some microseconds, and no figure needs them."""
     return None if seconds is None else timedelta(seconds=round(seconds, 3))
 

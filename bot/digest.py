@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, ColumnElement, Float, Integer, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from bot.attainment import DAY, Attainment, compute_attainment
+from bot.attainment import DAY, Attainment, compute_attainment, quantile, seconds_delta
 from bot.blocks.when import span
 from bot.business_hours import BusinessCalendar
 from bot.lifecycle import Action, FollowUpStatus, Status
@@ -362,11 +362,11 @@ def _figures(
         received=received,
         acknowledged=acknowledged,
         acknowledged_in_window=acknowledged_in_window,
-        ack_median=_as_delta(quantile(ack_sorted, 0.5)),
-        ack_p90=_as_delta(quantile(ack_sorted, 0.9)),
+        ack_median=seconds_delta(quantile(ack_sorted, 0.5)),
+        ack_p90=seconds_delta(quantile(ack_sorted, 0.9)),
         breaches=breaches or 0,
         resolved=resolved,
-        resolve_median=_as_delta(quantile(sorted(resolve_seconds), 0.5)),
+        resolve_median=seconds_delta(quantile(sorted(resolve_seconds), 0.5)),
         escalations=escalations or 0,
         per_hour=tuple(per_hour),
     )
@@ -527,21 +527,6 @@ def _ranked(current: dict[str, int], previous: dict[str, int], *, limit: int | N
 def _busiest_hours(per_hour: Sequence[int], previous: Sequence[int]) -> tuple[HourCount, ...]:
     hours = sorted((hour for hour in range(24) if per_hour[hour]), key=lambda hour: (-per_hour[hour], hour))
     return tuple(HourCount(hour, per_hour[hour], previous[hour]) for hour in hours[:BUSIEST_HOURS])
-
-
-def quantile(ordered: Sequence[float], q: float) -> float | None:
-    """The q-quantile of sorted values, interpolating between neighbours (the median of 4 values is the mean of
-    the middle two; numpy's default)."""
-    if not ordered:
-        return None
-    position = (len(ordered) - 1) * q
-    lower = int(position)
-    upper = min(lower + 1, len(ordered) - 1)
-    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
-
-
-def _as_delta(seconds: float | None) -> timedelta | None:
-    return None if seconds is None else timedelta(seconds=round(seconds, 3))
 
 
 # -- the chart -------------------------------------------------------------------------------------------------------

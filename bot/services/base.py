@@ -257,6 +257,12 @@ class UseCases:
                     refusal = built
                 else:
                     view = built
+        self._open_or_tell(requester, trigger_id, view, refusal)
+
+    def _open_or_tell(
+        self, requester: Requester, trigger_id: str, view: dict[str, Any] | None, refusal: str | None
+    ) -> None:
+        """Open `view` if there is one (outside any unit of work), else tell the person why not, privately."""
         if view is not None:
             try:
                 self.slack.open_modal(trigger_id, view)

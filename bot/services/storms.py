@@ -29,7 +29,6 @@ from bot.blocks.replies import COPY, DRAFTED, PENDING, PUBLIC
 from bot.blocks.storm import STATEMENT_INPUT, statement_modal
 from bot.config import Settings
 from bot.delivery import utcnow
-from bot.delivery.direct import SlackUnavailable
 from bot.lifecycle import Action, Status, TransitionRefused
 from bot.replies import ACKNOWLEDGE, eta_moment, eta_words, fill, first_name, template_values
 from bot.services.base import NOT_AN_AGENT, Context, Requester, UseCases
@@ -152,13 +151,7 @@ class StormUseCases(UseCases):
                         },
                     )
                     view = statement_modal(storm_id, len(waiting), draft, self._notes(waiting))
-        if view is not None:
-            try:
-                self.slack.open_modal(trigger_id, view)
-                return
-            except SlackUnavailable as unavailable:
-                refusal = str(unavailable)
-        self._tell(requester, refusal or "Slack did not open the form; please try again.")
+        self._open_or_tell(requester, trigger_id, view, refusal)
 
     def _notes(self, waiting: Sequence[Complaint]) -> list[str]:
         by_hand = sum(1 for complaint in waiting if not self.replies.can_reply_on_platform(complaint))

@@ -28,6 +28,7 @@ from bot.delivery.direct import SlackDirect
 from bot.delivery.lag import LagWatch
 from bot.directory import DirectoryError, DirectoryFile
 from bot.failure_log import OncePerInterval
+from bot.i18n import set_team_language
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
 from bot.projections import CHANNEL_NOTICE, Projections, prefetch_cards
@@ -53,6 +54,7 @@ class Heard:
 
     def __init__(self, settings: Settings, *, host: str = "0.0.0.0", apply_migrations: bool = True) -> None:
         self.settings = settings
+        set_team_language(settings.language)
         self.database = Database(settings.database_url)
         if apply_migrations:
             migrate(self.database)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.business_hours import BusinessCalendar, CalendarError, parse_holidays
+from bot.i18n.catalogs import LANGUAGES
 from bot.routes import Route, parse_routes
 from bot.triage import (
     DEFAULT_CATEGORIES,
@@ -188,6 +189,9 @@ class Settings:
     rotations_required: bool = False
     auto_assign: str = "off"
     agent_cap: int | None = None
+    # HEARD_LANGUAGE (bot/i18n): the language of shared messages (cards, channel notices, thread lines, storm
+    # cards); each person's own views follow their Slack locale or their choice on the Home tab.
+    language: str = "en"
 
     @property
     def socket_mode(self) -> bool:
@@ -307,6 +311,13 @@ class _Reader:
             return default
         return int(match.group(1)) * _SIZE_FACTOR[(match.group(2) or "b").lower()]
 
+    def language(self, name: str, default: str) -> str:
+        text = (self.raw(name) or default).strip().lower()
+        if text not in LANGUAGES:
+            self.problems.append(f"{name}={text!r} is not a language Heard speaks: use one of {', '.join(LANGUAGES)}")
+            return default
+        return text
+
     def zone(self, name: str, default: str) -> ZoneInfo:
         text = self.raw(name) or default
         try:
@@ -423,6 +434,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         templates_required=reader.raw("HEARD_TEMPLATES") is not None,
         private_contact=reader.raw("PRIVATE_CONTACT") or "a DM",
         meta=_meta_settings(reader),
+        language=reader.language("HEARD_LANGUAGE", "en"),
     )
     settings = _with_storms_and_routes(reader, settings)
     settings = _with_rotations(reader, settings)

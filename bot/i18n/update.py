@@ -1,0 +1,41 @@
+"""`python -m bot.i18n.update`: extract the messages from the code and merge them into every catalog.
+
+New messages arrive untranslated (English's catalog copies the source), changed ones as fuzzy for a translator to
+confirm; the catalog test fails until both are dealt with.
+"""
+
+from __future__ import annotations
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+
+from bot.i18n.catalogs import LANGUAGES, babel_locale_name, catalog_path, read_catalog
+from bot.i18n.extract import extract_catalog
+
+
+def update(language: str, template: Catalog) -> Catalog:
+    if catalog_path(language).is_file():
+        catalog = read_catalog(language)
+    else:
+        catalog = Catalog(locale=babel_locale_name(language), domain=template.domain, project="Heard")
+    catalog.update(template, update_header_comment=False, update_creation_date=False)
+    if language == "en":
+        for message in catalog:
+            if message.id and not message.string:
+                message.string = message.id
+    return catalog
+
+
+def main() -> None:
+    template = extract_catalog()
+    for language in LANGUAGES:
+        catalog = update(language, template)
+        with catalog_path(language).open("wb") as po:
+            write_po(po, catalog, width=120, omit_header=False, sort_output=False, include_previous=True)
+        untranslated = sum(1 for message in catalog if message.id and not message.string)
+        fuzzy = sum(1 for message in catalog if message.id and message.fuzzy)
+        print(f"{language}: {len(catalog)} messages, {untranslated} untranslated, {fuzzy} fuzzy")
+
+
+if __name__ == "__main__":
+    main()

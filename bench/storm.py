@@ -296,7 +296,7 @@ class Phase:
     calls: list[Any] = field(default_factory=list)  # (key, text, thread_ts, channel, epoch at, status, error)
     complaints: list[dict[str, Any]] = field(default_factory=list)
     deliveries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    dropped: dict[str, float] = field(default_factory=dict)  # nag row key -> when it was dropped
+    dropped: dict[str, float] = field(default_factory=dict)  # nag:<complaint>:<clock> -> when it was dropped
     logged: dict[str, float] = field(default_factory=dict)  # thread-log row key -> when its event happened
     storms: int = 0
     t0: float = 0.0
@@ -471,10 +471,13 @@ def collect_database(phase: Phase, database: Any) -> None:
                 "payload": dict(row.payload or {}),
                 "complaint_id": row.complaint_id,
             }
-        for at, detail in session.execute(
-            select(AuditEvent.at, AuditEvent.detail).where(AuditEvent.action == "nag dropped")
+        # Keyed by complaint and clock: a nag listed in another complaint's message is dropped under that message's
+        # key (the audit event names the message), but it is this complaint's nag that stopped being owed.
+        for complaint_id, at, detail in session.execute(
+            select(AuditEvent.complaint_id, AuditEvent.at, AuditEvent.detail).where(AuditEvent.action == "nag dropped")
         ):
-            phase.dropped[str((detail or {}).get("message", ""))] = at.timestamp()
+            key = f"nag:{complaint_id}:{(detail or {}).get('clock', '')}"
+            phase.dropped[key] = min(phase.dropped.get(key, at.timestamp()), at.timestamp())
         phase.storms = len(session.scalars(select(Storm.id)).all())
         for key, at in session.execute(
             select(Delivery.key, AuditEvent.at)
@@ -597,7 +600,8 @@ def clock_items(phase: Phase, policy: Any) -> list[Item]:
                 elif len(chain) > 1:
                     named = (complaint.id, _resolve_channel(key.rsplit(":", 1)[1]))
                     posts += [breaches_shown[named]] if named in breaches_shown else []
-                items.append(Item(key, due, min(posts) if posts else None, phase.dropped.get(key)))
+                gone = phase.dropped.get(key.rsplit(":", 1)[0]) if stage.kind is StageKind.NAG else None
+                items.append(Item(key, due, min(posts) if posts else None, gone))
     return items
 
 

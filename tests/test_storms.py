@@ -426,3 +426,34 @@ def test_steps_taken_on_a_complaint_in_a_storm_show_on_its_line_and_queue_nothin
         ).all()
     assert logs and queued == []
     wait_until(lambda: f"Owner: <@{ANA}>" in visible_text(fake_slack.message(CHANNEL, line["ts"])), what="line shows")
+
+
+def test_in_a_storm_urgent_complaints_keep_their_own_cards_while_the_channel_has_room_then_are_listed(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    heard = start_heard(STORM_THRESHOLD="10/5m")  # in a storm, at most 5 urgent cards per 5 minutes
+    fast(heard)
+    customer = storm_team(heard, fake_slack)[1]
+    complain_at_once(customer, 12)  # the outage: past ten arrivals the storm opens
+    wait_until(lambda: any(is_storm_card(m) for m in top_level(fake_slack)), timeout=20, what="the storm card")
+
+    # Then a wave of double charges (urgent), and one threat for Legal after the allowance is spent.
+    urgent = [customer.complain(text=f"You charged me twice ({n}), I want a refund now").body for n in range(8)]
+    threat = customer.complain(text="Charged twice again. I will burn down your shop").body
+    ids = [int(answer["complaint_id"]) for answer in [*urgent, threat]]
+
+    def own_card(complaint_id: int) -> bool:
+        return any(is_card(m) and f"Complaint #{complaint_id} " in visible_text(m) for m in top_level(fake_slack))
+
+    wait_until(lambda: all(own_card(i) for i in ids[:5]) and own_card(ids[-1]), timeout=20, what="5 urgent cards")
+    by_id = {c.id: c for c in complaints(database)}
+    assert [by_id[i].priority for i in ids] == ["high"] * 9
+    assert [by_id[i].storm_id is None for i in ids] == [True] * 5 + [False] * 3 + [True]
+    # The three past the allowance are listed in the storm's thread, like the rest, with their own clocks.
+    card = storm_card(fake_slack)
+
+    def listed(complaint_id: int) -> bool:
+        return any(f"*#{complaint_id}* " in visible_text(m) for m in fake_slack.replies(CHANNEL, card["ts"]))
+
+    wait_until(lambda: all(listed(i) for i in ids[5:8]), timeout=20, what="3 urgent lines")
+    assert not any(own_card(i) for i in ids[5:8])

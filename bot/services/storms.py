@@ -33,7 +33,7 @@ from bot.lifecycle import Action, Status, TransitionRefused
 from bot.replies import ACKNOWLEDGE, eta_moment, eta_words, fill, first_name, template_values
 from bot.services.base import NOT_AN_AGENT, Context, Requester, UseCases
 from bot.services.replies import ReplyUseCases
-from bot.storms import ENDED, OPEN, STATEMENT_KEY, exempt, refresh_storm_card
+from bot.storms import ENDED, OPEN, STATEMENT_KEY, always_own_card, exempt, own_card_allowance, refresh_storm_card
 from storage.models import Complaint, Reply, Storm
 
 log = logging.getLogger("heard.storms")
@@ -54,8 +54,8 @@ STATEMENT = (
 def file_arrivals(session: Session, settings: Settings, complaints: Sequence[Complaint], now: datetime) -> None:
     """Called by intake before the batch's complaints are flushed: per channel, count the arrivals of the last
     STORM_THRESHOLD window (since the channel's last storm ended, so complaints after an end get cards again); past
-    the threshold, open the channel's storm (or find the one another copy opened) and file every arrival that is
-    neither high-priority nor VIP into it."""
+    the threshold, open the channel's storm (or find the one another copy opened) and file every arrival into it
+    but VIPs, threats, and high-priority ones within `own_card_allowance` (bot/storms.py)."""
     if settings.storm_threshold is None or not complaints:
         return
     by_channel: dict[str, list[Complaint]] = defaultdict(list)
@@ -68,14 +68,21 @@ def file_arrivals(session: Session, settings: Settings, complaints: Sequence[Com
             opened = False
             count: int | None = None
             filed = 0
+            own_cards: int | None = None  # high-priority cards of this storm's window so far (counted when needed)
             for complaint in arrivals:
                 if storm_id is None:
                     count = (_recent_arrivals(session, settings, channel, now) if count is None else count) + 1
                     if count > settings.storm_threshold and not exempt(complaint, settings):
                         storm_id, opened = _start_storm(session, channel, now)
-                if storm_id is not None and not exempt(complaint, settings):
-                    complaint.storm_id = storm_id
-                    filed += 1
+                if storm_id is None or always_own_card(complaint, settings):
+                    continue
+                if exempt(complaint, settings):
+                    own_cards = _own_cards(session, settings, channel, now) if own_cards is None else own_cards
+                    if own_cards < own_card_allowance(settings):
+                        own_cards += 1
+                        continue
+                complaint.storm_id = storm_id
+                filed += 1
             if storm_id is not None and filed:
                 storm = session.get(Storm, storm_id)
                 if storm is not None:
@@ -98,6 +105,25 @@ def _recent_arrivals(session: Session, settings: Settings, channel: str, now: da
     return int(
         session.scalar(
             select(func.count(Complaint.id)).where(Complaint.slack_channel == channel, Complaint.received_at >= since)
+        )
+        or 0
+    )
+
+
+def _own_cards(session: Session, settings: Settings, channel: str, now: datetime) -> int:
+    """High-priority complaints given their own card in the channel during the storm's last window."""
+    started = session.scalar(select(Storm.started_at).where(Storm.channel == channel, Storm.status == OPEN))
+    since = now - settings.storm_window
+    if started is not None and started > since:
+        since = started
+    return int(
+        session.scalar(
+            select(func.count(Complaint.id)).where(
+                Complaint.slack_channel == channel,
+                Complaint.received_at >= since,
+                Complaint.storm_id.is_(None),
+                Complaint.priority == "high",
+            )
         )
         or 0
     )

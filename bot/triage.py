@@ -1,8 +1,10 @@
 """Triage of a complaint's text: does a human need to look now, and why.
 
-Pure and stdlib-only so it can run inline on every ingested post (bursts of ~10,000) and be tested without Slack or
-a database. Keyword matching is on casefolded text and on whole words, so a word typed into a settings box behaves
-the way a support lead expects ("kill" is not found in "skill"). Personal-data detection is deliberately
+Pure (the stdlib and libphonenumber) so it can run inline on every ingested post (bursts of ~10,000) and be tested
+without Slack or a database. Keyword matching is on case-folded, accent-free text and on whole words, so a word typed
+into a settings box behaves the way a support lead expects ("kill" is not found in "skill"), and a stem reaches the
+inflected forms of Finnish, Portuguese, Bulgarian and Greek ("hyvity*": hyvitystä, hyvityksen). Each language's
+words are a data file in bot/triage_words/ (its README has the rules). Personal-data detection is deliberately
 conservative: a false "phone number" on every order id or timestamp would teach people to ignore the flag.
 
 Text comes from strangers, so every regex here is linear (no nested ambiguous quantifiers, nothing rescanned from

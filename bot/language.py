@@ -30,6 +30,14 @@ MIN_DISTANCE = 0.1
 # Detection looks at the start of long posts only: the language does not change halfway, and time stays flat.
 MAX_DETECT_CHARS = 1_000
 
+# One short sentence per language Heard speaks, enough for lingua to load each configured language's models.
+_WARM_UP = (
+    "Where is my order? Nobody answers.",
+    "Missä tilaukseni on? Kukaan ei vastaa.",
+    "Onde está a minha encomenda? Ninguém responde.",
+    "Къде е поръчката ми? Никой не отговаря.",
+    "Πού είναι η παραγγελία μου; Κανείς δεν απαντά.",
+)
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[@#][\w.]+|\d+")
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -85,6 +93,19 @@ class CustomerLanguages:
         except Exception:  # a detector problem must never stop a complaint from being filed
             return None
         return None if found is None else found.iso_code_639_1.name.lower()
+
+    def warm_up(self) -> threading.Thread:
+        """Build the detector and load every language's models on a thread of its own (about a second), so the
+        first complaint without a language does not wait for them inside its unit of work. Optional: without it,
+        the first detection loads them."""
+
+        def load() -> None:
+            for text in _WARM_UP:
+                self.detect(text)
+
+        thread = threading.Thread(target=load, name="language-models", daemon=True)
+        thread.start()
+        return thread
 
     def detector(self) -> Any:
         """The process's one lingua detector for these languages (built once, thread-safe)."""

@@ -417,7 +417,7 @@ def _as_shown(word: str) -> str:
 
 def _display(word: str) -> str:
     shown = _as_shown(word)
-    return shown if shown is not word else word.strip("*")
+    return shown if shown is not word else word.replace("*", "")
 
 
 def _as_word_tuple(words: Iterable[str], what: str) -> tuple[str, ...]:

@@ -303,7 +303,8 @@ def parse_categories(raw: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 # --- keyword matching -------------------------------------------------------------------------------------------
 #
 # Every configured word, across all lists and languages, is matched in one pass per post: the folded text is split
-# into word runs once, plain words are a set intersection, "word*" a prefix test, "*word" a substring test over the
+# into word runs once, plain words are a set intersection, "word*" a dictionary lookup of each word's beginnings,
+# "*word" a substring test over the
 # post's distinct words, and only phrases (or words with punctuation, such as "i'll kill") need their regex, which
 # runs only when all of their whole words occur somewhere in the text. A single big alternation regex was measured
 # at several times the cost for a tweet-sized text.
@@ -322,7 +323,7 @@ def _phrase_regex(parts: list[tuple[str, bool]]) -> re.Pattern[str]:
 class _Vocabulary:
     """All configured words of one rules object; `matches` says which of them (by folded key) occur in a text."""
 
-    __slots__ = ("_anywhere", "_compounds", "_exact", "_phrases", "_prefix_keys", "_prefixes")
+    __slots__ = ("_anywhere", "_compounds", "_exact", "_phrases", "_prefix_heads", "_prefix_keys", "_prefix_lengths")
 
     def __init__(self, words: Iterable[str]) -> None:
         exact: set[str] = set()
@@ -354,8 +355,11 @@ class _Vocabulary:
             else:
                 anywhere.append(entry)
         self._exact = frozenset(exact)
-        self._prefixes = tuple(prefix_keys)  # a tuple, for str.startswith, which tries them all in C
         self._prefix_keys = prefix_keys
+        self._prefix_lengths = tuple(sorted({len(prefix) for prefix in prefix_keys}))
+        self._prefix_heads = (
+            frozenset(prefix[: self._prefix_lengths[0]] for prefix in prefix_keys) if prefix_keys else ()
+        )
         self._compounds = tuple(compounds)
         self._phrases = {first: tuple(entries) for first, entries in phrases.items()}
         self._anywhere = tuple(anywhere)
@@ -363,17 +367,25 @@ class _Vocabulary:
     def matches(self, folded: str) -> set[str]:
         tokens = set(_WORD_RUN.findall(folded))
         found = tokens & self._exact
-        if self._prefixes:
+        if self._prefix_lengths:
+            # Each word's beginnings of the lengths a stem has, looked up: with five languages' stems, this is several
+            # times faster than testing every stem against every word.
+            shortest = self._prefix_lengths[0]
             for token in tokens:
-                if token.startswith(self._prefixes):
-                    found.update(
-                        key for prefix, keys in self._prefix_keys.items() if token.startswith(prefix) for key in keys
-                    )
-        for stem, wildcard, key in self._compounds:
-            if key not in found and any(
-                (stem in token) if wildcard else token.endswith(stem) for token in tokens if len(token) >= len(stem)
-            ):
-                found.add(key)
+                if token[:shortest] not in self._prefix_heads:
+                    continue  # most words begin no stem at all: one lookup tells
+                for length in self._prefix_lengths:
+                    if length > len(token):
+                        break
+                    if (keys := self._prefix_keys.get(token[:length])) is not None:
+                        found.update(keys)
+        if self._compounds:
+            # One search of the post's words joined by spaces per entry: a stem has no space, so it is found inside
+            # one word ("*hyvity*"), or at a word's end when a space follows it ("*pommi").
+            joined = " ".join(tokens) + " "
+            for stem, wildcard, key in self._compounds:
+                if key not in found and (stem if wildcard else stem + " ") in joined:
+                    found.add(key)
         for first in tokens & self._phrases.keys():
             for key, required, regex in self._phrases[first]:
                 if key not in found and required <= tokens and regex.search(folded):

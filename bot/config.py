@@ -20,12 +20,14 @@ from dotenv import dotenv_values
 
 from bot.business_hours import BusinessCalendar, CalendarError, parse_holidays
 from bot.i18n.catalogs import LANGUAGES
+from bot.language import DEFAULT_CUSTOMER_LANGUAGES, CustomerLanguages, parse_customer_languages
 from bot.routes import Route, parse_routes
 from bot.triage import (
     DEFAULT_CATEGORIES,
     DEFAULT_THREAT_WORDS,
     DEFAULT_URGENT_WORDS,
     TriageRules,
+    languages_with_words,
     parse_categories,
     parse_word_list,
 )
@@ -152,6 +154,9 @@ class Settings:
     calendar: BusinessCalendar
     log_level: str
     triage: TriageRules = field(default_factory=TriageRules)
+    # CUSTOMER_LANGUAGES (bot/language.py): the languages customers write in; the detector is limited to them, and
+    # triage adds their words (bot/triage_words/<code>.toml) to the English lists.
+    customer_languages: CustomerLanguages = field(default_factory=CustomerLanguages)
     x: XSettings | None = None
     digest_at: time | None = time(9, 0)  # None: no digest
     digest_channel: str | None = None
@@ -385,6 +390,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         "a long random string that webhook senders use to sign POST /ingest (openssl rand -hex 32)",
     )
     timezone = reader.zone("HEARD_TZ", "UTC")
+    customer_languages = _parsed(reader, "CUSTOMER_LANGUAGES", parse_customer_languages, DEFAULT_CUSTOMER_LANGUAGES)
     settings = Settings(
         slack_bot_token=bot_token or "",
         slack_signing_secret=signing_secret or "",
@@ -419,7 +425,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         on_duty=reader.people("HEARD_ON_DUTY"),
         calendar=reader.calendar(timezone),
         log_level=_log_level(reader),
-        triage=_triage_rules(reader),
+        triage=_triage_rules(reader, customer_languages),
+        customer_languages=CustomerLanguages(customer_languages),
         x=_x_settings(reader),
         digest_at=None if (reader.raw("DIGEST_AT") or "").lower() == "off" else reader.clock_time("DIGEST_AT", "09:00"),
         digest_channel=_channel(reader, "DIGEST_CHANNEL"),
@@ -535,7 +542,7 @@ def _web_url(reader: _Reader, name: str) -> str | None:
     return url
 
 
-def _triage_rules(reader: _Reader) -> TriageRules:
+def _triage_rules(reader: _Reader, languages: tuple[str, ...]) -> TriageRules:
     vip = reader.integer(
         "X_VIP_FOLLOWERS", 10_000, low=1, high=10**10, hint="use the follower count that makes an author a VIP"
     )
@@ -544,6 +551,8 @@ def _triage_rules(reader: _Reader) -> TriageRules:
         urgent_words=_parsed(reader, "TRIAGE_URGENT_WORDS", parse_word_list, DEFAULT_URGENT_WORDS),
         threat_words=_parsed(reader, "TRIAGE_THREAT_WORDS", parse_word_list, DEFAULT_THREAT_WORDS),
         categories=_parsed(reader, "TRIAGE_CATEGORIES", parse_categories, DEFAULT_CATEGORIES),
+        # A language without a triage file (CUSTOMER_LANGUAGES=en,es) is detected, and triaged by the other lists.
+        languages=tuple(code for code in languages if code in languages_with_words()),
     )
 
 

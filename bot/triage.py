@@ -1,8 +1,10 @@
 """Triage of a complaint's text: does a human need to look now, and why.
 
-Pure and stdlib-only so it can run inline on every ingested post (bursts of ~10,000) and be tested without Slack or
-a database. Keyword matching is on casefolded text and on whole words, so a word typed into a settings box behaves
-the way a support lead expects ("kill" is not found in "skill"). Personal-data detection is deliberately
+Pure (the stdlib and libphonenumber) so it can run inline on every ingested post (bursts of ~10,000) and be tested
+without Slack or a database. Keyword matching is on case-folded, accent-free text and on whole words, so a word typed
+into a settings box behaves the way a support lead expects ("kill" is not found in "skill"), and a stem reaches the
+inflected forms of Finnish, Portuguese, Bulgarian and Greek ("hyvity*": hyvitystä, hyvityksen). Each language's
+words are a data file in bot/triage_words/ (its README has the rules). Personal-data detection is deliberately
 conservative: a false "phone number" on every order id or timestamp would teach people to ignore the flag.
 
 Text comes from strangers, so every regex here is linear (no nested ambiguous quantifiers, nothing rescanned from
@@ -13,16 +15,26 @@ from __future__ import annotations
 
 import functools
 import re
+import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+
+import phonenumbers
 
 __all__ = [
+    "BASE_LANGUAGE",
     "DEFAULT_CATEGORIES",
     "DEFAULT_THREAT_WORDS",
     "DEFAULT_URGENT_WORDS",
     "MAX_SCAN_CHARS",
+    "LanguageWords",
     "Triage",
     "TriageRules",
+    "TriageWordsError",
+    "language_words",
+    "languages_with_words",
     "parse_categories",
     "parse_word_list",
     "triage",
@@ -31,193 +43,145 @@ __all__ = [
 # A tweet is 280 characters and a long post a few thousand; past this it is abuse, and the card cuts it anyway.
 MAX_SCAN_CHARS = 20_000
 
-# Words that mean money, the law or someone's safety is at stake. A trailing "*" allows any word suffix.
-# Bare "fire" is left out on purpose: "Kindle Fire" and "Fire TV" complaints would all page someone.
-DEFAULT_URGENT_WORDS: tuple[str, ...] = (
-    "refund*",
-    "cancel",
-    "cancel my",
-    "cancellation",
-    "chargeback",
-    "dispute",
-    "fraud*",
-    "scam*",
-    "stolen",
-    "hacked",
-    "unauthorised",
-    "unauthorized",
-    "identity theft",
-    "data breach",
-    "lawyer",
-    "attorney",
-    "solicitor",
-    "sue",
-    "suing",
-    "legal action",
-    "small claims",
-    "ombudsman",
-    "trading standards",
-    "unsafe",
-    "dangerous",
-    "hazard*",
-    "injured",
-    "injury",
-    "hospital",
-    "caught fire",
-    "exploded",
-    "explosion",
-    "electric shock",
-    "emergency",
-    "urgent",
-)
+# Each language's words live in a data file beside this module (bot/triage_words/<code>.toml; its header documents
+# the format and the matching rules). English is the base: its lists are the defaults of TRIAGE_URGENT_WORDS,
+# TRIAGE_THREAT_WORDS and TRIAGE_CATEGORIES, which replace them; the other languages' files are added on top.
+WORDS_DIR = Path(__file__).resolve().parent / "triage_words"
+BASE_LANGUAGE = "en"
 
-# Phrases that read as a threat against people or property; any match marks the complaint for legal. Bare "shoot"
-# is left out ("shoot me an email", "prices shoot up"), as are words that are mostly figures of speech.
-DEFAULT_THREAT_WORDS: tuple[str, ...] = (
-    "kill you",
-    "kill your",
-    "i will kill",
-    "i'll kill",
-    "gonna kill",
-    "going to kill",
-    "murder you",
-    "bomb",
-    "shoot you",
-    "shoot everyone",
-    "i will shoot",
-    "i'll shoot",
-    "burn down",
-    "burn it down",
-    "hurt you",
-    "beat you up",
-    "stab you",
-    "i know where you live",
-    "watch your back",
-    "you're dead",
-    "you are dead",
-)
 
-# Checked in this order and the first category with a match wins, so the more specific topics come first.
-# "charge*" is avoided in billing: it would file "my phone is not charging" and "charger" under billing.
-DEFAULT_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "billing",
-        (
-            "refund*",
-            "charge",
-            "charged",
-            "charges",
-            "overcharg*",
-            "invoice*",
-            "payment*",
-            "bill",
-            "billed",
-            "billing",
-            "subscription*",
-            "fee",
-            "fees",
-            "money back",
-            "credit card",
-            "debit card",
-            "direct debit",
-            "chargeback",
+# --- folding and entries (used by the loader above at import, so defined before the rules) ------------------------
+
+_WORD_RUN = re.compile(r"\w+")
+_SHOWN = re.compile(r"^(.*\S)\s+\(([^()]+)\)$")
+
+
+def _fold_text(text: str) -> str:
+    """Case-folded, accents dropped ("HYVITYSTÄ" -> "hyvitysta"; Greek tonos and dialytika too, and casefold makes
+    the final sigma a plain sigma), curly apostrophes straight. Applied alike to texts and configured words."""
+    folded = text.casefold().replace("\u2019", "'")
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize("NFD", folded)
+    return unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.combining(char)))
+
+
+def _pattern(word: str) -> str:
+    """The entry without what it shows: "hyvity* (hyvitys)" -> "hyvity*"."""
+    match = _SHOWN.match(word.strip())
+    return match.group(1) if match else word
+
+
+def _fold(word: str) -> str:
+    return " ".join(_fold_text(_pattern(word)).split())
+
+
+def _parse_entry(word: str) -> tuple[bool, list[tuple[str, bool]]]:
+    """(inside a compound, [(folded word, any ending), ...]); refuses entries that could never match as written."""
+    folded = _fold(word)
+    compound = folded.startswith("*")
+    parts = folded[1:].split() if compound else folded.split()
+    if not parts:
+        raise ValueError(f"{word!r} is not a usable word: it needs at least one letter or digit")
+    if compound and len(parts) > 1:
+        raise ValueError(f"{word!r}: a leading '*' (inside a compound) is for single words, not phrases")
+    parsed: list[tuple[str, bool]] = []
+    for part in parts:
+        wildcard = part.endswith("*")
+        stem = part[:-1] if wildcard else part
+        if "*" in stem:
+            raise ValueError(f"{word!r}: '*' goes at the end of a word (or at the start of a single word)")
+        if not _WORD_RUN.search(stem):
+            raise ValueError(f"{word!r} is not a usable word: it needs at least one letter or digit")
+        parsed.append((stem, wildcard))
+    return compound, parsed
+
+
+def _stem(word: str) -> tuple[str, bool]:
+    """The folded word without its wildcard, and whether it had one; refuses words that could never match."""
+    _compound, parts = _parse_entry(word)
+    return " ".join(stem for stem, _ in parts), parts[-1][1]
+
+
+class TriageWordsError(ValueError):
+    """A language's triage file cannot be used; `str()` names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class LanguageWords:
+    """One language's data file (bot/triage_words/<code>.toml), read and checked."""
+
+    code: str
+    urgent: tuple[str, ...] = ()
+    threats: tuple[str, ...] = ()
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    id_words: tuple[str, ...] = ()
+    filler_words: tuple[str, ...] = ()
+    phone_regions: tuple[str, ...] = ()
+    phone_regions_possible: tuple[str, ...] = ()
+
+
+def languages_with_words() -> tuple[str, ...]:
+    """The languages that have a triage file."""
+    return tuple(sorted(path.stem for path in WORDS_DIR.glob("*.toml")))
+
+
+@functools.cache
+def language_words(code: str) -> LanguageWords:
+    """Read and check `<code>.toml` once per process; raises TriageWordsError naming the file and the entry."""
+    path = WORDS_DIR / f"{code}.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TriageWordsError(f"{path}: there is no triage file for {code!r}") from None
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise TriageWordsError(f"{path}: {error}") from error
+
+    def words(value: object, what: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise TriageWordsError(f"{path}: {what} must be a list of words in quotes")
+        for item in value:
+            try:
+                _parse_entry(item)
+            except ValueError as error:
+                raise TriageWordsError(f"{path}: in {what}: {error}") from None
+        return tuple(dict.fromkeys(" ".join(item.split()) for item in value))
+
+    def regions(value: object, what: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise TriageWordsError(f'{path}: {what} must be a list of region codes such as "FI"')
+        unknown = [item for item in value if item.upper() not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise TriageWordsError(f"{path}: {what} has {', '.join(unknown)}: not a region libphonenumber knows")
+        return tuple(item.upper() for item in value)
+
+    known = {"urgent", "threats", "categories", "personal_data"}
+    if unexpected := sorted(set(data) - known):
+        raise TriageWordsError(f"{path}: unknown keys {', '.join(unexpected)}; expected {', '.join(sorted(known))}")
+    categories = data.get("categories", {})
+    personal = data.get("personal_data", {})
+    if not isinstance(categories, dict) or not isinstance(personal, dict):
+        raise TriageWordsError(f"{path}: [categories] and [personal_data] must be tables")
+    return LanguageWords(
+        code=code,
+        urgent=words(data.get("urgent", []), "urgent"),
+        threats=words(data.get("threats", []), "threats"),
+        categories=tuple((label, words(items, f"categories.{label}")) for label, items in categories.items()),
+        id_words=words(personal.get("id_words", []), "personal_data.id_words"),
+        filler_words=words(personal.get("filler_words", []), "personal_data.filler_words"),
+        phone_regions=regions(personal.get("phone_regions", []), "personal_data.phone_regions"),
+        phone_regions_possible=regions(
+            personal.get("phone_regions_possible", []), "personal_data.phone_regions_possible"
         ),
-    ),
-    (
-        "delivery",
-        (
-            "deliver*",
-            "parcel*",
-            "package*",
-            "shipping",
-            "shipped",
-            "shipment*",
-            "courier",
-            "tracking",
-            "dispatch*",
-            "arriv*",
-            "in transit",
-            "fedex",
-            "dhl",
-            "usps",
-            "royal mail",
-            "dpd",
-        ),
-    ),
-    (
-        "account",
-        (
-            "account",
-            "accounts",
-            "login",
-            "log in",
-            "log-in",
-            "logged in",
-            "logged out",
-            "logout",
-            "log out",
-            "sign in",
-            "password*",
-            "username",
-            "locked out",
-            "verification",
-            "verify",
-            "2fa",
-            "two-factor",
-            "suspended",
-            "deactivated",
-        ),
-    ),
-    (
-        "product",
-        (
-            "broken",
-            "broke",
-            "defect*",
-            "faulty",
-            "damaged",
-            "cracked",
-            "not working",
-            "stopped working",
-            "doesn't work",
-            "does not work",
-            "won't work",
-            "quality",
-            "battery",
-            "screen",
-            "error*",
-            "bug",
-            "bugs",
-            "buggy",
-            "crash*",
-            "freez*",
-            "glitch*",
-            "malfunction*",
-            "recall",
-        ),
-    ),
-    (
-        "service",
-        (
-            "customer service",
-            "customer care",
-            "customer support",
-            "rude",
-            "staff",
-            "manager",
-            "on hold",
-            "no response",
-            "no reply",
-            "ignored",
-            "ignoring",
-            "call centre",
-            "call center",
-            "helpline",
-            "representative",
-            "unhelpful",
-        ),
-    ),
-)
+    )
+
+
+_BASE = language_words(BASE_LANGUAGE)
+# English, the base (bot/triage_words/en.toml): the defaults of TRIAGE_URGENT_WORDS, TRIAGE_THREAT_WORDS and
+# TRIAGE_CATEGORIES.
+DEFAULT_URGENT_WORDS: tuple[str, ...] = _BASE.urgent
+DEFAULT_THREAT_WORDS: tuple[str, ...] = _BASE.threats
+DEFAULT_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = _BASE.categories
 
 
 @dataclass(frozen=True)
@@ -226,6 +190,9 @@ class TriageRules:
     urgent_words: tuple[str, ...] = DEFAULT_URGENT_WORDS
     threat_words: tuple[str, ...] = DEFAULT_THREAT_WORDS
     categories: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_CATEGORIES
+    # Languages whose files (bot/triage_words/<code>.toml) add their words to the lists above; English is always in
+    # force through the lists themselves. From CUSTOMER_LANGUAGES (bot/config.py).
+    languages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Lists would make the rules unhashable (and uncacheable); a bare string would silently become one "word"
@@ -237,8 +204,12 @@ class TriageRules:
             "categories",
             tuple((str(label), _as_word_tuple(words, f"category {label!r}")) for label, words in self.categories),
         )
-        # Compile now so a bad configured word fails at startup, not on the first post of a burst.
-        _compiled(self.urgent_words, self.threat_words, self.categories)
+        if isinstance(self.languages, str):
+            raise TypeError("languages must be a tuple of language codes, not a string")
+        object.__setattr__(self, "languages", tuple(code for code in self.languages if code != BASE_LANGUAGE))
+        # Compile now so a bad configured word (or a missing language file) fails at startup, not on the first post
+        # of a burst.
+        _compiled(self.urgent_words, self.threat_words, self.categories, self.languages)
 
 
 @dataclass(frozen=True)
@@ -256,11 +227,12 @@ class Triage:
 
 def triage(text: str, followers: int | None, rules: TriageRules) -> Triage:
     """Decide how loudly a complaint should be announced; never raises on odd text."""
-    compiled = _compiled(rules.urgent_words, rules.threat_words, rules.categories)
+    compiled = _compiled(rules.urgent_words, rules.threat_words, rules.categories, rules.languages)
     text = text[:MAX_SCAN_CHARS]
-    # Casefold (not lower) so "STRASSE"/"straße" and friends compare equal; curly apostrophes are what phones
-    # type, and configured words are written with straight ones.
-    found = compiled.vocabulary.matches(text.casefold().replace("\u2019", "'"))
+    # Casefold (not lower) so "STRASSE"/"straße" and friends compare equal, accents dropped so "hyvitystä" meets
+    # "hyvity*" and "επιστροφη" meets "επιστροφή"; curly apostrophes are what phones type, and configured words are
+    # written with straight ones.
+    found = compiled.vocabulary.matches(_fold_text(text))
 
     reasons: list[str] = []
     if followers is not None and followers >= rules.vip_followers:
@@ -270,7 +242,7 @@ def triage(text: str, followers: int | None, rules: TriageRules) -> Triage:
     if urgent:
         reasons.append("urgent: " + ", ".join(_display(word) for word in urgent[:3]))
 
-    personal_data = _personal_data(text)
+    personal_data = _personal_data(text, compiled.personal)
     if personal_data:
         reasons.append("personal data: " + ", ".join(personal_data))
 
@@ -295,7 +267,7 @@ def parse_word_list(raw: str) -> tuple[str, ...]:
         word = " ".join(item.split())
         if not word:
             continue
-        _stem(word)  # raises with the offending word named
+        _parse_entry(word)  # raises with the offending word named
         words.setdefault(_fold(word), word)
     if not words:
         raise ValueError(f"no words in {raw!r}: expected comma-separated words, e.g. 'refund, cancel my order'")
@@ -330,78 +302,90 @@ def parse_categories(raw: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 # --- keyword matching -------------------------------------------------------------------------------------------
 #
-# Every configured word, across all lists, is matched in one pass per post: the text is split into word runs once,
-# plain words are a set intersection, "word*" a prefix test, and only phrases (or words with punctuation, such as
-# "i'll kill") need their regex, which runs only when all of their words occur somewhere in the text. A single big
-# alternation regex was measured at several times the cost for a tweet-sized text.
-
-_WORD_RUN = re.compile(r"\w+")
-
-
-def _fold(word: str) -> str:
-    return " ".join(word.casefold().replace("\u2019", "'").split())
+# Every configured word, across all lists and languages, is matched in one pass per post: the folded text is split
+# into word runs once, plain words are a set intersection, "word*" a dictionary lookup of each word's beginnings,
+# "*word" a substring test over the
+# post's distinct words, and only phrases (or words with punctuation, such as "i'll kill") need their regex, which
+# runs only when all of their whole words occur somewhere in the text. A single big alternation regex was measured
+# at several times the cost for a tweet-sized text.
 
 
-def _stem(word: str) -> tuple[str, bool]:
-    """The folded word without its wildcard, and whether it had one; refuses words that could never match."""
-    folded = _fold(word)
-    wildcard = folded.endswith("*")
-    stem = folded[:-1].rstrip() if wildcard else folded
-    if not _WORD_RUN.search(stem):
-        raise ValueError(f"{word!r} is not a usable word: it needs at least one letter or digit")
-    return stem, wildcard
-
-
-def _phrase_regex(stem: str, wildcard: bool) -> re.Pattern[str]:
-    first, *rest = stem.split()
+def _phrase_regex(parts: list[tuple[str, bool]]) -> re.Pattern[str]:
+    (first, first_wild), *rest = parts
     # The word boundary is checked by a lookbehind placed after the first literal part rather than before it: a
     # pattern that starts with a literal lets the engine jump between candidate positions instead of trying each.
     boundary = rf"(?<!\w[\s\S]{{{len(first)}}})"
-    body = r"\s+".join([re.escape(first) + boundary, *(re.escape(part) for part in rest)])
-    return re.compile(body + (r"\w*" if wildcard else "") + r"(?!\w)")
+    words = [re.escape(first) + boundary + (r"\w*" if first_wild else "")]
+    words.extend(re.escape(stem) + (r"\w*" if wildcard else "") for stem, wildcard in rest)
+    return re.compile(r"\s+".join(words) + r"(?!\w)")
 
 
 class _Vocabulary:
     """All configured words of one rules object; `matches` says which of them (by folded key) occur in a text."""
 
-    __slots__ = ("_anywhere", "_exact", "_phrases", "_prefix_keys", "_prefixes")
+    __slots__ = ("_anywhere", "_compounds", "_exact", "_phrases", "_prefix_heads", "_prefix_keys", "_prefix_lengths")
 
     def __init__(self, words: Iterable[str]) -> None:
         exact: set[str] = set()
-        prefix_keys: dict[str, str] = {}
+        prefix_keys: dict[str, list[str]] = {}
+        compounds: list[tuple[str, bool, str]] = []
         phrases: dict[str, list[tuple[str, frozenset[str], re.Pattern[str]]]] = {}
         anywhere: list[tuple[str, frozenset[str], re.Pattern[str]]] = []
         for word in words:
             key = _fold(word)
-            stem, wildcard = _stem(word)
-            runs = _WORD_RUN.findall(stem)
-            if runs == [stem]:
-                if wildcard:
-                    prefix_keys[stem] = key
+            compound, parts = _parse_entry(word)
+            if len(parts) == 1 and _WORD_RUN.findall(parts[0][0]) == [parts[0][0]]:
+                stem, wildcard = parts[0]
+                if compound:
+                    compounds.append((stem, wildcard, key))
+                elif wildcard:
+                    prefix_keys.setdefault(stem, []).append(key)
                 else:
                     exact.add(key)
                 continue
-            # Every word run of a phrase appears as a whole word in any text it matches, except a wildcard's last
-            # run, which may only be a prefix; that makes a cheap, exact-enough pre-filter before the regex.
-            required = runs[:-1] if wildcard and _WORD_RUN.match(stem[-1]) else runs
-            entry = (key, frozenset(required), _phrase_regex(stem, wildcard))
+            # Every whole word of a phrase appears as a whole word in any text it matches; a wildcard word's last run
+            # may only be a prefix. That makes a cheap, exact-enough pre-filter before the regex.
+            required: list[str] = []
+            for stem, wildcard in parts:
+                runs = _WORD_RUN.findall(stem)
+                required.extend(runs[:-1] if wildcard and _WORD_RUN.match(stem[-1]) else runs)
+            entry = (key, frozenset(required), _phrase_regex(parts))
             if required:
                 phrases.setdefault(required[0], []).append(entry)
             else:
                 anywhere.append(entry)
         self._exact = frozenset(exact)
-        self._prefixes = tuple(prefix_keys)  # a tuple, for str.startswith, which tries them all in C
         self._prefix_keys = prefix_keys
+        self._prefix_lengths = tuple(sorted({len(prefix) for prefix in prefix_keys}))
+        self._prefix_heads = (
+            frozenset(prefix[: self._prefix_lengths[0]] for prefix in prefix_keys) if prefix_keys else ()
+        )
+        self._compounds = tuple(compounds)
         self._phrases = {first: tuple(entries) for first, entries in phrases.items()}
         self._anywhere = tuple(anywhere)
 
     def matches(self, folded: str) -> set[str]:
         tokens = set(_WORD_RUN.findall(folded))
         found = tokens & self._exact
-        if self._prefixes:
+        if self._prefix_lengths:
+            # Each word's beginnings of the lengths a stem has, looked up: with five languages' stems, this is several
+            # times faster than testing every stem against every word.
+            shortest = self._prefix_lengths[0]
             for token in tokens:
-                if token.startswith(self._prefixes):
-                    found.update(key for prefix, key in self._prefix_keys.items() if token.startswith(prefix))
+                if token[:shortest] not in self._prefix_heads:
+                    continue  # most words begin no stem at all: one lookup tells
+                for length in self._prefix_lengths:
+                    if length > len(token):
+                        break
+                    if (keys := self._prefix_keys.get(token[:length])) is not None:
+                        found.update(keys)
+        if self._compounds:
+            # One search of the post's words joined by spaces per entry: a stem has no space, so it is found inside
+            # one word ("*hyvity*"), or at a word's end when a space follows it ("*pommi").
+            joined = " ".join(tokens) + " "
+            for stem, wildcard, key in self._compounds:
+                if key not in found and (stem if wildcard else stem + " ") in joined:
+                    found.add(key)
         for first in tokens & self._phrases.keys():
             for key, required, regex in self._phrases[first]:
                 if key not in found and required <= tokens and regex.search(folded):
@@ -417,7 +401,7 @@ class _WordList:
 
     __slots__ = ("_keys", "_words")
 
-    def __init__(self, words: tuple[str, ...]) -> None:
+    def __init__(self, words: Iterable[str]) -> None:
         self._words: dict[str, str] = {}
         for word in words:
             self._words.setdefault(_fold(word), word)
@@ -429,16 +413,23 @@ class _WordList:
             return ()
         if len(hits) > 1:
             # "cancel my order" matches both "cancel" and "cancel my"; the card only needs the more telling one.
-            padded = {key: f" {key.rstrip('*')} " for key in hits}
+            padded = {key: f" {key.strip('*')} " for key in hits}
             hits = {key for key, mine in padded.items() if not any(mine in other != mine for other in padded.values())}
-        return tuple(word for key, word in self._words.items() if key in hits)
+        return tuple(_as_shown(word) for key, word in self._words.items() if key in hits)
 
     def any_in(self, found: set[str]) -> bool:
         return not self._keys.isdisjoint(found)
 
 
+def _as_shown(word: str) -> str:
+    """An entry as configured, or the word it asks to show: "σκοτωσ* (σκοτώσω)" -> "σκοτώσω"."""
+    match = _SHOWN.match(word.strip())
+    return match.group(2).strip() if match else word
+
+
 def _display(word: str) -> str:
-    return word[:-1] if word.endswith("*") else word
+    shown = _as_shown(word)
+    return shown if shown is not word else word.replace("*", "")
 
 
 def _as_word_tuple(words: Iterable[str], what: str) -> tuple[str, ...]:
@@ -452,24 +443,71 @@ def _as_word_tuple(words: Iterable[str], what: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class _Personal:
+    """What personal-data detection reads from the languages' files: the words that name an identifier (exact, or
+    stems), the filler words between such a word and its number, and the phone regions."""
+
+    id_words: frozenset[str]
+    id_stems: tuple[str, ...]
+    card_words: frozenset[str]
+    filler_words: frozenset[str]
+    regions_valid: tuple[str, ...]
+    regions_possible: tuple[str, ...]
+
+    def names_an_id(self, label: str) -> bool:
+        return label in self.id_words or (bool(self.id_stems) and label.startswith(self.id_stems))
+
+
+@dataclass(frozen=True)
 class _CompiledRules:
     vocabulary: _Vocabulary
     urgent: _WordList
     threats: _WordList
     categories: tuple[tuple[str, _WordList], ...]
+    personal: _Personal
 
 
-# Keyed on the word lists, not the rules, so rules that differ only in vip_followers share one compilation.
+# Keyed on the word lists and languages, not the rules, so rules that differ only in vip_followers share one
+# compilation.
 @functools.lru_cache(maxsize=32)
 def _compiled(
-    urgent_words: tuple[str, ...], threat_words: tuple[str, ...], categories: tuple[tuple[str, tuple[str, ...]], ...]
+    urgent_words: tuple[str, ...],
+    threat_words: tuple[str, ...],
+    categories: tuple[tuple[str, tuple[str, ...]], ...],
+    languages: tuple[str, ...] = (),
 ) -> _CompiledRules:
-    every_word = [*urgent_words, *threat_words, *(word for _, words in categories for word in words)]
+    added = [language_words(code) for code in languages]
+    urgent = [*urgent_words, *(word for language in added for word in language.urgent)]
+    threats = [*threat_words, *(word for language in added for word in language.threats)]
+    # A language's words join the categories in force by name; a category the team did not configure is not made.
+    merged = [
+        (label, [*words, *(w for language in added for name, ws in language.categories if name == label for w in ws)])
+        for label, words in categories
+    ]
+    every_word = [*urgent, *threats, *(word for _, words in merged for word in words)]
     return _CompiledRules(
         vocabulary=_Vocabulary(dict.fromkeys(every_word)),
-        urgent=_WordList(urgent_words),
-        threats=_WordList(threat_words),
-        categories=tuple((label, _WordList(words)) for label, words in categories),
+        urgent=_WordList(urgent),
+        threats=_WordList(threats),
+        categories=tuple((label, _WordList(words)) for label, words in merged),
+        personal=_personal_rules([_BASE, *added]),
+    )
+
+
+def _personal_rules(languages: list[LanguageWords]) -> _Personal:
+    exact: set[str] = set()
+    stems: list[str] = []
+    for language in languages:
+        for word in language.id_words:
+            _compound, ((stem, wildcard), *_rest) = _parse_entry(word)
+            (stems.append if wildcard else exact.add)(stem)
+    return _Personal(
+        id_words=frozenset(exact),
+        id_stems=tuple(stems),
+        card_words=frozenset({"card"}),
+        filler_words=frozenset(_fold(word) for language in languages for word in language.filler_words) | {"#"},
+        regions_valid=tuple(dict.fromkeys(r for language in languages for r in language.phone_regions)),
+        regions_possible=tuple(dict.fromkeys(r for language in languages for r in language.phone_regions_possible)),
     )
 
 
@@ -492,32 +530,22 @@ _TRAILING_DATE = re.compile(
     r"(?:^| )(?:[0-9]{4}[.\-][0-9]{1,2}[.\-][0-9]{1,2}|[0-9]{1,2}[.\-][0-9]{1,2}[.\-][0-9]{2,4})$"
 )
 _IPV4 = re.compile(r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}")
-_PHONE_SHAPE = re.compile(r"(?:\+[0-9]{1,4}[ .\-]?)?(?:\([0-9]{1,5}\)[ .\-]?)?[0-9]+(?:[ .\-][0-9]+)*")
 _CARD_SHAPE = re.compile(r"[0-9]+(?:[ \-][0-9]+)*")
 _DIGIT_GROUP = re.compile(r"[0-9]+")
 _WORD_OR_HASH = re.compile(r"[^\W\d_]+|#")
 _ONLY_DIGITS = str.maketrans("", "", "+() .-")
 
-# A number right after one of these is an identifier of some kind, even with "no."/"number"/"#"/"is" in between.
-_ID_WORDS = frozenset(
-    {
-        *("order", "ticket", "case", "ref", "reference", "invoice", "tracking", "awb", "booking", "confirmation"),
-        *("reservation", "pnr", "serial", "imei", "sku", "model", "id", "account", "acct", "customer", "member"),
-        *("membership", "policy", "claim", "transaction", "txn", "receipt", "kb", "build", "version", "error"),
-        *("code", "item", "itm", "product", "asin"),
-    }
-)
-_NOT_A_PHONE_WORDS = _ID_WORDS | {"card"}  # "smart card no: 10052474284" is not a phone; for cards "card" is apt
-_FILLER_WORDS = frozenset({"no", "nr", "num", "number", "is", "was", "#"})
+# Which words name an identifier (so the number after them is no phone) and the phone regions are in each
+# language's file ([personal_data] in bot/triage_words/<code>.toml).
 _GLUE_BEFORE = frozenset("#@$€£¥/\\=&%*^~+._")  # "#4025...", "$1234567890", "?id=...", "v.123..." are not phones
 _GLUE_AFTER = frozenset("@/\\%$€£¥=&*^~+_")
 
 
-def _personal_data(text: str) -> tuple[str, ...]:
+def _personal_data(text: str, personal: _Personal) -> tuple[str, ...]:
     kinds: list[str] = []
     if "@" in text and any(_is_word_char(text[at.start() - 1]) for at in _EMAIL_AT.finditer(text) if at.start()):
         kinds.append(EMAIL)  # "jo@example.com", but not a handle: "@acme.com", ".@acme.co"
-    phone, card = _numbers(text)
+    phone, card = _numbers(text, personal)
     if phone:
         kinds.append(PHONE)
     if card:
@@ -529,7 +557,7 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _numbers(text: str) -> tuple[bool, bool]:
+def _numbers(text: str, personal: _Personal) -> tuple[bool, bool]:
     """(phone found, card found). Most posts have fewer than nine digits in all, so that is checked first."""
     if sum(text.count(digit) for digit in "0123456789") < 9:
         return False, False
@@ -539,7 +567,7 @@ def _numbers(text: str) -> tuple[bool, bool]:
         digits = len(match.group().translate(_ONLY_DIGITS))
         if digits < (13 if phone else 9):  # once a phone is found, only a card could add anything
             continue
-        kind = _number_kind(text, match.start(), match.end(), has_slash)
+        kind = _number_kind(text, match.start(), match.end(), has_slash, personal)
         phone = phone or kind == PHONE
         card = card or kind == CARD
         if card and phone:
@@ -547,7 +575,7 @@ def _numbers(text: str) -> tuple[bool, bool]:
     return phone, card
 
 
-def _number_kind(text: str, start: int, end: int, has_slash: bool) -> str | None:
+def _number_kind(text: str, start: int, end: int, has_slash: bool, personal: _Personal) -> str | None:
     """PHONE, CARD or None for the run text[start:end]; every doubt resolves to None."""
     if start and text[start - 1] in "+(":
         start -= 1  # "+44 ...", "(555) 123-4567"
@@ -581,22 +609,36 @@ def _number_kind(text: str, start: int, end: int, has_slash: bool) -> str | None
         return None  # "1920x1080", "123456789@host", "12345678901.jpg"
     if has_slash and _in_slashed_token(text, start, end):
         return None  # URLs ("x.com/acme/status/1578516295611748353", "t.co/..."), paths, "07/10/2022"
-    label = _label_before(text, start)
-    if label in _ID_WORDS:
+    label = _label_before(text, start, personal.filler_words)
+    if personal.names_an_id(label):
         return None
 
     if len(digits) >= 13 and digits[0] in "23456" and _CARD_SHAPE.fullmatch(number) and _luhn_ok(digits):
         # Real card numbers start with 2-6 (Mastercard; Amex, Diners, JCB; Visa; Mastercard, Maestro; Discover,
         # UnionPay); requiring that halves the long ids that pass Luhn by chance.
         return CARD
-    if len(digits) > 15 or label in _NOT_A_PHONE_WORDS or not _PHONE_SHAPE.fullmatch(number):
-        return None
+    if len(digits) > 15 or label in personal.card_words:
+        return None  # "smart card no: 10052474284" is not a phone; for cards "card" is apt
     groups = _DIGIT_GROUP.findall(number)[1 if number.startswith("+") else 0 :]
     if len(groups) > 1 and max(map(len, groups)) > 10:
         return None  # someone who groups a phone number does not leave 11 digits together: "8-4750000030256"
     if "." in number and any(not 2 <= len(group) <= 4 for group in groups):
         return None  # dotted phone numbers have short groups (555.123.4567); "1909 18563.592" is a Windows build
-    return PHONE
+    return PHONE if _is_phone(number, personal) else None
+
+
+def _is_phone(number: str, personal: _Personal) -> bool:
+    """Read by libphonenumber: an international number ("+358 40 123 4567", "+44 (0)20 7946 0958") that is possible
+    for its country; else a valid national number of one of the languages' regions ("040 123 4567" in FI, "0888 123
+    456" in BG, "912 345 678" in PT, "694 123 4567" in GR), or a well-formed one of the lenient regions (US)."""
+    try:
+        if number.startswith("+"):
+            return phonenumbers.is_possible_number(phonenumbers.parse(number, None))
+        if any(phonenumbers.is_valid_number(phonenumbers.parse(number, r)) for r in personal.regions_valid):
+            return True
+        return any(phonenumbers.is_possible_number(phonenumbers.parse(number, r)) for r in personal.regions_possible)
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _drop_first_group(number: str, start: int) -> tuple[str, int]:
@@ -615,10 +657,10 @@ def _in_slashed_token(text: str, start: int, end: int) -> bool:
     return text.find("/", token_start, start) != -1 or text.find("/", end, token_end) != -1
 
 
-def _label_before(text: str, start: int) -> str:
+def _label_before(text: str, start: int, fillers: frozenset[str]) -> str:
     """The word that names the number, skipping "no.", "number", "#", "is": "order no. 123..." -> "order"."""
-    words = _WORD_OR_HASH.findall(text[max(0, start - 40) : start].casefold())
-    while words and words[-1] in _FILLER_WORDS:
+    words = _WORD_OR_HASH.findall(_fold_text(text[max(0, start - 40) : start]))
+    while words and words[-1] in fillers:
         words.pop()
     return words[-1] if words else ""
 

@@ -6,6 +6,10 @@ dataset (Apache-2.0; see `sample_conversations.NOTICE.md`).
 The choice is deterministic: conversations in time order, taken in turn from each brand so that no brand dominates,
 keeping only what the sandbox replays — the customer's opening turns (before the first agent reply), the brand, the
 customer's handle and when they posted. Agent turns and answer documents are left out.
+
+The real conversations are all in English. After every `WRITTEN_EVERY` of them comes one complaint from
+`sample_written.json`: Finnish, Portuguese, Bulgarian and Greek complaints WRITTEN FOR THE SANDBOX (not real posts),
+marked `"written_for_sandbox": true`, so a replay shows Heard detecting each of its five languages.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parent.parent / "shared" / "fixtures" / "customer-care"
 SAMPLE_PATH = HERE / "sample_conversations.json"
+WRITTEN_PATH = HERE / "sample_written.json"
+WRITTEN_EVERY = 4
 SAMPLE_SIZE = 80
 # Long enough to be a complaint, short enough to read on a card at a glance.
 MIN_CHARS, MAX_CHARS = 40, 560
@@ -54,20 +60,41 @@ def build(source: Path) -> dict[str, Any]:
             if queue and len(picked) < SAMPLE_SIZE:
                 picked.append(queue.pop(0))
     picked.sort(key=lambda c: c["dialogHeader"]["conversationDateTime"])
+    real = [
+        {
+            "id": conversation["dialogHeader"]["sessionID"],
+            "brand": conversation["dialogHeader"]["company"],
+            "handle": opening_turns(conversation)[0]["client"],
+            "posted_at": opening_turns(conversation)[0]["datetime"].replace(".000Z", "Z"),
+            "tweet_id": opening_turns(conversation)[0]["tweet_ID"],
+            "turns": [turn["message"] for turn in opening_turns(conversation)],
+        }
+        for conversation in picked
+    ]
+    written = [
+        {
+            "id": item["id"],
+            "written_for_sandbox": True,
+            "written_in": item["lang"],
+            "source": item["source"],
+            "brand": item["brand"],
+            "handle": item["handle"],
+            "name": item["name"],
+            "turns": item["turns"],
+        }
+        for item in json.loads(WRITTEN_PATH.read_text(encoding="utf-8"))["conversations"]
+    ]
+    conversations: list[dict[str, Any]] = []
+    for number, conversation in enumerate(real, start=1):
+        conversations.append(conversation)
+        if number % WRITTEN_EVERY == 0 and written:
+            conversations.append(written.pop(0))
+    conversations.extend(written)
     return {
         "dataset": DATASET,
         "licence": "Apache-2.0; see sample_conversations.NOTICE.md",
-        "conversations": [
-            {
-                "id": conversation["dialogHeader"]["sessionID"],
-                "brand": conversation["dialogHeader"]["company"],
-                "handle": opening_turns(conversation)[0]["client"],
-                "posted_at": opening_turns(conversation)[0]["datetime"].replace(".000Z", "Z"),
-                "tweet_id": opening_turns(conversation)[0]["tweet_ID"],
-                "turns": [turn["message"] for turn in opening_turns(conversation)],
-            }
-            for conversation in picked
-        ],
+        "written_for_sandbox": "entries marked written_for_sandbox are not real posts: see sample_written.json",
+        "conversations": conversations,
     }
 
 

@@ -249,9 +249,19 @@ def load_sample(path: Path = SAMPLE_PATH) -> list[dict[str, Any]]:
 
 
 def sample_complaint(conversation: dict[str, Any], round_number: int) -> dict[str, Any]:
-    """A real conversation's opening as a complaint arriving now (its clock starts now, not in 2020). Each round
-    through the sample gets new ids, so a second replay files the complaints again rather than as repeats."""
+    """A conversation's opening as a complaint arriving now (its clock starts now, not in 2020). Each round through
+    the sample gets new ids, so a second replay files the complaints again rather than as repeats."""
     suffix = "" if round_number == 1 else f"-{round_number}"
+    if conversation.get("written_for_sandbox"):
+        # Written for the sandbox in Finnish, Portuguese, Bulgarian or Greek (not a real post): a webchat or e-mail
+        # complaint with no language given, so Heard detects it.
+        return {
+            "source": conversation["source"],
+            "id": f"{conversation['id']}{suffix}",
+            "author": {"handle": conversation["handle"], "name": conversation["name"]},
+            "text": "\n".join(conversation["turns"]),
+            "created_at": _now(),
+        }
     return {
         "source": "x",
         "id": f"{conversation['tweet_id']}{suffix}",

@@ -79,7 +79,9 @@ acknowledge = "Hola {first_name}"
 def test_templates_fall_back_from_source_and_language_to_default_and_english() -> None:
     templates = parse_templates(TEAM_FILE, FILE)
     assert templates.get(ACKNOWLEDGE, "x", "es") == ("Hola {first_name}", "es")
-    assert templates.get(ACKNOWLEDGE, "x", "pt-BR") == ("Hi {first_name} on X", "en")
+    # The customer's language before the source: Heard's built-in Portuguese rather than the file's English for X.
+    assert templates.get(ACKNOWLEDGE, "x", "pt-BR") == (BUILT_IN["default"]["pt"][ACKNOWLEDGE], "pt")
+    assert templates.get(ACKNOWLEDGE, "x", "de") == ("Hi {first_name} on X", "en")  # no German anywhere
     assert templates.get(PRIVATE, "x", "es") == ("DM us, {handle}", "en")
     assert templates.get(ACKNOWLEDGE, "facebook", "und") == ("Hello {first_name}", "en")
     assert templates.get(PRIVATE, "facebook", "en") == (BUILT_IN["default"]["en"][PRIVATE], "en")

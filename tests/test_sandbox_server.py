@@ -612,7 +612,14 @@ def test_the_replay_can_mix_in_facebook_and_instagram_comments(page: Page) -> No
 def test_the_bundled_sample_is_a_small_licensed_subset_of_the_real_conversations() -> None:
     sample = customers.load_sample()
     assert 60 <= len(sample) <= 100
-    assert all(c["handle"] and c["turns"] and c["brand"] and c["tweet_id"].isdigit() for c in sample)
+    real = [c for c in sample if not c.get("written_for_sandbox")]
+    assert all(c["handle"] and c["turns"] and c["brand"] and c["tweet_id"].isdigit() for c in real)
+    # The replay meets Heard's five languages early: the real posts are English, the others are marked as written
+    # for the sandbox (not real), carry no language (Heard detects it) and come one after every four real ones.
+    written = [c for c in sample if c.get("written_for_sandbox")]
+    assert {c["written_in"] for c in written} == {"fi", "pt", "bg", "el"}
+    assert [c.get("written_in") for c in sample[:15]] == [None] * 4 + ["fi"] + [None] * 4 + ["pt"] + [None] * 4 + ["bg"]
+    assert all("lang" not in customers.sample_complaint(c, 1) for c in written)
     here = Path(customers.__file__).parent
     assert "Apache License" in (here / "sample_conversations.LICENSE").read_text()
     assert "Apache" in (here / "sample_conversations.NOTICE.md").read_text()

@@ -283,7 +283,11 @@ class IntakeUseCases(UseCases):
                 "author_id": new.author_id,
                 "author_followers": new.author_followers,
                 "author_verified": new.author_verified,
-                "lang": new.lang,
+                # The source's own word (X sends it; "und": X could not tell), else detected offline among
+                # CUSTOMER_LANGUAGES (bot/language.py; None when the text is too short or ambiguous to say).
+                "lang": new.lang
+                if new.lang not in (None, "", "und")
+                else self.settings.customer_languages.detect(new.text),
                 "conversation_id": new.conversation_id,
                 "text": storable_words(new.text),
                 "url": new.url,

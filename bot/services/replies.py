@@ -42,7 +42,16 @@ from bot.blocks.replies import (
 from bot.delivery import utcnow
 from bot.lifecycle import Action, Actor, Outcome
 from bot.platforms.base import Capability, Duplicate, Platform, PostRef, Refused, Sent, Unsure
-from bot.replies import ACKNOWLEDGE, PRIVATE, TemplatesFile, eta_moment, eta_words, fill, template_values
+from bot.replies import (
+    ACKNOWLEDGE,
+    PRIVATE,
+    TemplatesFile,
+    as_written,
+    eta_moment,
+    eta_words,
+    fill,
+    template_values,
+)
 from bot.services.base import GONE, Context, Requester, UseCases
 from storage.models import Complaint, Reply
 
@@ -137,6 +146,7 @@ class ReplyUseCases(UseCases):
             agent_name=agent_name,
             eta=eta_words(moment, now, self.settings.timezone, language),
             private_contact=self.settings.private_contact,
+            language=language,
         )
         return fill(template, values)
 
@@ -186,7 +196,9 @@ class ReplyUseCases(UseCases):
             log.warning("refused a reply modal without a readable reference")
             self.out_of_date(requester)
             return None
-        text = (submitted_value(view, ids.REPLY_TEXT_INPUT) or "").strip()
+        # As written, in NFC: the template's fingerprint is of NFC text, so an unchanged Greek, Bulgarian, Portuguese
+        # or Finnish template is recognised whichever form of its accents the agent's keyboard or Slack sent back.
+        text = as_written(submitted_value(view, ids.REPLY_TEXT_INPUT) or "")
         how = submitted_value(view, ids.REPLY_HOW_INPUT) or INTERNAL
         if how not in (PUBLIC, DM, COPY, INTERNAL):
             return _errors(ids.REPLY_HOW_INPUT, "Choose what to do with the reply.")

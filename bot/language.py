@@ -1,0 +1,129 @@
+"""The customer's language, detected offline when the source does not say (webhooks, Meta comments; X sends `lang`).
+
+Detection uses lingua (lingua-language-detector), which ships its language models inside the package: nothing is
+fetched at run time. The detector is limited to the languages the team configured (`CUSTOMER_LANGUAGES`), built once
+per process on first use (behind a lock, so concurrent intake threads share one), and lingua loads each language's
+models lazily, only for those languages. Building it is cheap; the first detection pays for loading the models
+(`bench/language.py` prints both).
+
+A language is an ISO 639-1 code ("fi"). Heard prefers no answer to a guess: a text with too few letters once links,
+@handles, #tags, e-mail addresses and numbers are set aside, or one where the two likeliest languages are close,
+gives None, and the complaint keeps no language (templates then fall back to English, and the card shows none).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["DEFAULT_CUSTOMER_LANGUAGES", "MIN_LETTERS", "CustomerLanguages", "parse_customer_languages"]
+
+DEFAULT_CUSTOMER_LANGUAGES = ("en", "fi", "pt", "bg", "el")
+# Below this many letters (after links, handles, tags, e-mail addresses and digits are set aside) a text says too
+# little: "ok", "Nokia 3310?", "Hotel Lisboa" are not worth a guess.
+MIN_LETTERS = 10
+# lingua's minimum relative distance between the likeliest and the next language; closer than this is ambiguous.
+MIN_DISTANCE = 0.1
+# Detection looks at the start of long posts only: the language does not change halfway, and time stays flat.
+MAX_DETECT_CHARS = 1_000
+
+# One short sentence per language Heard speaks, enough for lingua to load each configured language's models.
+_WARM_UP = (
+    "Where is my order? Nobody answers.",
+    "Missä tilaukseni on? Kukaan ei vastaa.",
+    "Onde está a minha encomenda? Ninguém responde.",
+    "Къде е поръчката ми? Никой не отговаря.",
+    "Πού είναι η παραγγελία μου; Κανείς δεν απαντά.",
+)
+_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[@#][\w.]+|\d+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def parse_customer_languages(raw: str) -> tuple[str, ...]:
+    """Read `CUSTOMER_LANGUAGES` ("en, fi, pt"); raises ValueError naming the code lingua does not know."""
+    from lingua import IsoCode639_1, Language
+
+    codes: list[str] = []
+    for item in raw.split(","):
+        code = item.strip().lower()
+        if not code:
+            continue
+        try:
+            Language.from_iso_code_639_1(IsoCode639_1.from_str(code))
+        except (ValueError, AttributeError, KeyError):
+            raise ValueError(
+                f"{code!r} is not a language Heard can detect: use ISO 639-1 codes such as en, fi, pt, bg, el"
+            ) from None
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise ValueError("no languages given: use two-letter codes, e.g. en,fi,pt,bg,el")
+    return tuple(codes)
+
+
+@dataclass(frozen=True)
+class CustomerLanguages:
+    """The languages the team's customers write in, and the detector limited to them (built on first use)."""
+
+    codes: tuple[str, ...] = DEFAULT_CUSTOMER_LANGUAGES
+    min_letters: int = MIN_LETTERS
+    min_distance: float = MIN_DISTANCE
+    _state: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", tuple(self.codes))
+        if not self.codes:
+            raise ValueError("at least one customer language is needed")
+
+    def detect(self, text: str | None) -> str | None:
+        """The text's language code, or None when it is too short or ambiguous. Never raises on odd text."""
+        if not text:
+            return None
+        if len(self.codes) == 1:
+            return self.codes[0]  # the team said every customer writes in this one language
+        letters = _NOISE.sub(" ", text[:MAX_DETECT_CHARS])
+        if len(_LETTER.findall(letters)) < self.min_letters:
+            return None
+        try:
+            found = self.detector().detect_language_of(letters)
+        except Exception:  # a detector problem must never stop a complaint from being filed
+            return None
+        return None if found is None else found.iso_code_639_1.name.lower()
+
+    def warm_up(self) -> threading.Thread:
+        """Build the detector and load every language's models on a thread of its own (about a second), so the
+        first complaint without a language does not wait for them inside its unit of work. Optional: without it,
+        the first detection loads them."""
+
+        def load() -> None:
+            for text in _WARM_UP:
+                self.detect(text)
+
+        thread = threading.Thread(target=load, name="language-models", daemon=True)
+        thread.start()
+        return thread
+
+    def detector(self) -> Any:
+        """The process's one lingua detector for these languages (built once, thread-safe)."""
+        built = self._state.get("detector")
+        if built is None:
+            with self._lock:
+                built = self._state.get("detector")
+                if built is None:
+                    built = self._state["detector"] = build_detector(self.codes, self.min_distance)
+        return built
+
+
+def build_detector(codes: Iterable[str], min_distance: float = MIN_DISTANCE, preload: bool = False) -> Any:
+    """A lingua detector for these ISO 639-1 codes; its models load lazily unless `preload`."""
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+    languages = [Language.from_iso_code_639_1(IsoCode639_1.from_str(code)) for code in codes]
+    builder = LanguageDetectorBuilder.from_languages(*languages).with_minimum_relative_distance(min_distance)
+    if preload:
+        builder = builder.with_preloaded_language_models()
+    return builder.build()

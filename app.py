@@ -202,6 +202,8 @@ class Heard:
         return authorize
 
     def start(self) -> None:
+        # The customer-language models load on a thread of their own (about a second), not in the first complaint.
+        self.settings.customer_languages.warm_up()
         self.intake.start()
         self.delivery.start()
         self.scheduler.start()

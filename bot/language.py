@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["DEFAULT_CUSTOMER_LANGUAGES", "MIN_LETTERS", "CustomerLanguages", "parse_customer_languages"]
@@ -71,8 +71,6 @@ class CustomerLanguages:
     codes: tuple[str, ...] = DEFAULT_CUSTOMER_LANGUAGES
     min_letters: int = MIN_LETTERS
     min_distance: float = MIN_DISTANCE
-    _state: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "codes", tuple(self.codes))
@@ -108,14 +106,20 @@ class CustomerLanguages:
         return thread
 
     def detector(self) -> Any:
-        """The process's one lingua detector for these languages (built once, thread-safe)."""
-        built = self._state.get("detector")
+        """The process's one lingua detector for these languages (built once, thread-safe; shared by every Heard in
+        the process, so a test run loads the models once)."""
+        key = (self.codes, self.min_distance)
+        built = _DETECTORS.get(key)
         if built is None:
-            with self._lock:
-                built = self._state.get("detector")
+            with _DETECTORS_LOCK:
+                built = _DETECTORS.get(key)
                 if built is None:
-                    built = self._state["detector"] = build_detector(self.codes, self.min_distance)
+                    built = _DETECTORS[key] = build_detector(self.codes, self.min_distance)
         return built
+
+
+_DETECTORS: dict[tuple[tuple[str, ...], float], Any] = {}
+_DETECTORS_LOCK = threading.Lock()
 
 
 def build_detector(codes: Iterable[str], min_distance: float = MIN_DISTANCE, preload: bool = False) -> Any:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from app import Heard
+from bot import language as language_module
 from bot.config import ConfigError, load_settings
 from bot.language import CustomerLanguages, parse_customer_languages
 from bot.replies import (
@@ -426,5 +427,5 @@ def test_make_it_personal_is_asked_in_every_language_even_when_the_accents_come_
 def test_the_models_can_be_loaded_ahead_of_the_first_complaint() -> None:
     languages = CustomerLanguages(("en", "bg"))
     languages.warm_up().join(timeout=30)
-    assert "detector" in languages._state
+    assert (("en", "bg"), languages.min_distance) in language_module._DETECTORS
     assert languages.detect("Къде е поръчката ми? Никой не отговаря.") == "bg"

@@ -192,83 +192,92 @@ def follow_up_reminder(complaint: Complaint, follow_up: FollowUp, now: datetime,
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
 
-# What each event says in the card's thread, after the person who did it ("@ana claimed it · 10:15").
+# What each event says in the card's thread, a whole sentence with who did it ("@ana claimed it · 10:15").
 _LOG_WORDS = {
-    Action.CLAIM.value: N_("claimed it"),
-    Action.RELEASE.value: N_("released it"),
-    Action.ACKNOWLEDGE.value: N_("acknowledged it"),
-    Action.ESCALATE.value: N_("escalated it"),
-    Action.APPROVE_ESCALATION.value: N_("approved the escalation"),
-    Action.DECLINE_ESCALATION.value: N_("declined the escalation"),
-    Action.ACCEPT_ESCALATION.value: N_("accepted the escalation"),
-    Action.SCHEDULE_FOLLOW_UP.value: N_("scheduled a follow-up"),
-    Action.SEND_FOLLOW_UP.value: N_("follow-up reminder sent"),
-    Action.FINISH_FOLLOW_UP.value: N_("finished the follow-up"),
-    Action.SNOOZE_FOLLOW_UP.value: N_("snoozed the follow-up"),
-    Action.CANCEL_FOLLOW_UP.value: N_("cancelled the follow-up"),
-    Action.RESOLVE.value: N_("resolved it"),
-    Action.REOPEN.value: N_("reopened it"),
-    Action.NAG.value: N_("sent a reminder"),
-    # Translators: the deadline (acknowledge or resolve) passed; the line starts with "Heard".
-    Action.BREACH.value: N_("the deadline passed; managers were told"),
-    Action.REMIND.value: N_("still overdue; managers were reminded"),
-    Action.SNOOZE_RESOLUTION.value: N_("snoozed the resolution reminders"),
-    # Translators: a whole line of the card's thread (no person before it).
+    Action.CLAIM.value: N_("%(who)s claimed it"),
+    Action.RELEASE.value: N_("%(who)s released it"),
+    Action.ACKNOWLEDGE.value: N_("%(who)s acknowledged it"),
+    Action.ESCALATE.value: N_("%(who)s escalated it"),
+    Action.APPROVE_ESCALATION.value: N_("%(who)s approved the escalation"),
+    Action.DECLINE_ESCALATION.value: N_("%(who)s declined the escalation"),
+    Action.ACCEPT_ESCALATION.value: N_("%(who)s accepted the escalation"),
+    Action.SCHEDULE_FOLLOW_UP.value: N_("%(who)s scheduled a follow-up"),
+    # Translators: "who" is Heard, which sent the follow-up reminder to the person who scheduled it.
+    Action.SEND_FOLLOW_UP.value: N_("%(who)s sent the follow-up reminder"),
+    Action.FINISH_FOLLOW_UP.value: N_("%(who)s finished the follow-up"),
+    Action.SNOOZE_FOLLOW_UP.value: N_("%(who)s snoozed the follow-up"),
+    Action.CANCEL_FOLLOW_UP.value: N_("%(who)s cancelled the follow-up"),
+    Action.RESOLVE.value: N_("%(who)s resolved it"),
+    Action.REOPEN.value: N_("%(who)s reopened it"),
+    # Translators: "who" is Heard, which reminded the owner (or the channel) of a deadline.
+    Action.NAG.value: N_("%(who)s sent a reminder"),
+    Action.SNOOZE_RESOLUTION.value: N_("%(who)s snoozed the resolution reminders"),
+}
+# The same, for an escalation's steps, naming the department.
+_DEPARTMENT_WORDS = {
+    # Translators: e.g. "@ana escalated it (Billing)".
+    Action.ESCALATE.value: N_("%(who)s escalated it (%(department)s)"),
+    Action.APPROVE_ESCALATION.value: N_("%(who)s approved the escalation (%(department)s)"),
+    Action.DECLINE_ESCALATION.value: N_("%(who)s declined the escalation (%(department)s)"),
+    Action.ACCEPT_ESCALATION.value: N_("%(who)s accepted the escalation (%(department)s)"),
+}
+# What happened without anyone in Slack doing it: the clock ran out, the author changed the post.
+_EVENT_WORDS = {
+    # Translators: the deadline (to acknowledge or to resolve) passed.
+    Action.BREACH.value: N_("The deadline passed; managers were told"),
+    Action.REMIND.value: N_("Still overdue; managers were reminded"),
     Action.EDITED_BY_AUTHOR.value: N_(
         "The author edited the post; the card shows the new text, the earlier one is kept"
     ),
-    # Translators: a whole line of the card's thread (no person before it).
     Action.REMOVED_BY_AUTHOR.value: N_("The author removed the post; Heard keeps its record"),
 }
 _ALARMS = {Action.BREACH.value, Action.REMIND.value}
-# Changes made by the author, told without naming who clicked (nobody in Slack did).
-_AUTHOR_ACTIONS = {Action.EDITED_BY_AUTHOR.value, Action.REMOVED_BY_AUTHOR.value}
 
 
-def _log_words(action: str) -> str:
-    words = _LOG_WORDS.get(action)
-    if words is None:
-        return action  # an action without words of its own: its audit name
-    return (":rotating_light: " if action in _ALARMS else "") + _(words)
+def _log_sentence(event: AuditEvent, complaint: Complaint) -> str:
+    """What the event says, as a whole sentence."""
+    action, detail = event.action, event.detail or {}
+    who = "Heard" if event.actor == "scheduler" else mention(event.actor)
+    if action == Action.EDITED_BY_AUTHOR.value and detail.get("before") is not None:
+        # The card shows the new text; the thread keeps the earlier one where people read the history.
+        return _(
+            "The author edited the post; the card shows the new text, the earlier one is kept. Earlier it said: "
+            "“%(before)s”",
+            before=safe_mrkdwn(str(detail["before"]), EXCERPT),
+        )
+    if action in _EVENT_WORDS:
+        return (":rotating_light: " if action in _ALARMS else "") + _(_EVENT_WORDS[action])
+    if action in REPLY_ACTIONS:
+        return reply_log_words(action, detail, ReplyWords.of(complaint), who)
+    if action in MODERATION_ACTIONS:
+        return moderation_log_words(event, who)
+    if action == Action.ASSIGN.value and detail.get("to"):
+        # Translators: "who" is Heard, which chose the owner from the rotation.
+        return _("%(who)s assigned it to %(owner)s", who=who, owner=person(detail.get("to")))
+    if action == Action.REASSIGN.value:
+        return _("%(who)s reassigned it to %(owner)s", who=who, owner=person(detail.get("to")))
+    if action in _DEPARTMENT_WORDS and "department" in detail:
+        department = safe_mrkdwn(str(detail["department"]), 120)
+        return _(_DEPARTMENT_WORDS[action], who=who, department=department)
+    if action in _LOG_WORDS:
+        return _(_LOG_WORDS[action], who=who)
+    return f"{who} {action}"  # an audit name without words of its own
 
 
 def thread_log_line(
     event: AuditEvent, complaint: Complaint, now: datetime, tz: ZoneInfo, listed_with: int | None = None
 ) -> Message:
     """One short line in the card's thread: who, what, when (`listed_with`: a nag posted in a list with others)."""
-    what = _log_words(event.action)
-    detail = event.detail or {}
+    line = _log_sentence(event, complaint)
     if listed_with:
-        # Translators: e.g. "sent a reminder (listed with 3 other complaints)".
-        what = n_(
-            "%(what)s (listed with %(count)s other complaint)",
-            "%(what)s (listed with %(count)s other complaints)",
+        # Translators: after a line such as "Heard sent a reminder".
+        line = n_(
+            "%(line)s (listed with %(count)s other complaint)",
+            "%(line)s (listed with %(count)s other complaints)",
             listed_with,
-            what=what,
+            line=line,
         )
-    elif event.action in REPLY_ACTIONS:
-        what = reply_log_words(event.action, detail, ReplyWords.of(complaint))
-    elif event.action == Action.EDITED_BY_AUTHOR.value and detail.get("before") is not None:
-        # The card shows the new text; the thread keeps the earlier one where people read the history.
-        before = safe_mrkdwn(str(detail["before"]), EXCERPT)
-        what = _("%(what)s. Earlier it said: “%(before)s”", what=what, before=before)
-    elif event.action in MODERATION_ACTIONS:
-        what = moderation_log_words(event)
-    elif event.action == Action.ASSIGN.value and detail.get("to"):
-        # Translators: a line in the card's thread, after "Heard": the rotation chose the person.
-        what = _("assigned it to %(who)s", who=person(detail.get("to")))
-    elif event.action == Action.REASSIGN.value:
-        what = _("reassigned it to %(who)s", who=person(detail.get("to")))
-    elif "department" in detail:
-        # Translators: e.g. "escalated it (Billing)".
-        what = _("%(what)s (%(department)s)", what=what, department=safe_mrkdwn(str(detail["department"]), 120))
-    at = clock(event.at, now, tz)
-    if event.action in _AUTHOR_ACTIONS:
-        text = f"{what} · {at}"
-    else:
-        who = "Heard" if event.actor == "scheduler" else mention(event.actor)
-        # Translators: a line in the card's thread: a person (or Heard), what they did, e.g. "@ana claimed it".
-        text = _("%(who)s %(what)s", who=who, what=what) + f" · {at}"
+    text = f"{line} · {clock(event.at, now, tz)}"
     return Message(text=text, blocks=[context_line(text).to_dict()])
 
 

@@ -313,26 +313,36 @@ MODERATION_ACTIONS = {
 }
 
 
-def moderation_log_words(event: AuditEvent) -> str:
-    """What a moderation event says in the card's thread, after the person who did it ("@ana hid it (Spam, …)")."""
+def moderation_log_words(event: AuditEvent, who: str) -> str:
+    """What a moderation event says in the card's thread, a sentence with `who` did it ("@ana hid it (Spam, …)")."""
     detail = event.detail or {}
     if event.action == Action.HIDE.value:
         reason = hide_reason(str(detail.get("reason")))
         if detail.get("on_source"):
-            # Translators: in the card's thread after a person's name; the reason is e.g. "Spam".
-            return _("hid it (%(reason)s, on the source)", reason=reason)
-        return _("hid it (%(reason)s, in Heard only)", reason=reason)
+            # Translators: the reason is one of Threat, Racism, Defamation, Spam, Other.
+            return _("%(who)s hid it (%(reason)s, on the source)", who=who, reason=reason)
+        return _("%(who)s hid it (%(reason)s, in Heard only)", who=who, reason=reason)
     if event.action == Action.UNHIDE.value:
-        return _("unhid it (shown again on the source)") if detail.get("on_source") else _("unhid it")
+        if detail.get("on_source"):
+            return _("%(who)s unhid it (shown again on the source)", who=who)
+        return _("%(who)s unhid it", who=who)
     if event.action == Action.FLAG_THREAT.value:
-        return ":rotating_light: " + _("flagged it as a threat; Legal was told.") + " " + _(POLICE_LINE)
+        flagged = _("%(who)s flagged it as a threat; Legal was told.", who=who)
+        return f":rotating_light: {flagged} {_(POLICE_LINE)}"
     if event.action == Action.WARN_AUTHOR.value:
-        # Translators: e.g. "warned the author (strike 2 of 3)".
-        return _("warned the author (strike %(strike)s of %(of)s)", strike=detail.get("strike"), of=detail.get("of"))
+        # Translators: e.g. "@ana warned the author (strike 2 of 3)".
+        return _(
+            "%(who)s warned the author (strike %(strike)s of %(of)s)",
+            who=who,
+            strike=detail.get("strike"),
+            of=detail.get("of"),
+        )
     if event.action == Action.BLOCK_AUTHOR.value:
         if detail.get("muted"):
-            return _("blocked the author (muted on the source)")
-        return _("blocked the author (recorded in Heard)")
+            return _("%(who)s blocked the author (muted on the source)", who=who)
+        return _("%(who)s blocked the author (recorded in Heard)", who=who)
     if event.action == Action.KEEP_EVIDENCE.value:
-        return _("kept the evidence: the complete record, in the file below")
-    return _("wrote it up") if not detail.get("edited") else _("edited the write-up")
+        return _("%(who)s kept the evidence: the complete record, in the file below", who=who)
+    if detail.get("edited"):
+        return _("%(who)s edited the write-up", who=who)
+    return _("%(who)s wrote it up", who=who)

@@ -323,21 +323,25 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" for line in safe_mrkdwn(text, 2500).splitlines() or [""])
 
 
-def reply_log_words(action: str, detail: dict[str, Any], words: ReplyWords) -> str:
-    """The thread-log line for a reply event (after the person's name): what was said, with a link when there is
-    one."""
+def reply_log_words(action: str, detail: dict[str, Any], words: ReplyWords, who: str) -> str:
+    """The thread-log line for a reply event, a sentence with `who` did it: what was said, with a link when there
+    is one."""
     quote = quoted(str(detail.get("text", "")), QUOTE_LIMIT)
     link = link_to(detail.get("url"), _("view on %(network)s", network=words.network))
     suffix = f" · {link}" if link else ""
     if action == "replied":
-        return _("replied publicly on %(network)s: %(quote)s", network=words.network, quote=quote) + suffix
+        replied = _("%(who)s replied publicly on %(network)s: %(quote)s", who=who, network=words.network, quote=quote)
+        return replied + suffix
     if action == "sent a DM":
-        return _("sent %(a_private_reply)s: %(quote)s", a_private_reply=words.a_private_reply, quote=quote)
+        # Translators: e.g. "@ana sent an X DM: “…”".
+        return _(
+            "%(who)s sent %(a_private_reply)s: %(quote)s", who=who, a_private_reply=words.a_private_reply, quote=quote
+        )
     if action == "reply drafted":
-        return _("drafted a reply to send by hand: %(quote)s", quote=quote)
+        return _("%(who)s drafted a reply to send by hand: %(quote)s", who=who, quote=quote)
     if action == "marked replied":
-        return _("marked the reply as sent by hand: %(quote)s", quote=quote)
+        return _("%(who)s marked the reply as sent by hand: %(quote)s", who=who, quote=quote)
     if action == "reply failed":
         error = safe_mrkdwn(str(detail.get("error", "")), 300)
-        return _("could not send a reply (%(error)s); the draft is kept", error=error)
-    return action
+        return _("%(who)s could not send a reply (%(error)s); the draft is kept", who=who, error=error)
+    return f"{who} {action}"

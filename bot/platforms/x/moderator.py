@@ -57,7 +57,8 @@ class XModerator:
 
     def _failed(self, what: str, target: str, error: Exception) -> str:
         if isinstance(error, tweepy.Unauthorized):
-            words = "401 Unauthorized from X: check X_CONSUMER_KEY/SECRET and X_ACCESS_TOKEN/SECRET"
+            # Translators: setting names are kept as they are.
+            words = _("401 Unauthorized from X: check X_CONSUMER_KEY/SECRET and X_ACCESS_TOKEN/SECRET")
         else:
             words = describe_failure(error, self.timeout)
         log.warning("X did not %s %s: %s", what, target, words)

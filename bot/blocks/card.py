@@ -72,10 +72,12 @@ def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     words = at_a_glance(complaint.text)
     blocks.append(customer_words(words.text))
     posted = [
+        # Translators: when the customer posted it; pieces of this line are joined with " · ".
         _("Posted %(time)s", time=clock(complaint.posted_at, now, tz)),
         complaint_number(complaint.id),
     ]
     if words.cut:
+        # Translators: the card shows part of a long post; the command shows all of it.
         posted.append(_("shortened here: the whole post with %(command)s", command=complaints_command(complaint.id)))
     if complaint.edited_at is not None:
         posted.append(
@@ -85,6 +87,7 @@ def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
             )
         )
     if complaint.extra_posts:
+        # Translators: the author's further posts in the same conversation, shown in the card's thread.
         posted.append(n_("*+%(count)s more* in the thread", "*+%(count)s more* in the thread", complaint.extra_posts))
     blocks.append(context_line(" · ".join(posted), verbatim=True))
     blocks.append(markup_section(_state_lines(view, now, tz)))

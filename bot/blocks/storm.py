@@ -95,24 +95,25 @@ class StormView:
 
 def headline(view: StormView, now: datetime, tz: ZoneInfo) -> str:
     storm = view.storm
-    count = n_("%(count)s complaint", "%(count)s complaints", view.complaints)
-    words = ", ".join(f"*{safe_mrkdwn(word, 40)}*" for word in view.words)
+    values = {
+        "count": n_("%(count)s complaint", "%(count)s complaints", view.complaints),
+        "start": clock(storm.started_at, now, tz),
+        "words": ", ".join(f"*{safe_mrkdwn(word, 40)}*" for word in view.words),
+    }
     if storm.ended_at is None:
-        # Translators: a storm is a surge of complaints; "time" is when it started.
-        said = _("*Surge since %(time)s* — %(count)s", time=clock(storm.started_at, now, tz), count=count)
-        emoji = ":tornado:"
+        if view.words:
+            # Translators: a storm is a surge of complaints; "start" is when it began, "words" what most of its
+            # complaints mention.
+            said = _("*Surge since %(start)s* — %(count)s, most mention %(words)s", **values)
+        else:
+            said = _("*Surge since %(start)s* — %(count)s", **values)
+        return f":tornado: {said}"
+    end = clock(storm.ended_at, now, tz)
+    if view.words:
+        said = _("*Surge %(start)s–%(end)s* — %(count)s, most mention %(words)s", end=end, **values)
     else:
-        said = _(
-            "*Surge %(start)s–%(end)s* — %(count)s",
-            start=clock(storm.started_at, now, tz),
-            end=clock(storm.ended_at, now, tz),
-            count=count,
-        )
-        emoji = ":white_check_mark:"
-    if words:
-        # Translators: after the storm's headline: the words most of its complaints mention.
-        said = _("%(headline)s, most mention %(words)s", headline=said, words=words)
-    return f"{emoji} {said}"
+        said = _("*Surge %(start)s–%(end)s* — %(count)s", end=end, **values)
+    return f":white_check_mark: {said}"
 
 
 def storm_card(view: StormView, now: datetime, tz: ZoneInfo) -> Message:

@@ -453,6 +453,16 @@ def test_block_kit_limits_hold_when_the_words_run_long() -> None:
     rendered.append(storm.storm_line(complaint(), [reply(1, "failed", "public")], NOW, MADRID))
     rendered.append(reminders.nag(complaint(), Clock.ACK, "", NOW, MADRID))
     rendered.append(messages.approval_request(complaint(), escalation(status="awaiting approval"), NOW, MADRID))
+    rendered.append(messages.escalation_notice(complaint(), escalation(), "<@U0PAT>", NOW, MADRID))
+    many = [(complaint(id=100 + n), Clock.ACK) for n in range(reminders.MAX_LISTED + 4)]
+    rendered.append(reminders.nag_list(many, "<!here>", NOW, MADRID))
+    rendered.append(reminders.breach_list([(c, w, 2) for c, w in many], NOW + timedelta(days=1), MADRID))
+    rendered.append(storm.storm_lines([(complaint(id=50), []), (complaint(id=51), [])], NOW, MADRID))
+    board = DutyBoard(
+        (RotationDuty("Care", ("U0ANA",), NOW, NOW + timedelta(hours=8), ("U0BEN",)),), ("U0BEN",), "round-robin"
+    )
+    rendered.append(rotations.render_duty(board, NOW, MADRID))
+    rendered.append(rotations.home_duty(board, "U0BEN", NOW, MADRID))
     summary = "*maria_l*"
     rendered += [
         hide_modal("ref", summary, "Facebook"),

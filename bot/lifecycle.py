@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.blocks.text import mention
+from bot.i18n import N_, _
 from storage.models import AuditEvent, Complaint, Escalation, FollowUp
 
 
@@ -157,6 +158,30 @@ class TransitionRefused(Exception):
     """The action does not apply as things are now; `str()` is written for the person who asked."""
 
 
+# How a refusal names the complaint's state, and the actions a person can be refused (in the language spoken).
+_STATUS_WORDS = {
+    # Translators: a complaint's state, in "This complaint is %(status)s; …".
+    Status.NEW: N_("new"),
+    Status.ACKNOWLEDGED: N_("acknowledged"),
+    Status.RESOLVED: N_("resolved"),
+}
+_REFUSALS = {
+    Action.CLAIM: N_("This complaint is %(status)s; it cannot be claimed now."),
+    Action.RELEASE: N_("This complaint is %(status)s; it cannot be released now."),
+    Action.REASSIGN: N_("This complaint is %(status)s; it cannot be reassigned now."),
+    Action.ACKNOWLEDGE: N_("This complaint is %(status)s; it cannot be acknowledged now."),
+    Action.ESCALATE: N_("This complaint is %(status)s; it cannot be escalated now."),
+    Action.RESOLVE: N_("This complaint is %(status)s; it cannot be resolved now."),
+    Action.REOPEN: N_("This complaint is %(status)s; it cannot be reopened now."),
+    Action.SNOOZE_RESOLUTION: N_("This complaint is %(status)s; its reminders cannot be snoozed now."),
+}
+
+
+def _refusal(current: Status, action: Action) -> str:
+    words = _REFUSALS.get(action, N_("This complaint is %(status)s; this cannot be done now."))
+    return _(words, status=_(_STATUS_WORDS[current]))
+
+
 @dataclass(frozen=True)
 class Actor:
     id: str
@@ -178,7 +203,7 @@ def _claim(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, 
     if complaint.owner_id == actor.id:
         return Outcome(changed=False)
     if complaint.owner_id is not None:
-        raise TransitionRefused(f"This complaint is already claimed by {mention(complaint.owner_id)}.")
+        raise TransitionRefused(_("This complaint is already claimed by %(who)s.", who=mention(complaint.owner_id)))
     complaint.owner_id = actor.id
     complaint.claimed_by = actor.id
     complaint.claimed_at = now
@@ -187,10 +212,10 @@ def _claim(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, 
 
 def _release(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
     if complaint.owner_id is None:
-        return Outcome(changed=False, notice="Nobody owns this complaint; there is nothing to release.")
+        return Outcome(changed=False, notice=_("Nobody owns this complaint; there is nothing to release."))
     if complaint.owner_id != actor.id and not detail.get("as_manager"):
         raise TransitionRefused(
-            f"Only its owner, {mention(complaint.owner_id)}, or a manager can release this complaint."
+            _("Only its owner, %(who)s, or a manager can release this complaint.", who=mention(complaint.owner_id))
         )
     detail["previous_owner"] = complaint.owner_id
     complaint.owner_id = None
@@ -202,7 +227,7 @@ def _release(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str
 def _reassign(complaint: Complaint, actor: Actor, now: datetime, detail: dict[str, Any]) -> Outcome | None:
     target = detail["to"]
     if complaint.owner_id == target:
-        return Outcome(changed=False, notice=f"{mention(target)} already owns this complaint.")
+        return Outcome(changed=False, notice=_("%(who)s already owns this complaint.", who=mention(target)))
     detail["previous_owner"] = complaint.owner_id
     complaint.owner_id = target
     complaint.claimed_by = actor.id
@@ -252,12 +277,16 @@ def _repeat(complaint: Complaint, action: Action, actor: Actor) -> Outcome | Non
     """Repeats of an action whose effect already holds: silent for the same person, explained to anyone else."""
     if action is Action.ACKNOWLEDGE and complaint.acknowledged_at is not None:
         by = complaint.acknowledged_by
-        return Outcome(changed=False, notice=None if by == actor.id else f"Already acknowledged by {mention(by)}.")
+        return Outcome(
+            changed=False, notice=None if by == actor.id else _("Already acknowledged by %(who)s.", who=mention(by))
+        )
     if action is Action.RESOLVE and complaint.status == Status.RESOLVED:
         by = complaint.resolved_by
-        return Outcome(changed=False, notice=None if by == actor.id else f"Already resolved by {mention(by)}.")
+        return Outcome(
+            changed=False, notice=None if by == actor.id else _("Already resolved by %(who)s.", who=mention(by))
+        )
     if action is Action.REOPEN and complaint.status != Status.RESOLVED:
-        return Outcome(changed=False, notice="This complaint is already open.")
+        return Outcome(changed=False, notice=_("This complaint is already open."))
     return None
 
 
@@ -277,7 +306,7 @@ def apply(
     current = Status(complaint.status)
     target = TRANSITIONS[action].get(current)
     if target is None:
-        raise TransitionRefused(f"This complaint is {current.value}; it cannot be {action.value} now.")
+        raise TransitionRefused(_refusal(current, action))
     early = _EFFECTS.get(action, _no_effect)(complaint, actor, now, detail)
     if early is not None:
         return early
@@ -313,14 +342,17 @@ def _explain_escalation(escalation: Escalation, action: Action, actor: Actor) ->
         by = escalation.accepted_by
         if action is Action.ACCEPT_ESCALATION and by == actor.id:
             return Outcome(changed=False)
-        return Outcome(changed=False, notice=f"{mention(by)} already accepted this escalation.")
+        return Outcome(changed=False, notice=_("%(who)s already accepted this escalation.", who=mention(by)))
     if status in (EscalationStatus.OPEN, EscalationStatus.DECLINED) and action is not Action.ACCEPT_ESCALATION:
-        word = "approved" if status is EscalationStatus.OPEN else "declined"
         by = escalation.decided_by
-        return Outcome(changed=False, notice=None if by == actor.id else f"{mention(by)} already {word} it.")
+        if by == actor.id:
+            return Outcome(changed=False)
+        if status is EscalationStatus.OPEN:
+            return Outcome(changed=False, notice=_("%(who)s already approved it.", who=mention(by)))
+        return Outcome(changed=False, notice=_("%(who)s already declined it.", who=mention(by)))
     if status is EscalationStatus.DECLINED:
-        raise TransitionRefused("This escalation was declined by a manager; there is nothing to accept.")
-    raise TransitionRefused("This escalation is waiting for a manager's approval.")
+        raise TransitionRefused(_("This escalation was declined by a manager; there is nothing to accept."))
+    raise TransitionRefused(_("This escalation is waiting for a manager's approval."))
 
 
 def apply_to_follow_up(
@@ -336,8 +368,11 @@ def apply_to_follow_up(
     target = FOLLOW_UP_TRANSITIONS[action].get(current)
     if target is None:
         if current is FollowUpStatus.DONE:
-            return Outcome(changed=False, notice=f"This follow-up was already done by {mention(follow_up.done_by)}.")
-        raise TransitionRefused(f"This follow-up is {current.value}; it cannot be {action.value} now.")
+            done_by = mention(follow_up.done_by)
+            return Outcome(changed=False, notice=_("This follow-up was already done by %(who)s.", who=done_by))
+        if current is FollowUpStatus.CANCELLED:
+            raise TransitionRefused(_("This follow-up is cancelled; this cannot be done now."))
+        raise TransitionRefused(_("This follow-up has changed meanwhile; this cannot be done now."))
     if action is Action.SEND_FOLLOW_UP:
         follow_up.sent_at = now
     elif action is Action.FINISH_FOLLOW_UP:

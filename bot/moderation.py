@@ -19,8 +19,11 @@ from bot import delivery
 from bot.blocks import Message
 from bot.blocks.messages import threat_notice
 from bot.blocks.moderation import ModerationView
+from bot.blocks.text import person
+from bot.blocks.when import long_time
 from bot.config import Settings
 from bot.delivery import FileUpload, NotReady, Outgoing
+from bot.i18n import _
 from storage.models import AuditEvent, Base, Complaint, ComplaintPost, Delivery, ModeratedAuthor, WriteUp
 
 THREAT_NOTICE = "threat_notice"
@@ -102,10 +105,21 @@ def other_cards_of_author(session: Session, complaint: Complaint, limit: int = 5
 def warning_draft(complaint: Complaint, policy_url: str | None) -> str:
     """A polite public warning, to be sent as a reply; plain text the agent copies (or sends) as it is or edits."""
     handle = complaint.author_handle.lstrip("@")
-    policy = f"our community policy: {policy_url}" if policy_url else "our community policy"
-    return (
-        f"Hi @{handle}, we want to help and we read every message, criticism included. Please keep it respectful "
-        f"and within {policy}. Posts that break it may be hidden, and repeated ones lead to a block."
+    if policy_url:
+        # Translators: a public reply to a customer whose post broke the community policy (a warm, firm tone);
+        # the link is the policy's address.
+        return _(
+            "Hi @%(handle)s, we want to help and we read every message, criticism included. Please keep it respectful "
+            "and within our community policy: %(link)s. Posts that break it may be hidden, and repeated ones lead to "
+            "a block.",
+            handle=handle,
+            link=policy_url,
+        )
+    # Translators: a public reply to a customer whose post broke the community policy (a warm, firm tone).
+    return _(
+        "Hi @%(handle)s, we want to help and we read every message, criticism included. Please keep it respectful "
+        "and within our community policy. Posts that break it may be hidden, and repeated ones lead to a block.",
+        handle=handle,
     )
 
 
@@ -189,15 +203,20 @@ def evidence_record(session: Session, complaint: Complaint, now: datetime) -> di
 
 def evidence_file(session: Session, complaint: Complaint, event: AuditEvent, now: datetime, tz: ZoneInfo) -> FileUpload:
     content = json.dumps(evidence_record(session, complaint, now), ensure_ascii=False, indent=2, default=str)
-    local = now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    kept = _(
+        "Evidence kept by %(who)s: the post as the source sent it, the conversation and every action, so it can be "
+        "shown even if the post is deleted.",
+        who=person(event.actor),
+    )
     return FileUpload(
         filename=f"heard-complaint-{complaint.id}-evidence-{event.id}.json",
         content=content.encode(),
-        title=f"Evidence: complaint #{complaint.id}, the complete record as of {local}",
-        comment=(
-            f":file_folder: Evidence kept by <@{event.actor}>: the post as the source sent it, the conversation and "
-            "every action, so it can be shown even if the post is deleted."
+        title=_(
+            "Evidence: complaint #%(id)s, the complete record as of %(time)s",
+            id=complaint.id,
+            time=long_time(now, tz),
         ),
+        comment=f":file_folder: {kept}",
     )
 
 

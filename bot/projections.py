@@ -34,6 +34,7 @@ from bot.delivery.worker import PostedHook
 from bot.digest import Digest, chart_alt_text, compute_digest, render_chart
 from bot.directory import DirectoryFile
 from bot.export import export_attainment_csv, export_csv
+from bot.i18n import _
 from bot.lifecycle import Action, FollowUpStatus
 from bot.sla import Clock, clock_applies, clock_deadline
 from storage.models import (
@@ -460,7 +461,7 @@ class Projections:
         detail = event.detail or {}
         key = f"{NAG}:{complaint.id}:{detail.get('clock')}:{detail.get('stage')}"
         row = session.scalar(select(Delivery).where(Delivery.key == key))
-        for _ in range(MAX_FORWARDS):
+        for _attempt in range(MAX_FORWARDS):
             if row is None or not batches.folded(row):
                 break
             row = session.scalar(select(Delivery).where(Delivery.key == row.payload[batches.FOLDED_INTO]))
@@ -602,7 +603,9 @@ class Projections:
             (row.complaint_id or 0, row.payload["clock"]): _breach_item(row)
         }
         others = []
-        for other, _ in batches.gather(session, BREACH, row, Delivery.pace_key == to, now, batches.MAX_ALERTED * 2):
+        for other, _listed in batches.gather(
+            session, BREACH, row, Delivery.pace_key == to, now, batches.MAX_ALERTED * 2
+        ):
             key = (other.complaint_id or 0, other.payload["clock"])
             if key not in listed and len(listed) >= batches.MAX_ALERTED:
                 continue
@@ -657,7 +660,8 @@ class Projections:
         chart = FileUpload(
             filename=f"heard-{run.kind}-digest-{run.last_day.isoformat()}-{run.id}.png",
             content=render_chart(digest, self.settings.ack_window),
-            title=f"Complaints per hour and time to acknowledge, {digest_period_words(digest)}",
+            # Translators: the digest chart's title; the period is e.g. "Mon 23 Nov".
+            title=_("Complaints per hour and time to acknowledge, %(period)s", period=digest_period_words(digest)),
             alt_text=chart_alt_text(digest),
         )
         return Outgoing(run.recipient, Message(text=chart.title), file=chart)

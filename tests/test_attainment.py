@@ -118,18 +118,18 @@ def test_stats_show_attainment_per_agent_and_team_by_day(
     assert validate_blocks(answer["blocks"]) == [] and len(answer["blocks"]) <= 50
     lines = lines_of(shown(answer))
 
-    assert ":stopwatch: *Within the windows* — acknowledge 1 h, resolve 1 d" in lines
+    assert ":stopwatch: *Within the windows* — acknowledge 1 hr, resolve 1 day" in lines
     assert (
-        "*Team*: acknowledged 2 of 5 in time (40%), median 20 min, 90% within 1 h 16 min; 1 still in the window"
-        " · resolved 2 of 3 in time (67%), median 13 h, 90% within 21 h; 3 still in the window"
+        "*Team*: acknowledged 2 of 5 in time (40%), median 20 mins, 90% within 1 hr 16 mins; 1 still in the window"
+        " · resolved 2 of 3 in time (67%), median 13 hrs, 90% within 21 hrs; 3 still in the window"
     ) in lines
     assert (
-        f"<@{ANA}>: acknowledged 1 of 3 in time (33%), median 55 min, 90% within 1 h 23 min"
-        " · resolved 1 of 2 in time (50%), median 3 h, 90% within 3 h"
+        f"<@{ANA}>: acknowledged 1 of 3 in time (33%), median 55 mins, 90% within 1 hr 23 mins"
+        " · resolved 1 of 2 in time (50%), median 3 hrs, 90% within 3 hrs"
     ) in lines
     assert (
-        f"<@{BEN}>: acknowledged 1 of 1 in time (100%), median 10 min, 90% within 10 min"
-        " · resolved 1 of 1 in time (100%), median 23 h, 90% within 23 h; 1 still in the window"
+        f"<@{BEN}>: acknowledged 1 of 1 in time (100%), median 10 mins, 90% within 10 mins"
+        " · resolved 1 of 1 in time (100%), median 23 hrs, 90% within 23 hrs; 1 still in the window"
     ) in lines
     assert ("Unclaimed: acknowledged 0 of 1 in time (0%); 1 still in the window · resolved: none due yet") in lines
     # Ana answers for the most clocks: listed first.
@@ -140,8 +140,8 @@ def test_stats_show_attainment_per_agent_and_team_by_day(
     assert "*By day* (the team)" in lines
     assert "Monday 9 Nov: acknowledged 0 of 1 in time (0%) · resolved 0 of 1 in time (0%)" in lines
     assert (
-        "Tuesday 10 Nov: acknowledged 2 of 4 in time (50%), median 20 min, 90% within 1 h 16 min"
-        " · resolved 2 of 2 in time (100%), median 13 h, 90% within 21 h; 2 still in the window"
+        "Tuesday 10 Nov: acknowledged 2 of 4 in time (50%), median 20 mins, 90% within 1 hr 16 mins"
+        " · resolved 2 of 2 in time (100%), median 13 hrs, 90% within 21 hrs; 2 still in the window"
     ) in lines
     assert "Wednesday 11 Nov: acknowledged: none due yet · resolved: none due yet" in lines
     assert "Thursday 5 Nov: acknowledged: none · resolved: none" in lines
@@ -154,8 +154,8 @@ def test_stats_show_attainment_per_agent_and_team_by_day(
     month = lines_of(shown(desk.ask("stats 30d")))
     assert "*By week* (the team)" in month
     assert (
-        "Monday 9 Nov – Wednesday 11 Nov: acknowledged 2 of 5 in time (40%), median 20 min, 90% within 1 h 16 min"
-        "; 1 still in the window · resolved 2 of 3 in time (67%), median 13 h, 90% within 21 h; 3 still in the window"
+        "Monday 9 Nov – Wednesday 11 Nov: acknowledged 2 of 5 in time (40%), median 20 mins, 90% within 1 hr 16 mins; "
+        "1 still in the window · resolved 2 of 3 in time (67%), median 13 hrs, 90% within 21 hrs; 3 still in the window"
     ) in month
     assert "Tuesday 13 Oct – Sunday 18 Oct: acknowledged: none · resolved: none" in month
     assert fake_slack.problems == []
@@ -185,18 +185,18 @@ def test_business_hours_count_open_time_only(
         assert (complaint.ack_deadline, complaint.resolve_deadline) == (at(9, 9, 30), at(9, 16, 30))
 
     lines = lines_of(shown(desk.ask("stats 7d")))
-    assert ":stopwatch: *Within the windows* — acknowledge 1 h, resolve 8 h (business hours)" in lines
+    assert ":stopwatch: *Within the windows* — acknowledge 1 hr, resolve 8 hrs (business hours)" in lines
     assert (
-        "*Team*: acknowledged 1 of 2 in time (50%), median 1 h 10 min, 90% within 1 h 26 min"
-        " · resolved 1 of 2 in time (50%), median 7 h 45 min, 90% within 9 h 9 min"
+        "*Team*: acknowledged 1 of 2 in time (50%), median 1 hr 10 mins, 90% within 1 hr 26 mins"
+        " · resolved 1 of 2 in time (50%), median 7 hrs 45 mins, 90% within 9 hrs 9 mins"
     ) in lines
     assert (
-        f"<@{ANA}>: acknowledged 1 of 1 in time (100%), median 50 min, 90% within 50 min"
-        " · resolved 0 of 1 in time (0%), median 9 h 30 min, 90% within 9 h 30 min"
+        f"<@{ANA}>: acknowledged 1 of 1 in time (100%), median 50 mins, 90% within 50 mins"
+        " · resolved 0 of 1 in time (0%), median 9 hrs 30 mins, 90% within 9 hrs 30 mins"
     ) in lines
     assert (
-        f"<@{BEN}>: acknowledged 0 of 1 in time (0%), median 1 h 30 min, 90% within 1 h 30 min"
-        " · resolved 1 of 1 in time (100%), median 6 h, 90% within 6 h"
+        f"<@{BEN}>: acknowledged 0 of 1 in time (0%), median 1 hr 30 mins, 90% within 1 hr 30 mins"
+        " · resolved 1 of 1 in time (100%), median 6 hrs, 90% within 6 hrs"
     ) in lines
 
     answer = shown(desk.ask("export attainment 7d", user=BOSS))
@@ -240,16 +240,16 @@ def test_the_digest_and_its_chart_show_yesterdays_attainment(
     preview = lines_of(shown(desk.ask("digest")))
     assert "Daily digest · Tuesday 10 Nov" in " ".join(preview)
     assert (
-        "*Team*: acknowledged 2 of 4 in time (50%), median 20 min, 90% within 1 h 16 min"
-        " · resolved 2 of 2 in time (100%), median 13 h, 90% within 21 h; 2 still in the window"
+        "*Team*: acknowledged 2 of 4 in time (50%), median 20 mins, 90% within 1 hr 16 mins"
+        " · resolved 2 of 2 in time (100%), median 13 hrs, 90% within 21 hrs; 2 still in the window"
     ) in preview
     assert (
-        f"<@{ANA}>: acknowledged 1 of 2 in time (50%), median 55 min, 90% within 1 h 23 min"
-        " · resolved 1 of 1 in time (100%), median 3 h, 90% within 3 h"
+        f"<@{ANA}>: acknowledged 1 of 2 in time (50%), median 55 mins, 90% within 1 hr 23 mins"
+        " · resolved 1 of 1 in time (100%), median 3 hrs, 90% within 3 hrs"
     ) in preview
     assert (
-        f"<@{BEN}>: acknowledged 1 of 1 in time (100%), median 10 min, 90% within 10 min"
-        " · resolved 1 of 1 in time (100%), median 23 h, 90% within 23 h; 1 still in the window"
+        f"<@{BEN}>: acknowledged 1 of 1 in time (100%), median 10 mins, 90% within 10 mins"
+        " · resolved 1 of 1 in time (100%), median 23 hrs, 90% within 23 hrs; 1 still in the window"
     ) in preview
     assert "Unclaimed: acknowledged 0 of 1 in time (0%) · resolved: none due yet" in preview
     assert "By day" not in " ".join(preview)
@@ -263,8 +263,8 @@ def test_the_digest_and_its_chart_show_yesterdays_attainment(
     assert "acknowledged 2 of 4 in time (50%)" in shown(digest)
     [chart] = [f for f in fake_slack.files() if fake_slack.dm_channel(BOSS) in f["channels"]]
     assert (
-        "The title gives the team's SLA attainment: acknowledged within 1 h 50% (2 of 4), "
-        "resolved within 1 d 100% (2 of 2)." in chart["alt_txt"]
+        "The title gives the team's SLA attainment: acknowledged within 1 hr 50% (2 of 4), "
+        "resolved within 1 day 100% (2 of 2)." in chart["alt_txt"]
     )
     assert len(chart["alt_txt"]) <= 1000
 
@@ -280,8 +280,8 @@ def test_the_digest_and_its_chart_show_yesterdays_attainment(
     assert "Monday 9 Nov: acknowledged 0 of 1 in time (0%) · resolved 0 of 1 in time (0%)" in week
     assert "Wednesday 4 Nov: acknowledged: none · resolved: none" in week
     assert (
-        "*Team*: acknowledged 2 of 5 in time (40%), median 20 min, 90% within 1 h 16 min"
-        " · resolved 2 of 3 in time (67%), median 13 h, 90% within 21 h; 2 still in the window"
+        "*Team*: acknowledged 2 of 5 in time (40%), median 20 mins, 90% within 1 hr 16 mins"
+        " · resolved 2 of 3 in time (67%), median 13 hrs, 90% within 21 hrs; 2 still in the window"
     ) in week
 
 

@@ -200,7 +200,7 @@ def test_the_follow_up_modal_defaults_and_refuses_the_past(team: tuple, database
 
     answer = people.slack.submit_view(view, ANA, {"Date": "2099-05-04", "Time": "09:30", "Note": "Check refund"})
     assert answer.field_errors() == {}
-    people.card_shows("Follow-up Mon 04 May 09:30 with <@U0ANA>")
+    people.card_shows("Follow-up Mon 4 May, 09:30 with <@U0ANA>")
 
 
 def test_resolve_then_follow_up_fires_through_the_real_scheduler_and_is_done_once(

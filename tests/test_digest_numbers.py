@@ -287,10 +287,10 @@ def test_the_message_reads_and_fits(tuesday: Database) -> None:
     assert "Daily digest · Tuesday 10 Nov" in text
     assert "*Received*\\n7 (+3 vs Monday)" in text
     assert "5 of 7 · 71% (\N{MINUS SIGN}29 pts vs Monday)" in text
-    assert "median 20 min (\N{MINUS SIGN}10 min vs Monday)" in text
+    assert "median 20 mins (\N{MINUS SIGN}10 mins vs Monday)" in text
     assert "*Breaches*\\n3 (+2 vs Monday)" in text
     assert f"<{digest.breaches[2].permalink}|#{digest.breaches[2].complaint_id}> @customer" in text
-    assert "acknowledged 30 min late" in text and "not resolved yet, 1 d 2 h past the deadline" in text
+    assert "acknowledged 30 mins late" in text and "not resolved yet, 1 day 2 hrs past the deadline" in text
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text
     assert "Unclaimed: 2 (1 not acknowledged)" in text
     assert "<@U0ANA>: 3" in text
@@ -311,7 +311,7 @@ def test_the_chart_is_a_png_of_sensible_size(tuesday: Database) -> None:
     assert 10_000 < len(png) < 500_000
     alt = chart_alt_text(digest)
     assert len(alt) <= MAX_ALT_TEXT
-    assert "median 20 min" in alt and "09:00 (2)" in alt and "1 h window" in alt
+    assert "median 20 mins" in alt and "09:00 (2)" in alt and "1 hr window" in alt
 
 
 def test_a_quiet_day_still_gets_a_short_digest(tuesday: Database) -> None:
@@ -333,7 +333,7 @@ def test_a_quiet_day_still_gets_a_short_digest(tuesday: Database) -> None:
     assert "*No complaints yesterday.* (Tuesday: 7)" in text
     assert "Of older complaints: 1 breach." in text
     assert f"<{c2.slack_permalink}|#{c2.id}> @customer" in text
-    assert "not resolved yet, 22 h 20 min past the deadline" in text
+    assert "not resolved yet, 22 hrs 20 mins past the deadline" in text
     assert "Open now: 7" in text
     assert "Follow-ups due today: 1* (and 3 overdue from earlier days)" in text
     assert "Top sources" not in text

@@ -261,7 +261,7 @@ def test_mine_shows_only_what_i_own_and_overdue_what_is_late(desk: Desk, databas
 
     overdue = desk.ask("overdue")
     assert complaint_numbers(overdue) == [late]
-    assert "Acknowledge overdue by 1 h" in shown(overdue)
+    assert "Acknowledge overdue by 1 hr" in shown(overdue)
 
     assert complaint_numbers(desk.ask("mine", user=BEN)) == [bens]
     assert "You own no open complaints" in shown(desk.ask("mine", user=BOSS))
@@ -415,7 +415,7 @@ def test_stats_count_today_in_the_teams_time_zone(desk: Desk, database: Database
 
     today = shown(desk.ask("stats"))
     assert "*Received*\n3" in today
-    assert "*Acknowledged within 1 h*\n1 (33%)" in today
+    assert "*Acknowledged within 1 hr*\n1 (33%)" in today
     assert "*Median time to acknowledge*\n1 min" in today or "*Median time to acknowledge*\n<1 min" in today
     assert "*Breaches*\n1" in today and "*Resolved*\n1" in today
     assert "X 2, Facebook 1" in today

@@ -16,18 +16,26 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    MarkdownTextObject,
-    SectionBlock,
     StaticSelectElement,
 )
 
 from bot.assignment import BY_ROTATION
-from bot.blocks import Message, context_line, customer_words, ids
+from bot.blocks import Message, context_line, customer_words, ids, markup_section
 from bot.blocks.menu import MenuItem, more_menu
 from bot.blocks.moderation import ModerationView, moderation_blocks, moderation_menu_items
 from bot.blocks.replies import ReplyWords, reply_blocks
-from bot.blocks.text import at_a_glance, link_to, safe_mrkdwn
-from bot.blocks.when import clock, in_words, span
+from bot.blocks.text import (
+    BUTTON_TEXT_LIMIT,
+    at_a_glance,
+    complaints_command,
+    link_to,
+    person,
+    quoted,
+    safe_mrkdwn,
+    safe_plain,
+)
+from bot.blocks.when import clock, compact, in_words, span
+from bot.i18n import N_, _, n_
 from bot.lifecycle import EscalationStatus, Status
 from bot.platforms import source_label
 from storage.models import Complaint, Escalation, FollowUp, Reply
@@ -57,26 +65,47 @@ class CardView:
 
 def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     complaint = view.complaint
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=who_and_where(complaint), verbatim=True))]
+    blocks: list[Block] = [markup_section(who_and_where(complaint), verbatim=True)]
     flags = triage_lines(complaint)
     if flags:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=flags)))
+        blocks.append(markup_section(flags))
     words = at_a_glance(complaint.text)
     blocks.append(customer_words(words.text))
-    posted = f"Posted {clock(complaint.posted_at, now, tz)} · Complaint #{complaint.id}"
+    posted = [
+        # Translators: when the customer posted it; pieces of this line are joined with " · ".
+        _("Posted %(time)s", time=clock(complaint.posted_at, now, tz)),
+        complaint_number(complaint.id),
+    ]
     if words.cut:
-        posted += f" · shortened here: the whole post with `/complaints {complaint.id}`"
+        # Translators: the card shows part of a long post; the command shows all of it.
+        posted.append(_("shortened here: the whole post with %(command)s", command=complaints_command(complaint.id)))
     if complaint.edited_at is not None:
-        posted += f" · edited by the author {clock(complaint.edited_at, now, tz)} (earlier text in its history)"
+        posted.append(
+            _(
+                "edited by the author %(time)s (earlier text in its history)",
+                time=clock(complaint.edited_at, now, tz),
+            )
+        )
     if complaint.extra_posts:
-        posted += f" · *+{complaint.extra_posts} more* in the thread"
-    blocks.append(context_line(posted, verbatim=True))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=_state_lines(view, now, tz))))
+        # Translators: the author's further posts in the same conversation, shown in the card's thread.
+        posted.append(n_("*+%(count)s more* in the thread", "*+%(count)s more* in the thread", complaint.extra_posts))
+    blocks.append(context_line(" · ".join(posted), verbatim=True))
+    blocks.append(markup_section(_state_lines(view, now, tz)))
     blocks.extend(reply_blocks(view.replies, ReplyWords.of(complaint), now, tz))
     if view.moderation is not None:
         blocks.extend(moderation_blocks(complaint, view.moderation, now, tz))
     blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_actions(view)))
     return Message(text=fallback(complaint), blocks=[block.to_dict() for block in blocks])
+
+
+def complaint_number(complaint_id: int) -> str:
+    """`Complaint #42`, as every message about a complaint names it."""
+    return _("Complaint #%(id)s", id=complaint_id)
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    """A button with Heard's own (translated) words, cut to Slack's 75 characters in any language."""
+    return ButtonElement(text=safe_plain(text, BUTTON_TEXT_LIMIT), action_id=action_id, value=value, style=style)
 
 
 def _actions(view: CardView) -> list[ButtonElement | StaticSelectElement]:
@@ -89,34 +118,59 @@ def _actions(view: CardView) -> list[ButtonElement | StaticSelectElement]:
     return elements
 
 
+# The card's verbs, shared with the messages that carry the same buttons (nags, storm lines).
+# Translators: a button: acknowledge the customer's complaint (reply that it was seen).
+ACKNOWLEDGE = N_("Acknowledge")
+# Translators: a button: take the complaint as one's own to handle.
+CLAIM = N_("Claim")
+# Translators: a button: give up ownership of a claimed complaint.
+RELEASE = N_("Release")
+# Translators: a button: hand the complaint to a department.
+ESCALATE = N_("Escalate")
+# Translators: a button: mark the complaint as dealt with.
+RESOLVE = N_("Resolve")
+# Translators: a button: open a resolved complaint again.
+REOPEN = N_("Reopen")
+# Translators: a button: plan a later check with the customer.
+SCHEDULE_FOLLOW_UP = N_("Schedule follow-up")
+# Translators: a button or menu choice: move the conversation to a private message with the customer.
+TAKE_PRIVATE = N_("Take it private")
+# Translators: a menu choice: give the complaint to another person.
+REASSIGN = N_("Reassign")
+
+
 def _buttons(view: CardView, ref: str) -> list[ButtonElement]:
     """The primary actions: Acknowledge, Claim (Release once claimed), Escalate, Schedule follow-up, Resolve; on a
     resolved card Reopen, the quick follow-up and Schedule follow-up. Take it private joins them, first, when the
     post shows personal data: then it is the suggested step."""
     complaint = view.complaint
 
-    def button(text: str, action_id: str, style: str | None = None) -> ButtonElement:
-        return ButtonElement(text=text, action_id=action_id, value=ref, style=style)
+    def card_button(text: str, action_id: str, style: str | None = None) -> ButtonElement:
+        return button(text, action_id, ref, style)
 
     if complaint.status == Status.RESOLVED:
-        buttons = [button("Reopen", ids.REOPEN)]
+        buttons = [card_button(_(REOPEN), ids.REOPEN)]
         if view.next_follow_up is None and view.quick_follow_up is not None:
-            buttons.append(
-                button(f"Follow up in {in_words(view.quick_follow_up)}", ids.QUICK_FOLLOW_UP, style="primary")
-            )
-        buttons.append(button("Schedule follow-up", ids.SCHEDULE_FOLLOW_UP))
+            # Translators: a button; the delay is a duration such as "3 days".
+            follow_up = _("Follow up in %(delay)s", delay=in_words(view.quick_follow_up))
+            buttons.append(card_button(follow_up, ids.QUICK_FOLLOW_UP, style="primary"))
+        buttons.append(card_button(_(SCHEDULE_FOLLOW_UP), ids.SCHEDULE_FOLLOW_UP))
         return buttons
     buttons = []
     # Personal data posted in public: taking it private comes first (and is the suggested step).
     if complaint.personal_data:
-        buttons.append(button("Take it private", ids.TAKE_PRIVATE, style="primary"))
+        buttons.append(card_button(_(TAKE_PRIVATE), ids.TAKE_PRIVATE, style="primary"))
     if complaint.acknowledged_at is None:
-        buttons.append(button("Acknowledge", ids.ACKNOWLEDGE, style=None if complaint.personal_data else "primary"))
-    buttons.append(button("Claim", ids.CLAIM) if complaint.owner_id is None else button("Release", ids.RELEASE))
+        style = None if complaint.personal_data else "primary"
+        buttons.append(card_button(_(ACKNOWLEDGE), ids.ACKNOWLEDGE, style=style))
+    if complaint.owner_id is None:
+        buttons.append(card_button(_(CLAIM), ids.CLAIM))
+    else:
+        buttons.append(card_button(_(RELEASE), ids.RELEASE))
     if view.can_escalate:
-        buttons.append(button("Escalate", ids.ESCALATE))
-    buttons.append(button("Schedule follow-up", ids.SCHEDULE_FOLLOW_UP))
-    buttons.append(button("Resolve", ids.RESOLVE))
+        buttons.append(card_button(_(ESCALATE), ids.ESCALATE))
+    buttons.append(card_button(_(SCHEDULE_FOLLOW_UP), ids.SCHEDULE_FOLLOW_UP))
+    buttons.append(card_button(_(RESOLVE), ids.RESOLVE))
     return buttons
 
 
@@ -126,15 +180,15 @@ def _menu_items(view: CardView) -> list[MenuItem]:
     complaint = view.complaint
     items: list[MenuItem] = []
     if complaint.status != Status.RESOLVED:
-        items.append(MenuItem("Reassign", ids.REASSIGN))
+        items.append(MenuItem(_(REASSIGN), ids.REASSIGN))
         if not complaint.personal_data:  # else it is a primary button already
-            items.append(MenuItem("Take it private", ids.TAKE_PRIVATE))
+            items.append(MenuItem(_(TAKE_PRIVATE), ids.TAKE_PRIVATE))
     if view.moderation is not None:
         items.extend(moderation_menu_items(complaint, view.moderation))
     return items
 
 
-PERSONAL_DATA_ADVICE = "Personal data in a public post: take it to DM"
+PERSONAL_DATA_ADVICE = N_("Personal data in a public post: take it to DM")
 
 
 def who_and_where(complaint: Complaint) -> str:
@@ -147,21 +201,25 @@ def who_and_where(complaint: Complaint) -> str:
         who += " :ballot_box_with_check:"
     details = []
     if complaint.author_followers is not None:
-        details.append(f"{followers(complaint.author_followers)} followers")
+        count = complaint.author_followers
+        details.append(n_("%(followers)s follower", "%(followers)s followers", count, followers=followers(count)))
     if complaint.lang and complaint.lang not in ("und", "zxx"):
-        details.append(f"lang {safe_mrkdwn(complaint.lang, 16)}")
+        # Translators: the language the customer wrote in, as a code such as "fi".
+        details.append(_("lang %(code)s", code=safe_mrkdwn(complaint.lang, 16)))
     source = source_label(complaint.platform, complaint.source)
     where = link_to(complaint.url, source, 64) or safe_mrkdwn(source, 64)
-    extra = f" ({', '.join(details)})" if details else ""
-    return f":speech_balloon: {who}{extra} on {where}"
+    if details:
+        # Translators: the author, then facts about them such as "12.4k followers, lang fi", then the network.
+        said = _("%(author)s (%(details)s) on %(network)s", author=who, details=", ".join(details), network=where)
+    else:
+        # Translators: the author of a post, then the network it was posted on (a link), e.g. "@maria on X".
+        said = _("%(author)s on %(network)s", author=who, network=where)
+    return f":speech_balloon: {said}"
 
 
 def followers(count: int) -> str:
     """12400 -> "12.4k": a glance, not an audit (the exact figure is in the triage reason when it matters)."""
-    for size, unit in ((1_000_000, "M"), (1_000, "k")):
-        if count >= size:
-            return f"{count / size:.1f}".rstrip("0").rstrip(".") + unit
-    return str(count)
+    return compact(count)
 
 
 def triage_lines(complaint: Complaint) -> str:
@@ -169,14 +227,22 @@ def triage_lines(complaint: Complaint) -> str:
     lines = []
     if complaint.priority == "high":
         reasons = " · ".join(safe_mrkdwn(reason, REASON_LIMIT) for reason in complaint.triage_reasons or [])
-        lines.append(":red_circle: *High priority*" + (f" — {reasons}" if reasons else ""))
+        if reasons:
+            # Translators: the reasons are triage's own words, e.g. "urgent: refund".
+            lines.append(":red_circle: " + _("*High priority* — %(reasons)s", reasons=reasons))
+        else:
+            lines.append(":red_circle: " + _("*High priority*"))
     if complaint.personal_data:
-        lines.append(f":lock: *{PERSONAL_DATA_ADVICE}* ({', '.join(complaint.personal_data)})")
+        kinds = ", ".join(complaint.personal_data)
+        lines.append(f":lock: *{_(PERSONAL_DATA_ADVICE)}* ({kinds})")
     if complaint.threats:
-        words = ", ".join(f"“{safe_mrkdwn(word, 60)}”" for word in complaint.threats[:3])
+        words = ", ".join(quoted(word, 60) for word in complaint.threats[:3])
         lines.append(
-            f":rotating_light: *Flagged for Legal*: reads as a threat ({words}). Illegal threats are reported to "
-            "the police."
+            ":rotating_light: "
+            + _(
+                "*Flagged for Legal*: reads as a threat (%(words)s). Illegal threats are reported to the police.",
+                words=words,
+            )
         )
     return "\n".join(lines)
 
@@ -186,70 +252,107 @@ def _state_lines(view: CardView, now: datetime, tz: ZoneInfo) -> str:
     lines = [_acknowledgement_line(complaint, now, tz)]
     if complaint.removed_at is not None:
         network = safe_mrkdwn(source_label(complaint.platform, complaint.source), 64)
-        lines.append(
-            f":wastebasket: The author removed it on {network} {clock(complaint.removed_at, now, tz)}; "
-            "Heard keeps its record"
+        removed = _(
+            "The author removed it on %(network)s %(time)s; Heard keeps its record",
+            network=network,
+            time=clock(complaint.removed_at, now, tz),
         )
+        lines.append(f":wastebasket: {removed}")
     if complaint.acknowledged_at is not None and complaint.status != Status.RESOLVED:
         lines.append(_resolution_line(complaint, now, tz))
     lines.append(_owner_line(complaint, now, tz))
     if complaint.status == Status.RESOLVED and complaint.resolved_at is not None:
-        note = f" — {safe_mrkdwn(complaint.resolution_note, REASON_LIMIT)}" if complaint.resolution_note else ""
-        lines.append(
-            f":white_check_mark: *Resolved* by <@{complaint.resolved_by}> at "
-            f"{clock(complaint.resolved_at, now, tz)}{note}"
-        )
+        who, at = person(complaint.resolved_by), clock(complaint.resolved_at, now, tz)
+        if complaint.resolution_note:
+            note = safe_mrkdwn(complaint.resolution_note, REASON_LIMIT)
+            # Translators: the note is what the person wrote when resolving.
+            resolved = _("*Resolved* by %(who)s at %(time)s — %(note)s", who=who, time=at, note=note)
+        else:
+            resolved = _("*Resolved* by %(who)s at %(time)s", who=who, time=at)
+        lines.append(f":white_check_mark: {resolved}")
     lines.extend(escalation_line(escalation) for escalation in list(view.escalations)[-ESCALATIONS_SHOWN:])
     if view.next_follow_up is not None:
         follow_up = view.next_follow_up
-        lines.append(f":calendar: Follow-up {clock(follow_up.due_at, now, tz)} with <@{follow_up.assignee}>")
+        planned = _(
+            "Follow-up %(time)s with %(who)s", time=clock(follow_up.due_at, now, tz), who=person(follow_up.assignee)
+        )
+        lines.append(f":calendar: {planned}")
     return "\n".join(lines)
 
 
 def escalation_line(escalation: Escalation) -> str:
-    reason = safe_mrkdwn(escalation.reason, REASON_LIMIT)
-    department = safe_mrkdwn(escalation.department_name, NAME_LIMIT)
-    base = f":arrow_up: Escalated to *{department}* by <@{escalation.requested_by}> — {reason}"
+    values = {
+        "department": safe_mrkdwn(escalation.department_name, NAME_LIMIT),
+        "who": person(escalation.requested_by),
+        "reason": safe_mrkdwn(escalation.reason, REASON_LIMIT),
+    }
     status = EscalationStatus(escalation.status)
     if status is EscalationStatus.AWAITING_APPROVAL:
-        return f"{base} _(waiting for a manager's approval)_"
-    if status is EscalationStatus.DECLINED:
-        return f"{base} _(declined by <@{escalation.decided_by}>)_"
-    if status is EscalationStatus.ACCEPTED:
-        return f"{base} · accepted by <@{escalation.accepted_by}>"
-    return base
+        line = _("Escalated to *%(department)s* by %(who)s — %(reason)s _(waiting for a manager's approval)_", **values)
+    elif status is EscalationStatus.DECLINED:
+        line = _(
+            "Escalated to *%(department)s* by %(who)s — %(reason)s _(declined by %(manager)s)_",
+            manager=person(escalation.decided_by),
+            **values,
+        )
+    elif status is EscalationStatus.ACCEPTED:
+        # Translators: "who" asked for the escalation; "accepted_by" is the department's person who took it.
+        line = _(
+            "Escalated to *%(department)s* by %(who)s — %(reason)s · accepted by %(accepted_by)s",
+            accepted_by=person(escalation.accepted_by),
+            **values,
+        )
+    else:
+        # Translators: a complaint handed to a department, by a person, for a reason they gave.
+        line = _("Escalated to *%(department)s* by %(who)s — %(reason)s", **values)
+    return f":arrow_up: {line}"
 
 
 def _acknowledgement_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
     if complaint.acknowledged_at is not None:
         taken = complaint.acknowledged_at - complaint.posted_at
-        return (
-            f":white_check_mark: Acknowledged by <@{complaint.acknowledged_by}> "
-            f"at {clock(complaint.acknowledged_at, now, tz)} ({span(taken)} after posting)"
+        acknowledged = _(
+            "Acknowledged by %(who)s at %(time)s (%(duration)s after posting)",
+            who=person(complaint.acknowledged_by),
+            time=clock(complaint.acknowledged_at, now, tz),
+            duration=span(taken),
         )
+        return f":white_check_mark: {acknowledged}"
     left = complaint.ack_deadline - now
     if left <= timedelta(0):
-        return f":rotating_light: *Overdue by {span(-left)}* — acknowledge now"
-    return f":hourglass_flowing_sand: Acknowledge by {clock(complaint.ack_deadline, now, tz)} — {span(left)} left"
+        # Translators: the deadline to acknowledge has passed by this duration, e.g. "12 mins".
+        return ":rotating_light: " + _("*Overdue by %(duration)s* — acknowledge now", duration=span(-left))
+    due = _(
+        "Acknowledge by %(time)s — %(duration)s left", time=clock(complaint.ack_deadline, now, tz), duration=span(left)
+    )
+    return f":hourglass_flowing_sand: {due}"
 
 
 def _resolution_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
     left = complaint.resolve_deadline - now
     if left <= timedelta(0):
-        return f":rotating_light: *Resolution overdue by {span(-left)}*"
-    return f":stopwatch: Resolve by {clock(complaint.resolve_deadline, now, tz)} — {span(left)} left"
+        return ":rotating_light: " + _("*Resolution overdue by %(duration)s*", duration=span(-left))
+    due = _(
+        "Resolve by %(time)s — %(duration)s left", time=clock(complaint.resolve_deadline, now, tz), duration=span(left)
+    )
+    return f":stopwatch: {due}"
 
 
 def _owner_line(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
     if complaint.owner_id is None:
-        return ":bust_in_silhouette: Unclaimed"
+        # Translators: nobody owns the complaint yet.
+        return ":bust_in_silhouette: " + _("Unclaimed")
+    owner = person(complaint.owner_id)
     if complaint.claimed_by == BY_ROTATION:
-        return f":bust_in_silhouette: Assigned to <@{complaint.owner_id}> by rotation"
-    since = f" since {clock(complaint.claimed_at, now, tz)}" if complaint.claimed_at else ""
-    return f":bust_in_silhouette: Owner: <@{complaint.owner_id}>{since}"
+        return ":bust_in_silhouette: " + _("Assigned to %(who)s by rotation", who=owner)
+    if complaint.claimed_at:
+        since = clock(complaint.claimed_at, now, tz)
+        return ":bust_in_silhouette: " + _("Owner: %(who)s since %(time)s", who=owner, time=since)
+    return ":bust_in_silhouette: " + _("Owner: %(who)s", who=owner)
 
 
 def fallback(complaint: Complaint) -> str:
+    """The notification text: `Complaint #42 from @maria: …` (the customer's words escaped and cut)."""
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
     excerpt = safe_mrkdwn(complaint.text, FALLBACK_EXCERPT)
-    return f"Complaint #{complaint.id} from @{handle}: {excerpt}"
+    return _("Complaint #%(id)s from @%(handle)s: %(excerpt)s", id=complaint.id, handle=handle, excerpt=excerpt)

@@ -22,17 +22,19 @@ from dataclasses import dataclass
 from slack_sdk.models.blocks import Option, StaticSelectElement
 
 from bot.blocks import ids
+from bot.blocks.text import OPTION_TEXT_LIMIT, PLACEHOLDER_LIMIT, safe_plain
+from bot.i18n import N_, _
 
-PLACEHOLDER = "More…"
+# Translators: the placeholder of the card's menu of further actions (Reassign, Hide, Warn…).
+PLACEHOLDER = N_("More…")
 # Slack's limits: 100 options in a static_select, 75 characters in an option's text.
 OPTIONS_LIMIT = 100
-OPTION_TEXT_LIMIT = 75
 
 
 @dataclass(frozen=True)
 class MenuItem:
-    """One choice in the menu: its visible text and the action it stands for (an action_id from `ids`, the one the
-    button had before the menu, so a choice reaches the same use case)."""
+    """One choice in the menu: its visible text (translated) and the action it stands for (an action_id from `ids`,
+    the one the button had before the menu, so a choice reaches the same use case)."""
 
     text: str
     action_id: str
@@ -46,9 +48,9 @@ def more_menu(items: Sequence[MenuItem], ref: ids.ComplaintRef) -> StaticSelectE
         raise ValueError(f"{len(items)} menu choices do not fit in one select ({OPTIONS_LIMIT} at most)")
     return StaticSelectElement(
         action_id=ids.CARD_MORE,
-        placeholder=PLACEHOLDER,
+        placeholder=safe_plain(_(PLACEHOLDER), PLACEHOLDER_LIMIT),
         options=[
-            Option(text=item.text[:OPTION_TEXT_LIMIT], value=ids.MenuChoice(item.action_id, ref).encode())
+            Option(text=safe_plain(item.text, OPTION_TEXT_LIMIT), value=ids.MenuChoice(item.action_id, ref).encode())
             for item in items
         ],
     )

@@ -13,31 +13,46 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import (
     Block,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     SectionBlock,
     StaticSelectElement,
 )
 
-from bot.blocks import ids
+from bot.blocks import ids, markup_section
 from bot.blocks.menu import MenuItem
 from bot.blocks.modals import modal_frame
-from bot.blocks.text import mention, safe_mrkdwn
+from bot.blocks.text import (
+    HINT_LIMIT,
+    LABEL_LIMIT,
+    MODAL_TITLE_LIMIT,
+    OPTION_TEXT_LIMIT,
+    PLACEHOLDER_LIMIT,
+    mention,
+    person,
+    safe_mrkdwn,
+    safe_plain,
+)
 from bot.blocks.when import clock
+from bot.i18n import N_, _, n_
 from bot.lifecycle import Action
 from bot.platforms import source_label
 from storage.models import AuditEvent, Complaint
 
-# value -> label; the order is the modal's.
+# value -> label (translated where shown, with `hide_reason`); the order is the modal's.
 HIDE_REASONS = {
-    "threat": "Threat",
-    "racism": "Racism",
-    "defamation": "Defamation",
-    "spam": "Spam",
-    "other": "Other",
+    # Translators: a reason for hiding a post.
+    "threat": N_("Threat"),
+    # Translators: a reason for hiding a post.
+    "racism": N_("Racism"),
+    # Translators: a reason for hiding a post.
+    "defamation": N_("Defamation"),
+    # Translators: a reason for hiding a post.
+    "spam": N_("Spam"),
+    # Translators: a reason for hiding a post (none of the others).
+    "other": N_("Other"),
 }
-POLICE_LINE = "Illegal threats are reported to the police."
+POLICE_LINE = N_("Illegal threats are reported to the police.")
 NOTE_LIMIT = 2000
 WRITE_UP_LIMIT = 3000
 LINE_LIMIT = 300
@@ -67,97 +82,145 @@ def network_name(complaint: Complaint) -> str:
     return source_label(complaint.platform, complaint.source)
 
 
+def hide_reason(value: str | None) -> str:
+    """The label of a hiding reason, in the language being spoken ("Other" for one Heard does not know)."""
+    return _(HIDE_REASONS.get(value or "", HIDE_REASONS["other"]))
+
+
 def strikes_words(count: int) -> str:
-    return f"⚠ {count} strike{'' if count == 1 else 's'}"
+    # Translators: a strike is a recorded warning to a customer who broke the community policy.
+    return "⚠ " + n_("%(count)s strike", "%(count)s strikes", count)
 
 
 def moderation_lines(complaint: Complaint, view: ModerationView, now: datetime, tz: ZoneInfo) -> list[str]:
     lines: list[str] = []
     if complaint.hidden_at is not None:
-        reason = HIDE_REASONS.get(complaint.hidden_reason or "", "Other")
-        where = f"on {network_name(complaint)}" if complaint.hidden_on_source else "in Heard only"
-        line = (
-            f":see_no_evil: *Hidden {safe_mrkdwn(where, 80)}* by {mention(complaint.hidden_by)} at "
-            f"{clock(complaint.hidden_at, now, tz)} — {reason}"
-        )
+        values = {
+            "who": mention(complaint.hidden_by),
+            "time": clock(complaint.hidden_at, now, tz),
+            "reason": hide_reason(complaint.hidden_reason),
+        }
+        if complaint.hidden_on_source:
+            network = safe_mrkdwn(network_name(complaint), 64)
+            # Translators: the reason is one of Threat, Racism, Defamation, Spam, Other.
+            line = _("*Hidden on %(network)s* by %(who)s at %(time)s — %(reason)s", network=network, **values)
+        else:
+            line = _("*Hidden in Heard only* by %(who)s at %(time)s — %(reason)s", **values)
         if complaint.hidden_note:
             line += f": {safe_mrkdwn(complaint.hidden_note, LINE_LIMIT)}"
         if not complaint.hidden_on_source and complaint.hidden_source_refusal:
-            line += f"\n_Not hidden on {safe_mrkdwn(network_name(complaint), 64)}: "
-            line += f"{safe_mrkdwn(complaint.hidden_source_refusal, LINE_LIMIT)}._"
-        lines.append(line)
+            refused = _(
+                "Not hidden on %(network)s: %(why)s.",
+                network=safe_mrkdwn(network_name(complaint), 64),
+                why=safe_mrkdwn(complaint.hidden_source_refusal, LINE_LIMIT),
+            )
+            line += f"\n_{refused}_"
+        lines.append(f":see_no_evil: {line}")
     if complaint.threat_flagged_at is not None:
-        lines.append(
-            f":rotating_light: *Threat flagged to Legal* by <@{complaint.threat_flagged_by}> at "
-            f"{clock(complaint.threat_flagged_at, now, tz)}. {POLICE_LINE}"
+        flagged = _(
+            "*Threat flagged to Legal* by %(who)s at %(time)s.",
+            who=person(complaint.threat_flagged_by),
+            time=clock(complaint.threat_flagged_at, now, tz),
         )
+        lines.append(f":rotating_light: {flagged} {_(POLICE_LINE)}")
     if view.strikes:
-        line = f"*{strikes_words(view.strikes)}* for this author"
+        strikes = strikes_words(view.strikes)
         if view.block_suggested:
-            line += f" — {view.strikes_before_block} or more: *Block* is suggested"
+            # Translators: "threshold" is the number of strikes at which blocking the author is suggested.
+            line = _(
+                "*%(strikes)s* for this author — %(threshold)s or more: *Block* is suggested",
+                strikes=strikes,
+                threshold=view.strikes_before_block,
+            )
+        else:
+            line = _("*%(strikes)s* for this author", strikes=strikes)
         lines.append(line)
     if view.blocked_at is not None:
-        how = "muted on the source" if view.muted_on_source else "recorded in Heard only"
-        line = f":no_entry: *Author blocked* by <@{view.blocked_by}> at {clock(view.blocked_at, now, tz)} ({how})"
+        values = {"who": person(view.blocked_by), "time": clock(view.blocked_at, now, tz)}
+        if view.muted_on_source:
+            line = _("*Author blocked* by %(who)s at %(time)s (muted on the source)", **values)
+        else:
+            line = _("*Author blocked* by %(who)s at %(time)s (recorded in Heard only)", **values)
         if view.block_note:
             line += f" — _{safe_mrkdwn(view.block_note, LINE_LIMIT)}_"
-        lines.append(line)
+        lines.append(f":no_entry: {line}")
     if view.written_up_at is not None:
-        lines.append(f":memo: Written up by <@{view.written_up_by}> at {clock(view.written_up_at, now, tz)}")
+        written = _(
+            "Written up by %(who)s at %(time)s",
+            who=person(view.written_up_by),
+            time=clock(view.written_up_at, now, tz),
+        )
+        lines.append(f":memo: {written}")
     return lines
 
 
 def moderation_blocks(complaint: Complaint, view: ModerationView, now: datetime, tz: ZoneInfo) -> list[Block]:
     """The lines that say what was done, when there is anything to say (the actions are in the card's menu)."""
     lines = moderation_lines(complaint, view, now, tz)
-    return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))] if lines else []
+    return [markup_section("\n".join(lines))] if lines else []
 
 
 def moderation_menu_items(complaint: Complaint, view: ModerationView) -> list[MenuItem]:
     """Moderation's choices in the card's "More…" menu, those that still apply. There is no Delete, by design."""
     items = []
     if complaint.hidden_at is None:
-        items.append(MenuItem("Hide", ids.HIDE))
+        # Translators: a menu choice: hide the customer's post.
+        items.append(MenuItem(_("Hide"), ids.HIDE))
     else:
-        items.append(MenuItem("Unhide", ids.UNHIDE))
+        items.append(MenuItem(_("Unhide"), ids.UNHIDE))
     if complaint.threat_flagged_at is None and view.can_flag_threat:
-        items.append(MenuItem("Flag threat", ids.FLAG_THREAT))  # asks first: confirm_flag_threat_modal
+        # Translators: a menu choice: report the post to Legal as a threat.
+        items.append(MenuItem(_("Flag threat"), ids.FLAG_THREAT))  # asks first: confirm_flag_threat_modal
     if view.blocked_at is None:
-        items.append(MenuItem("Warn", ids.WARN_AUTHOR))
+        # Translators: a menu choice: warn the author (records a strike).
+        items.append(MenuItem(_("Warn"), ids.WARN_AUTHOR))
     if view.block_suggested:
-        items.append(MenuItem("Block", ids.BLOCK_AUTHOR))  # asks first: confirm_block_modal
-    items.append(MenuItem("Keep evidence", ids.KEEP_EVIDENCE))
-    items.append(MenuItem("Write up" if view.written_up_at is None else "Edit write-up", ids.WRITE_UP))
+        # Translators: a menu choice: block the author.
+        items.append(MenuItem(_("Block"), ids.BLOCK_AUTHOR))  # asks first: confirm_block_modal
+    # Translators: a menu choice: save the complete record of the post as evidence.
+    items.append(MenuItem(_("Keep evidence"), ids.KEEP_EVIDENCE))
+    # Translators: a menu choice: write what happened and what was learned.
+    write_up = _("Write up") if view.written_up_at is None else _("Edit write-up")
+    items.append(MenuItem(write_up, ids.WRITE_UP))
     return items
 
 
 # -- modals -------------------------------------------------------------------------------------------------------
 
 
+def _title(text: str) -> str:
+    return safe_plain(text, MODAL_TITLE_LIMIT)
+
+
 def hide_modal(ref: str, summary: str, where: str) -> dict[str, Any]:
     """`where` says whether the network hides it too (from the platform's capabilities)."""
     return modal_frame(
         ids.HIDE_VIEW,
-        "Hide complaint",
-        "Hide",
+        # Translators: a modal's title (at most 24 characters).
+        _title(_("Hide complaint")),
+        # Translators: the modal's submit button (at most 24 characters).
+        _title(_("Hide")),
         ref,
         [
             SectionBlock(text=summary),
-            SectionBlock(text=MarkdownTextObject(text=f"Nothing is deleted. {safe_mrkdwn(where, 300)}")),
+            markup_section(_("Nothing is deleted. %(where)s", where=safe_mrkdwn(where, 300))),
             InputBlock(
                 block_id=ids.HIDE_REASON_INPUT,
-                label="Reason",
+                label=safe_plain(_("Reason"), LABEL_LIMIT),
                 element=StaticSelectElement(
                     action_id=ids.HIDE_REASON_INPUT,
-                    placeholder="Why hide it",
-                    options=[Option(value=value, text=label) for value, label in HIDE_REASONS.items()],
+                    placeholder=safe_plain(_("Why hide it"), PLACEHOLDER_LIMIT),
+                    options=[
+                        Option(value=value, text=safe_plain(_(label), OPTION_TEXT_LIMIT))
+                        for value, label in HIDE_REASONS.items()
+                    ],
                 ),
             ),
             InputBlock(
                 block_id=ids.NOTE_INPUT,
-                label="Note",
+                label=safe_plain(_("Note"), LABEL_LIMIT),
                 optional=True,
-                hint="For the record: what in the post made you hide it",
+                hint=safe_plain(_("For the record: what in the post made you hide it"), HINT_LIMIT),
                 element=PlainTextInputElement(action_id=ids.NOTE_INPUT, multiline=True, max_length=NOTE_LIMIT),
             ),
         ],
@@ -166,22 +229,27 @@ def hide_modal(ref: str, summary: str, where: str) -> dict[str, Any]:
 
 # What Flag threat and Block ask before they act. They were confirm dialogs on the buttons; an option of a select
 # cannot carry its own (bot/blocks/menu.py says why), so each is a small modal that acts only when submitted.
-FLAG_THREAT_QUESTION = "Flag as a threat?"
-FLAG_THREAT_EXPLAINED = "Legal gets the post, its author and a link to this card. " + POLICE_LINE
-FLAG_THREAT_CONFIRM = "Notify Legal"
-BLOCK_QUESTION = "Block this author?"
-BLOCK_EXPLAINED = "Heard records the block and mutes the account where the source's API allows."
-BLOCK_CONFIRM = "Block"
+# Translators: a modal's title (at most 24 characters).
+FLAG_THREAT_QUESTION = N_("Flag as a threat?")
+FLAG_THREAT_EXPLAINED = N_("Legal gets the post, its author and a link to this card.")
+# Translators: the submit button of the "Flag as a threat?" modal (at most 24 characters).
+FLAG_THREAT_CONFIRM = N_("Notify Legal")
+# Translators: a modal's title (at most 24 characters).
+BLOCK_QUESTION = N_("Block this author?")
+BLOCK_EXPLAINED = N_("Heard records the block and mutes the account where the source's API allows.")
+# Translators: the submit button of the "Block this author?" modal (at most 24 characters).
+BLOCK_CONFIRM = N_("Block")
 
 
 def confirm_flag_threat_modal(ref: str, summary: str) -> dict[str, Any]:
+    explained = f"{_(FLAG_THREAT_EXPLAINED)} {_(POLICE_LINE)}"
     return _confirm_modal(
-        ids.CONFIRM_FLAG_THREAT_VIEW, FLAG_THREAT_QUESTION, FLAG_THREAT_EXPLAINED, FLAG_THREAT_CONFIRM, ref, summary
+        ids.CONFIRM_FLAG_THREAT_VIEW, _(FLAG_THREAT_QUESTION), explained, _(FLAG_THREAT_CONFIRM), ref, summary
     )
 
 
 def confirm_block_modal(ref: str, summary: str) -> dict[str, Any]:
-    return _confirm_modal(ids.CONFIRM_BLOCK_VIEW, BLOCK_QUESTION, BLOCK_EXPLAINED, BLOCK_CONFIRM, ref, summary)
+    return _confirm_modal(ids.CONFIRM_BLOCK_VIEW, _(BLOCK_QUESTION), _(BLOCK_EXPLAINED), _(BLOCK_CONFIRM), ref, summary)
 
 
 def _confirm_modal(
@@ -190,24 +258,26 @@ def _confirm_modal(
     """A question with the complaint it is about; submitting it is the "yes", Cancel the "no"."""
     return modal_frame(
         callback_id,
-        question,
-        confirm,
+        _title(question),
+        _title(confirm),
         ref,
-        [SectionBlock(text=summary), SectionBlock(text=MarkdownTextObject(text=explained))],
+        [SectionBlock(text=summary), markup_section(explained)],
     )
 
 
 def write_up_modal(ref: str, summary: str, what_happened: str = "", what_we_learned: str = "") -> dict[str, Any]:
     return modal_frame(
         ids.WRITE_UP_VIEW,
-        "Write up",
-        "Save",
+        # Translators: a modal's title (at most 24 characters): a written account of what happened.
+        _title(_("Write up")),
+        # Translators: the modal's submit button (at most 24 characters).
+        _title(_("Save")),
         ref,
         [
             SectionBlock(text=summary),
             InputBlock(
                 block_id=ids.WHAT_HAPPENED_INPUT,
-                label="What happened",
+                label=safe_plain(_("What happened"), LABEL_LIMIT),
                 element=PlainTextInputElement(
                     action_id=ids.WHAT_HAPPENED_INPUT,
                     multiline=True,
@@ -217,8 +287,8 @@ def write_up_modal(ref: str, summary: str, what_happened: str = "", what_we_lear
             ),
             InputBlock(
                 block_id=ids.WHAT_WE_LEARNED_INPUT,
-                label="What we learned",
-                hint="Listed in the weekly digest",
+                label=safe_plain(_("What we learned"), LABEL_LIMIT),
+                hint=safe_plain(_("Listed in the weekly digest"), HINT_LIMIT),
                 element=PlainTextInputElement(
                     action_id=ids.WHAT_WE_LEARNED_INPUT,
                     multiline=True,
@@ -243,20 +313,36 @@ MODERATION_ACTIONS = {
 }
 
 
-def moderation_log_words(event: AuditEvent) -> str:
+def moderation_log_words(event: AuditEvent, who: str) -> str:
+    """What a moderation event says in the card's thread, a sentence with `who` did it ("@ana hid it (Spam, …)")."""
     detail = event.detail or {}
     if event.action == Action.HIDE.value:
-        reason = HIDE_REASONS.get(str(detail.get("reason")), "Other")
-        where = "on the source" if detail.get("on_source") else "in Heard only"
-        return f"hid it ({reason}, {where})"
+        reason = hide_reason(str(detail.get("reason")))
+        if detail.get("on_source"):
+            # Translators: the reason is one of Threat, Racism, Defamation, Spam, Other.
+            return _("%(who)s hid it (%(reason)s, on the source)", who=who, reason=reason)
+        return _("%(who)s hid it (%(reason)s, in Heard only)", who=who, reason=reason)
     if event.action == Action.UNHIDE.value:
-        return "unhid it" + (" (shown again on the source)" if detail.get("on_source") else "")
+        if detail.get("on_source"):
+            return _("%(who)s unhid it (shown again on the source)", who=who)
+        return _("%(who)s unhid it", who=who)
     if event.action == Action.FLAG_THREAT.value:
-        return f":rotating_light: flagged it as a threat; Legal was told. {POLICE_LINE}"
+        flagged = _("%(who)s flagged it as a threat; Legal was told.", who=who)
+        return f":rotating_light: {flagged} {_(POLICE_LINE)}"
     if event.action == Action.WARN_AUTHOR.value:
-        return f"warned the author (strike {detail.get('strike')} of {detail.get('of')})"
+        # Translators: e.g. "@ana warned the author (strike 2 of 3)".
+        return _(
+            "%(who)s warned the author (strike %(strike)s of %(of)s)",
+            who=who,
+            strike=detail.get("strike"),
+            of=detail.get("of"),
+        )
     if event.action == Action.BLOCK_AUTHOR.value:
-        return "blocked the author (" + ("muted on the source" if detail.get("muted") else "recorded in Heard") + ")"
+        if detail.get("muted"):
+            return _("%(who)s blocked the author (muted on the source)", who=who)
+        return _("%(who)s blocked the author (recorded in Heard)", who=who)
     if event.action == Action.KEEP_EVIDENCE.value:
-        return "kept the evidence: the complete record, in the file below"
-    return "wrote it up" if not detail.get("edited") else "edited the write-up"
+        return _("%(who)s kept the evidence: the complete record, in the file below", who=who)
+    if detail.get("edited"):
+        return _("%(who)s edited the write-up", who=who)
+    return _("%(who)s wrote it up", who=who)

@@ -27,10 +27,22 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks import context_line, ids
+from bot.blocks import context_line, ids, markup_section
 from bot.blocks.modals import modal_frame
-from bot.blocks.text import link_to, safe_mrkdwn
+from bot.blocks.text import (
+    BUTTON_TEXT_LIMIT,
+    HINT_LIMIT,
+    LABEL_LIMIT,
+    MODAL_TITLE_LIMIT,
+    OPTION_TEXT_LIMIT,
+    link_to,
+    person,
+    quoted,
+    safe_mrkdwn,
+    safe_plain,
+)
 from bot.blocks.when import clock
+from bot.i18n import N_, _
 from bot.replies import ACKNOWLEDGE
 from storage.models import Complaint, Reply
 
@@ -40,8 +52,9 @@ DM = "dm"
 COPY = "copy"
 INTERNAL = "internal"
 HOW_WORDS = {
-    COPY: "Copy it and send it yourself",
-    INTERNAL: "Acknowledge only (internal)",
+    COPY: N_("Copy it and send it yourself"),
+    # Translators: record the acknowledgement in Heard without replying to the customer.
+    INTERNAL: N_("Acknowledge only (internal)"),
 }
 # Reply statuses
 PENDING = "pending"  # waiting for the sender (first attempt, or again after an unknown outcome)
@@ -55,8 +68,8 @@ X_TEXT_LIMIT = 280
 COPY_TEXT_LIMIT = 3000
 QUOTE_LIMIT = 600
 REPLIES_SHOWN = 3
-MAKE_IT_PERSONAL = (
-    ":point_right: *Make it personal?* This is the template word for word. Add a detail from the customer's post "
+MAKE_IT_PERSONAL = N_(
+    "*Make it personal?* This is the template word for word. Add a detail from the customer's post "
     "or a word of your own, or press Send again to send it as it is."
 )
 
@@ -66,7 +79,7 @@ class ReplyWords:
     """How replies are named for the complaint's network: "Reply publicly on Facebook", "Send it as an X DM"."""
 
     network: str
-    private_name: str = "private reply"
+    private_name: str = "private reply"  # translated: `of` reads it in the language being spoken
 
     @classmethod
     def of(cls, complaint: Complaint) -> ReplyWords:
@@ -78,14 +91,22 @@ class ReplyWords:
     @property
     def a_private_reply(self) -> str:
         """ "an X DM", "a Facebook private reply"."""
-        return f"{_indefinite_article(self.network)} {self.network} {self.private_name}"
+        values = {"network": self.network, "private_reply": self.private_name}
+        if _indefinite_article(self.network) == "an":
+            # Translators: e.g. "an X DM": English chooses "a" or "an" by the network's first sound; translate
+            # this and "a %(network)s %(private_reply)s" the same way. It is used inside other sentences as
+            # %(a_private_reply)s.
+            return _("an %(network)s %(private_reply)s", **values)
+        # Translators: e.g. "a Facebook private reply"; see "an %(network)s %(private_reply)s".
+        return _("a %(network)s %(private_reply)s", **values)
 
     def how(self, choice: str) -> str:
         if choice == PUBLIC:
-            return f"Reply publicly on {self.network}"
+            return _("Reply publicly on %(network)s", network=self.network)
         if choice == DM:
-            return f"Send it as {self.a_private_reply}"
-        return HOW_WORDS[choice]
+            # Translators: e.g. "Send it as an X DM".
+            return _("Send it as %(a_private_reply)s", a_private_reply=self.a_private_reply)
+        return _(HOW_WORDS[choice])
 
 
 def _indefinite_article(word: str) -> str:
@@ -152,16 +173,17 @@ def reply_modal(
     """The reply, prefilled and editable, and what to do with it (`choices`, the first preselected), named for the
     complaint's network (`words`)."""
     limit = X_TEXT_LIMIT if (PUBLIC in choices or DM in choices) else COPY_TEXT_LIMIT
-    options = [Option(value=choice, text=words.how(choice)) for choice in choices]
+    options = [Option(value=choice, text=safe_plain(words.how(choice), OPTION_TEXT_LIMIT)) for choice in choices]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=summary, verbatim=True))]
     blocks.extend(context_line(note) for note in notes)
     if form.warned:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=MAKE_IT_PERSONAL)))
+        blocks.append(markup_section(f":point_right: {_(MAKE_IT_PERSONAL)}"))
     blocks.append(
         InputBlock(
             block_id=ids.REPLY_TEXT_INPUT,
-            label="Reply",
-            hint="Use their name and what they told you; a template is a starting point.",
+            # Translators: the label of the text to send to the customer.
+            label=safe_plain(_("Reply"), LABEL_LIMIT),
+            hint=safe_plain(_("Use their name and what they told you; a template is a starting point."), HINT_LIMIT),
             element=PlainTextInputElement(
                 action_id=ids.REPLY_TEXT_INPUT, multiline=True, max_length=limit, initial_value=text[:limit]
             ),
@@ -170,15 +192,39 @@ def reply_modal(
     blocks.append(
         InputBlock(
             block_id=ids.REPLY_HOW_INPUT,
-            label="What to do",
+            label=safe_plain(_("What to do"), LABEL_LIMIT),
             element=RadioButtonsElement(action_id=ids.REPLY_HOW_INPUT, options=options, initial_option=options[0]),
         )
     )
-    title = "Acknowledge" if form.purpose == ACKNOWLEDGE else "Take it private"
-    return modal_frame(ids.REPLY_VIEW, title, "Send", form.encode(), blocks)
+    # Translators: modal titles (at most 24 characters), the card's buttons that open them.
+    title = _("Acknowledge") if form.purpose == ACKNOWLEDGE else _("Take it private")
+    # Translators: the reply modal's submit button (at most 24 characters).
+    send = _("Send")
+    return modal_frame(
+        ids.REPLY_VIEW, safe_plain(title, MODAL_TITLE_LIMIT), safe_plain(send, MODAL_TITLE_LIMIT), form.encode(), blocks
+    )
 
 
 # -- on the card ---------------------------------------------------------------------------------------------------
+
+
+def reply_failure(reply: Reply, words: ReplyWords, limit: int = 300) -> str:
+    """Why a reply failed, as the network said it (or that it did not take it)."""
+    if reply.error:
+        return safe_mrkdwn(reply.error, limit)
+    return _("%(network)s did not take it", network=words.network)
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(text=safe_plain(text, BUTTON_TEXT_LIMIT), action_id=action_id, value=value, style=style)
+
+
+# Translators: a button: try sending the failed reply again.
+RETRY = N_("Retry")
+# Translators: a button: edit the failed reply before sending it again.
+EDIT = N_("Edit")
+# Translators: a button: record that the reply was sent by hand.
+MARK_REPLIED = N_("Mark replied")
 
 
 def reply_blocks(replies: Sequence[Reply], words: ReplyWords, now: datetime, tz: ZoneInfo) -> list[Block]:
@@ -188,60 +234,88 @@ def reply_blocks(replies: Sequence[Reply], words: ReplyWords, now: datetime, tz:
     blocks: list[Block] = []
     lines = [reply_line(reply, words, now, tz) for reply in shown if reply.status not in (FAILED, DRAFTED)]
     if lines:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+        blocks.append(markup_section("\n".join(lines)))
     for reply in shown:
         if reply.status == FAILED:
-            error = safe_mrkdwn(reply.error or f"{words.network} did not take it", 300)
-            blocks.append(
-                SectionBlock(
-                    text=MarkdownTextObject(
-                        text=f":warning: *Reply failed*: {error} — <@{reply.requested_by}>'s draft is kept:\n"
-                        f"{_quote(reply.text)}"
-                    )
-                )
+            # Translators: "error" is why the network refused; the draft follows on the next lines.
+            failed = _(
+                "*Reply failed*: %(error)s — %(who)s's draft is kept:",
+                error=reply_failure(reply, words),
+                who=person(reply.requested_by),
             )
+            blocks.append(markup_section(f":warning: {failed}\n{_quote(reply.text)}"))
             blocks.append(
                 ActionsBlock(
                     block_id=f"{ids.REPLIES_BLOCK}:{reply.id}",
                     elements=[
-                        ButtonElement(text="Retry", action_id=ids.RETRY_REPLY, value=str(reply.id), style="primary"),
-                        ButtonElement(text="Edit", action_id=ids.EDIT_REPLY, value=str(reply.id)),
+                        _button(_(RETRY), ids.RETRY_REPLY, str(reply.id), style="primary"),
+                        _button(_(EDIT), ids.EDIT_REPLY, str(reply.id)),
                     ],
                 )
             )
         elif reply.status == DRAFTED:
-            blocks.append(
-                SectionBlock(
-                    text=MarkdownTextObject(
-                        text=f":clipboard: Reply drafted by <@{reply.requested_by}> — copy it, send it yourself, then "
-                        f"mark it replied:\n{_quote(reply.text)}"
-                    )
-                )
+            drafted = _(
+                "Reply drafted by %(who)s — copy it, send it yourself, then mark it replied:",
+                who=person(reply.requested_by),
             )
+            blocks.append(markup_section(f":clipboard: {drafted}\n{_quote(reply.text)}"))
             blocks.append(
                 ActionsBlock(
                     block_id=f"{ids.REPLIES_BLOCK}:{reply.id}",
-                    elements=[ButtonElement(text="Mark replied", action_id=ids.MARK_REPLIED, value=str(reply.id))],
+                    elements=[_button(_(MARK_REPLIED), ids.MARK_REPLIED, str(reply.id))],
                 )
             )
     return blocks
 
 
 def reply_line(reply: Reply, words: ReplyWords, now: datetime, tz: ZoneInfo) -> str:
-    quote = f"“{safe_mrkdwn(reply.text, QUOTE_LIMIT)}”"
+    quote = quoted(reply.text, QUOTE_LIMIT)
     network = words.network
+    who = person(reply.requested_by)
     if reply.status in (PENDING, SENDING):
-        where = words.a_private_reply if reply.channel == DM else f"a reply on {network}"
-        return f":outbox_tray: Sending {where} by <@{reply.requested_by}>: {quote}"
+        if reply.channel == DM:
+            # Translators: e.g. "Sending an X DM by @ana: “…”".
+            sending = _(
+                "Sending %(a_private_reply)s by %(who)s: %(quote)s",
+                a_private_reply=words.a_private_reply,
+                who=who,
+                quote=quote,
+            )
+        else:
+            sending = _("Sending a reply on %(network)s by %(who)s: %(quote)s", network=network, who=who, quote=quote)
+        return f":outbox_tray: {sending}"
     when = clock(reply.sent_at, now, tz) if reply.sent_at else ""
-    link = link_to(reply.url, f"view on {network}")
+    # Translators: a link to the reply on the network, e.g. "view on X".
+    link = link_to(reply.url, _("view on %(network)s", network=network))
     suffix = f" · {link}" if link else ""
     if reply.channel == DM:
-        sent = f"{words.private_name[:1].upper()}{words.private_name[1:]} sent on {network}"
-        return f":envelope: *{sent}* by <@{reply.requested_by}> at {when}: {quote}{suffix}"
+        private_name = f"{words.private_name[:1].upper()}{words.private_name[1:]}"
+        # Translators: e.g. "*DM sent on X* by @ana at 10:15: “…”"; private_reply is what the network calls it.
+        sent = _(
+            "*%(private_reply)s sent on %(network)s* by %(who)s at %(time)s: %(quote)s",
+            private_reply=private_name,
+            network=network,
+            who=who,
+            time=when,
+            quote=quote,
+        )
+        return f":envelope: {sent}{suffix}"
     if reply.channel == COPY:
-        return f":speech_balloon: *Replied by hand* by <@{reply.sent_by or reply.requested_by}> at {when}: {quote}"
-    return f":speech_balloon: *Replied publicly on {network}* by <@{reply.requested_by}> at {when}: {quote}{suffix}"
+        by_hand = _(
+            "*Replied by hand* by %(who)s at %(time)s: %(quote)s",
+            who=person(reply.sent_by or reply.requested_by),
+            time=when,
+            quote=quote,
+        )
+        return f":speech_balloon: {by_hand}"
+    public = _(
+        "*Replied publicly on %(network)s* by %(who)s at %(time)s: %(quote)s",
+        network=network,
+        who=who,
+        time=when,
+        quote=quote,
+    )
+    return f":speech_balloon: {public}{suffix}"
 
 
 def _quote(text: str) -> str:
@@ -249,19 +323,25 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" for line in safe_mrkdwn(text, 2500).splitlines() or [""])
 
 
-def reply_log_words(action: str, detail: dict[str, Any], words: ReplyWords) -> str:
-    """The thread-log line for a reply event: what was said, with a link when there is one."""
-    quote = f"“{safe_mrkdwn(str(detail.get('text', '')), QUOTE_LIMIT)}”"
-    link = link_to(detail.get("url"), f"view on {words.network}")
+def reply_log_words(action: str, detail: dict[str, Any], words: ReplyWords, who: str) -> str:
+    """The thread-log line for a reply event, a sentence with `who` did it: what was said, with a link when there
+    is one."""
+    quote = quoted(str(detail.get("text", "")), QUOTE_LIMIT)
+    link = link_to(detail.get("url"), _("view on %(network)s", network=words.network))
     suffix = f" · {link}" if link else ""
     if action == "replied":
-        return f"replied publicly on {words.network}: {quote}{suffix}"
+        replied = _("%(who)s replied publicly on %(network)s: %(quote)s", who=who, network=words.network, quote=quote)
+        return replied + suffix
     if action == "sent a DM":
-        return f"sent {words.a_private_reply}: {quote}"
+        # Translators: e.g. "@ana sent an X DM: “…”".
+        return _(
+            "%(who)s sent %(a_private_reply)s: %(quote)s", who=who, a_private_reply=words.a_private_reply, quote=quote
+        )
     if action == "reply drafted":
-        return f"drafted a reply to send by hand: {quote}"
+        return _("%(who)s drafted a reply to send by hand: %(quote)s", who=who, quote=quote)
     if action == "marked replied":
-        return f"marked the reply as sent by hand: {quote}"
+        return _("%(who)s marked the reply as sent by hand: %(quote)s", who=who, quote=quote)
     if action == "reply failed":
-        return f"could not send a reply ({safe_mrkdwn(str(detail.get('error', '')), 300)}); the draft is kept"
-    return action
+        error = safe_mrkdwn(str(detail.get("error", "")), 300)
+        return _("%(who)s could not send a reply (%(error)s); the draft is kept", who=who, error=error)
+    return f"{who} {action}"

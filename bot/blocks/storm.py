@@ -15,16 +15,42 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     InputBlock,
-    MarkdownTextObject,
     PlainTextInputElement,
-    SectionBlock,
 )
 
-from bot.blocks import Message, context_line, customer_words, ids
+from bot.blocks import Message, context_line, customer_words, ids, markup_section
+from bot.blocks.card import ACKNOWLEDGE, CLAIM, RELEASE, RESOLVE, button
 from bot.blocks.modals import modal_frame
-from bot.blocks.replies import DRAFTED, FAILED, REPLACED, REPLIES_SHOWN, ReplyWords, reply_blocks, reply_line
-from bot.blocks.text import at_a_glance, link_to, safe_mrkdwn
+from bot.blocks.replies import (
+    DRAFTED,
+    EDIT,
+    FAILED,
+    MARK_REPLIED,
+    REPLACED,
+    REPLIES_SHOWN,
+    RETRY,
+    ReplyWords,
+    reply_blocks,
+    reply_failure,
+    reply_line,
+)
+from bot.blocks.text import (
+    CONFIRM_BUTTON_LIMIT,
+    CONFIRM_TITLE_LIMIT,
+    HINT_LIMIT,
+    LABEL_LIMIT,
+    MODAL_TITLE_LIMIT,
+    at_a_glance,
+    complaints_command,
+    cut_markup,
+    link_to,
+    person,
+    quoted,
+    safe_mrkdwn,
+    safe_plain,
+)
 from bot.blocks.when import clock, span
+from bot.i18n import _, n_
 from bot.lifecycle import Status
 from bot.platforms import source_label
 from storage.models import Complaint, Reply, Storm
@@ -69,57 +95,90 @@ class StormView:
 
 def headline(view: StormView, now: datetime, tz: ZoneInfo) -> str:
     storm = view.storm
-    count = f"{view.complaints} complaint{'' if view.complaints == 1 else 's'}"
-    words = ", ".join(f"*{safe_mrkdwn(word, 40)}*" for word in view.words)
-    mention = f", most mention {words}" if words else ""
+    values = {
+        "count": n_("%(count)s complaint", "%(count)s complaints", view.complaints),
+        "start": clock(storm.started_at, now, tz),
+        "words": ", ".join(f"*{safe_mrkdwn(word, 40)}*" for word in view.words),
+    }
     if storm.ended_at is None:
-        return f":tornado: *Surge since {clock(storm.started_at, now, tz)}* — {count}{mention}"
-    return (
-        f":white_check_mark: *Surge {clock(storm.started_at, now, tz)}–{clock(storm.ended_at, now, tz)}* — "
-        f"{count}{mention}"
-    )
+        if view.words:
+            # Translators: a storm is a surge of complaints; "start" is when it began, "words" what most of its
+            # complaints mention.
+            said = _("*Surge since %(start)s* — %(count)s, most mention %(words)s", **values)
+        else:
+            said = _("*Surge since %(start)s* — %(count)s", **values)
+        return f":tornado: {said}"
+    end = clock(storm.ended_at, now, tz)
+    if view.words:
+        said = _("*Surge %(start)s–%(end)s* — %(count)s, most mention %(words)s", end=end, **values)
+    else:
+        said = _("*Surge %(start)s–%(end)s* — %(count)s", end=end, **values)
+    return f":white_check_mark: {said}"
 
 
 def storm_card(view: StormView, now: datetime, tz: ZoneInfo) -> Message:
     storm = view.storm
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=headline(view, now, tz)))]
+    blocks: list[Block] = [markup_section(headline(view, now, tz))]
     state = [
-        "Each complaint is a line in this thread, with its own clock; high-priority and VIP ones get their own card.",
-        f"{view.acknowledged} acknowledged · {view.claimed} claimed · {view.resolved} resolved · {view.open} open",
+        _(
+            "Each complaint is a line in this thread, with its own clock; high-priority and VIP ones get their own "
+            "card."
+        ),
+        " · ".join(
+            [
+                # Translators: counts of the storm's complaints, e.g. "3 acknowledged · 2 claimed · 1 resolved".
+                n_("%(count)s acknowledged", "%(count)s acknowledged", view.acknowledged),
+                n_("%(count)s claimed", "%(count)s claimed", view.claimed),
+                n_("%(count)s resolved", "%(count)s resolved", view.resolved),
+                n_("%(count)s open", "%(count)s open", view.open),
+            ]
+        ),
     ]
     if view.replies_sent or view.drafts:
-        state.append(
-            f"Holding statement: {view.replies_sent} sent or on their way"
-            + (f", {view.drafts} draft{'s' if view.drafts != 1 else ''} to copy (their lines)" if view.drafts else "")
+        # Translators: the holding statement is one reply sent to every customer of the storm.
+        sent = n_(
+            "Holding statement: %(count)s sent or on its way",
+            "Holding statement: %(count)s sent or on their way",
+            view.replies_sent,
         )
+        if view.drafts:
+            drafts = n_("%(count)s draft to copy (their lines)", "%(count)s drafts to copy (their lines)", view.drafts)
+            sent = f"{sent}, {drafts}"
+        state.append(sent)
     if storm.ended_at is not None:
+        at = clock(storm.ended_at, now, tz)
         if storm.ended_by:
-            state.append(f"Ended by <@{storm.ended_by}> at {clock(storm.ended_at, now, tz)}: new complaints get cards")
+            state.append(
+                _("Ended by %(who)s at %(time)s: new complaints get cards", who=person(storm.ended_by), time=at)
+            )
         else:
-            state.append(f"Ended by itself at {clock(storm.ended_at, now, tz)}, arrivals calmed down")
+            state.append(_("Ended by itself at %(time)s, arrivals calmed down", time=at))
     blocks.append(context_line("\n".join(state)))
     buttons: list[ButtonElement] = []
     value = str(storm.id)
     if view.open:
-        buttons.append(
-            ButtonElement(text="Send holding statement", action_id=SEND_STATEMENT, value=value, style="primary")
-        )
-        buttons.append(ButtonElement(text="Claim all", action_id=CLAIM_ALL, value=value))
-        buttons.append(
-            ButtonElement(
-                text="Resolve all",
-                action_id=RESOLVE_ALL,
-                value=value,
-                confirm=ConfirmObject(
-                    title="Resolve all?",
-                    text=f"Resolve the {view.open} open complaint{'s' if view.open != 1 else ''} of this storm?",
-                    confirm="Resolve all",
-                    deny="Cancel",
+        # Translators: a button: send the holding statement to every waiting customer.
+        buttons.append(button(_("Send holding statement"), SEND_STATEMENT, value, style="primary"))
+        # Translators: a button: claim every complaint of the storm.
+        buttons.append(button(_("Claim all"), CLAIM_ALL, value))
+        resolve_all = button(_("Resolve all"), RESOLVE_ALL, value)
+        resolve_all.confirm = ConfirmObject(
+            title=safe_plain(_("Resolve all?"), CONFIRM_TITLE_LIMIT),
+            text=cut_markup(
+                n_(
+                    "Resolve the %(count)s open complaint of this storm?",
+                    "Resolve the %(count)s open complaints of this storm?",
+                    view.open,
                 ),
-            )
+                300,
+            ),
+            confirm=safe_plain(_("Resolve all"), CONFIRM_BUTTON_LIMIT),
+            deny=safe_plain(_("Cancel"), CONFIRM_BUTTON_LIMIT),
         )
+        buttons.append(resolve_all)
     if storm.ended_at is None:
-        buttons.append(ButtonElement(text="End storm", action_id=END_STORM, value=value, style="danger"))
+        # Translators: a button: the storm is over; complaints get their own cards again.
+        buttons.append(button(_("End storm"), END_STORM, value, style="danger"))
     if buttons:
         blocks.append(ActionsBlock(block_id=STORM_ACTIONS_BLOCK, elements=buttons))
     text = headline(view, now, tz).replace("*", "").replace(":tornado: ", "").replace(":white_check_mark: ", "")
@@ -130,7 +189,7 @@ def storm_line(complaint: Complaint, replies: Sequence[Reply], now: datetime, tz
     """One complaint in the storm's thread: who, an excerpt, the link, its number, its state as it changes, and the
     buttons to act on it (the card's, each value a complaint reference with its revision)."""
     line = f"{_who(complaint)}: “{_excerpt(complaint)}”"
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=line, verbatim=True))]
+    blocks: list[Block] = [markup_section(line, verbatim=True)]
     blocks.append(context_line(_state(complaint, now, tz)))
     blocks.extend(reply_blocks(replies, ReplyWords.of(complaint), now, tz))
     if actions := _line_buttons(complaint, ()):
@@ -151,15 +210,29 @@ def storm_lines(lines: Sequence[tuple[Complaint, Sequence[Reply]]], now: datetim
         if said and len(text) + len(said) < SECTION_BUDGET:
             text += "\n" + said
         elif said:
-            many = "y" if len(shown) == 1 else "ies"
-            text += f"\n:speech_balloon: {len(shown)} repl{many}: `/complaints {complaint.id}`"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text, verbatim=True)))
+            replies_said = n_(
+                "%(count)s reply: %(command)s",
+                "%(count)s replies: %(command)s",
+                len(shown),
+                command=complaints_command(complaint.id),
+            )
+            text += f"\n:speech_balloon: {replies_said}"
+        blocks.append(markup_section(text, verbatim=True))
         blocks.append(customer_words(at_a_glance(complaint.text, columns=LISTED_EXCERPT, lines=1).text))
         if actions := _line_buttons(complaint, shown):
             blocks.append(actions)
     listed = lines[:LINES_PER_MESSAGE]
-    who = ", ".join(f"#{c.id} from @{safe_mrkdwn(c.author_handle.lstrip('@'), NAME_LIMIT)}" for c, _ in listed)
-    return Message(text=f"{len(listed)} complaints in this storm: {who}", blocks=[block.to_dict() for block in blocks])
+    who = ", ".join(
+        _("#%(id)s from @%(handle)s", id=c.id, handle=safe_mrkdwn(c.author_handle.lstrip("@"), NAME_LIMIT))
+        for c, _replies in listed
+    )
+    text = n_(
+        "%(count)s complaint in this storm: %(who)s",
+        "%(count)s complaints in this storm: %(who)s",
+        len(listed),
+        who=who,
+    )
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
 
 def _who(complaint: Complaint) -> str:
@@ -168,28 +241,35 @@ def _who(complaint: Complaint) -> str:
     who = f"*{name}* @{handle}" if name and name != handle else f"*{name or '@' + handle}*"
     source = source_label(complaint.platform, complaint.source)
     where = link_to(complaint.url, source, 64) or safe_mrkdwn(source, 64)
-    return f"*#{complaint.id}* {who} on {where}"
+    # Translators: e.g. "*Maria* @maria on X" (the network is a link).
+    return f"*#{complaint.id}* " + _("%(author)s on %(network)s", author=who, network=where)
 
 
 def _excerpt(complaint: Complaint) -> str:
-    return safe_mrkdwn(" ".join(complaint.text.split()), EXCERPT) or "(no text)"
+    return safe_mrkdwn(" ".join(complaint.text.split()), EXCERPT) or _("(no text)")
 
 
 def _line_text(complaint: Complaint) -> str:
     """The notification text: `#<id> from @handle: excerpt` (what a search of the thread finds)."""
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), NAME_LIMIT)
-    return f"#{complaint.id} from @{handle}: {_excerpt(complaint)}"
+    return _("#%(id)s from @%(handle)s: %(excerpt)s", id=complaint.id, handle=handle, excerpt=_excerpt(complaint))
 
 
 def _listed_reply(reply: Reply, words: ReplyWords, now: datetime, tz: ZoneInfo) -> str:
     if reply.status == FAILED:
-        error = safe_mrkdwn(reply.error or f"{words.network} did not take it", LISTED_QUOTE)
-        return f":warning: *Reply failed*: {error} — <@{reply.requested_by}>'s draft is kept (Retry or Edit)"
-    if reply.status == DRAFTED:
-        return (
-            f":clipboard: Reply drafted by <@{reply.requested_by}> — copy it, send it yourself, then mark it "
-            f"replied: “{safe_mrkdwn(reply.text, LISTED_QUOTE)}”"
+        failed = _(
+            "*Reply failed*: %(error)s — %(who)s's draft is kept (Retry or Edit)",
+            error=reply_failure(reply, words, LISTED_QUOTE),
+            who=person(reply.requested_by),
         )
+        return f":warning: {failed}"
+    if reply.status == DRAFTED:
+        drafted = _(
+            "Reply drafted by %(who)s — copy it, send it yourself, then mark it replied: %(quote)s",
+            who=person(reply.requested_by),
+            quote=quoted(reply.text, LISTED_QUOTE),
+        )
+        return f":clipboard: {drafted}"
     return reply_line(reply, words, now, tz)
 
 
@@ -201,18 +281,18 @@ def _line_buttons(complaint: Complaint, replies: Sequence[Reply]) -> ActionsBloc
     ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
     buttons: list[ButtonElement] = []
     if complaint.acknowledged_at is None:
-        buttons.append(ButtonElement(text="Acknowledge", action_id=ids.ACKNOWLEDGE, value=ref, style="primary"))
+        buttons.append(button(_(ACKNOWLEDGE), ids.ACKNOWLEDGE, ref, style="primary"))
     if complaint.owner_id:
-        buttons.append(ButtonElement(text="Release", action_id=ids.RELEASE, value=ref))
+        buttons.append(button(_(RELEASE), ids.RELEASE, ref))
     else:
-        buttons.append(ButtonElement(text="Claim", action_id=ids.CLAIM, value=ref))
-    buttons.append(ButtonElement(text="Resolve", action_id=ids.RESOLVE, value=ref))
+        buttons.append(button(_(CLAIM), ids.CLAIM, ref))
+    buttons.append(button(_(RESOLVE), ids.RESOLVE, ref))
     for reply in replies:
         if reply.status == FAILED:
-            buttons.append(ButtonElement(text="Retry", action_id=ids.RETRY_REPLY, value=str(reply.id)))
-            buttons.append(ButtonElement(text="Edit", action_id=ids.EDIT_REPLY, value=str(reply.id)))
+            buttons.append(button(_(RETRY), ids.RETRY_REPLY, str(reply.id)))
+            buttons.append(button(_(EDIT), ids.EDIT_REPLY, str(reply.id)))
         elif reply.status == DRAFTED:
-            buttons.append(ButtonElement(text="Mark replied", action_id=ids.MARK_REPLIED, value=str(reply.id)))
+            buttons.append(button(_(MARK_REPLIED), ids.MARK_REPLIED, str(reply.id)))
     # block_id names the complaint: a message listing several has one actions block each, and Slack wants them unique.
     return ActionsBlock(block_id=f"storm_line:{complaint.id}", elements=buttons[:25])
 
@@ -221,37 +301,49 @@ def _state(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
     parts = []
     if complaint.status == Status.RESOLVED and complaint.resolved_at is not None:
         at = clock(complaint.resolved_at, now, tz)
-        parts.append(f":white_check_mark: Resolved by <@{complaint.resolved_by}> at {at}")
+        parts.append(
+            ":white_check_mark: " + _("Resolved by %(who)s at %(time)s", who=person(complaint.resolved_by), time=at)
+        )
     elif complaint.acknowledged_at is not None:
-        parts.append(f"Acknowledged by <@{complaint.acknowledged_by}> at {clock(complaint.acknowledged_at, now, tz)}")
+        at = clock(complaint.acknowledged_at, now, tz)
+        parts.append(_("Acknowledged by %(who)s at %(time)s", who=person(complaint.acknowledged_by), time=at))
     else:
         left = complaint.ack_deadline - now
         if left <= timedelta(0):
-            parts.append(f":rotating_light: Acknowledge overdue by {span(-left)}")
+            parts.append(":rotating_light: " + _("Acknowledge overdue by %(duration)s", duration=span(-left)))
         else:
-            parts.append(f"Acknowledge by {clock(complaint.ack_deadline, now, tz)}")
-    parts.append(f"Owner: <@{complaint.owner_id}>" if complaint.owner_id else "Unclaimed")
-    parts.append(f"`/complaints {complaint.id}` for the whole record")
+            parts.append(_("Acknowledge by %(time)s", time=clock(complaint.ack_deadline, now, tz)))
+    if complaint.owner_id:
+        parts.append(_("Owner: %(who)s", who=person(complaint.owner_id)))
+    else:
+        parts.append(_("Unclaimed"))
+    parts.append(_("%(command)s for the whole record", command=complaints_command(complaint.id)))
     return " · ".join(parts)
 
 
 def statement_modal(storm_id: int, customers: int, text: str, notes: Sequence[str]) -> dict[str, Any]:
+    # Translators: {first_name} is a placeholder people type in the statement: keep it exactly as it is.
+    goes_to = n_(
+        "Goes to the *%(count)s* customer of this storm who is still waiting, as their own reply: `{first_name}` "
+        "becomes their first name. It acknowledges their complaint; it keeps its own clock.",
+        "Goes to the *%(count)s* customers of this storm who are still waiting, each as their own reply: "
+        "`{first_name}` becomes each one's first name. It acknowledges their complaints; each keeps its own clock.",
+        customers,
+    )
     blocks: list[Any] = [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"Goes to the *{customers}* customer{'s' if customers != 1 else ''} of this storm who are still "
-                "waiting, each as their own reply: `{first_name}` becomes each one's first name. It acknowledges "
-                "their complaints; each keeps its own clock."
-            )
-        ),
+        markup_section(goes_to),
         InputBlock(
             block_id=STATEMENT_INPUT,
-            label="Holding statement",
-            hint="Say you know, you're on it, and when the next update comes",
+            label=safe_plain(_("Holding statement"), LABEL_LIMIT),
+            hint=safe_plain(_("Say you know, you're on it, and when the next update comes"), HINT_LIMIT),
             element=PlainTextInputElement(
                 action_id=STATEMENT_INPUT, multiline=True, initial_value=text, max_length=STATEMENT_LIMIT
             ),
         ),
     ]
     blocks.extend(context_line(note) for note in notes)
-    return modal_frame(STATEMENT_VIEW, "Holding statement", "Send to all", str(storm_id), blocks)
+    # Translators: a modal's title (at most 24 characters).
+    title = safe_plain(_("Holding statement"), MODAL_TITLE_LIMIT)
+    # Translators: the modal's submit button (at most 24 characters).
+    submit = safe_plain(_("Send to all"), MODAL_TITLE_LIMIT)
+    return modal_frame(STATEMENT_VIEW, title, submit, str(storm_id), blocks)

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from bot.i18n import _
+
 ELLIPSIS = "…"
 
 # Explicit embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI) can flip the
@@ -60,6 +62,46 @@ def safe_mrkdwn(text: str, limit: int) -> str:
 def safe_plain(text: str, limit: int) -> str:
     """Untrusted text for `plain_text` fields (buttons, headers): no escaping needed, bidi controls removed."""
     return _fit((char for char in text if char not in _BIDI_CONTROLS), limit)
+
+
+# Slack's limits on Heard's own (translated) texts: Finnish and Greek run 30-60% longer than English, so every
+# translated text that goes into a limited field is cut with `safe_plain` (plain text) or `cut_markup` (mrkdwn).
+BUTTON_TEXT_LIMIT = 75
+OPTION_TEXT_LIMIT = 75
+PLACEHOLDER_LIMIT = 150
+HEADER_LIMIT = 150
+LABEL_LIMIT = 2000
+HINT_LIMIT = 2000
+MODAL_TITLE_LIMIT = 24
+CONFIRM_TITLE_LIMIT = 100
+CONFIRM_BUTTON_LIMIT = 30
+MARKUP_LIMIT = 3000
+
+
+def cut_markup(text: str, limit: int = MARKUP_LIMIT) -> str:
+    """Heard's own mrkdwn (already escaped, with links and mentions) cut to `limit` UTF-16 units, ending in an
+    ellipsis: never inside a `<…>` link or mention, an `&amp;` entity or a code point. Text within the limit (all
+    of it, in practice) is returned as it is."""
+    if len(text) <= limit // 2 or utf16_length(text) <= limit:
+        return text
+    budget = limit - utf16_length(ELLIPSIS)
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        used += utf16_length(char)
+        if used > budget:
+            break
+        kept.append(char)
+    cut = "".join(kept)
+    opened = cut.rfind("<")
+    if opened > cut.rfind(">"):
+        cut = cut[:opened]
+    amp = cut.rfind("&")
+    if amp > cut.rfind(";") and len(cut) - amp < 6:
+        cut = cut[:amp]
+    while cut and _joins_previous(cut[-1]):
+        cut = cut[:-1]
+    return cut.rstrip() + ELLIPSIS
 
 
 def _fit(chars: Iterable[str], limit: int) -> str:
@@ -212,6 +254,22 @@ def link_to(url: str | None, label: str, limit: int = LINK_LABEL_LIMIT) -> str |
     return f"<{link}|{safe_mrkdwn(label, limit)}>" if link else None
 
 
+def person(user_id: str | None) -> str:
+    """A Slack user Heard stored from Slack itself (who clicked), as a mention."""
+    return f"<@{user_id}>"
+
+
+def complaints_command(complaint_id: int | str, subcommand: str = "") -> str:
+    """`/complaints 42` (or `/complaints open`) as code: people type it in English, so it is never translated."""
+    words = " ".join(str(word) for word in (complaint_id, subcommand) if word != "")
+    return f"`/complaints {words}`"
+
+
+def quoted(text: str, limit: int) -> str:
+    """What someone wrote, escaped, cut and between quotation marks."""
+    return f"“{safe_mrkdwn(text, limit)}”"
+
+
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -221,7 +279,8 @@ def mention(user_id: str | None) -> str:
     if user_id and _SLACK_USER_ID.match(user_id):
         return f"<@{user_id}>"
     if not user_id:
-        return "someone"
+        # Translators: stands for a person Heard has no record of, e.g. "someone claimed it".
+        return _("someone")
     # Imported here: the platform registry imports the projections, which import this module.
     from bot.platforms import source_label
 

@@ -12,6 +12,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.i18n import _
+
 log = logging.getLogger("heard.delivery.direct")
 
 GROUP_CACHE_SECONDS = 300.0
@@ -35,10 +37,10 @@ class SlackDirect:
         except SlackApiError as error:
             reason = error.response.get("error") if isinstance(error.response.data, dict) else None
             log.warning("views.open failed: %s", reason or error.response.status_code)
-            raise SlackUnavailable("Slack did not open the form; please click the button again.") from error
+            raise SlackUnavailable(_("Slack did not open the form; please click the button again.")) from error
         except Exception as error:
             log.warning("views.open failed: %s", type(error).__name__)
-            raise SlackUnavailable("Slack did not open the form; please click the button again.") from error
+            raise SlackUnavailable(_("Slack did not open the form; please click the button again.")) from error
 
     def publish_home(self, user: str, view: dict[str, Any]) -> None:
         try:
@@ -46,10 +48,10 @@ class SlackDirect:
         except SlackApiError as error:
             reason = error.response.get("error") if isinstance(error.response.data, dict) else None
             log.warning("views.publish failed: %s", reason or error.response.status_code)
-            raise SlackUnavailable("Slack did not show your Home tab; open it again.") from error
+            raise SlackUnavailable(_("Slack did not show your Home tab; open it again.")) from error
         except Exception as error:
             log.warning("views.publish failed: %s", type(error).__name__)
-            raise SlackUnavailable("Slack did not show your Home tab; open it again.") from error
+            raise SlackUnavailable(_("Slack did not show your Home tab; open it again.")) from error
 
     def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a user group, cached for a few minutes; the last known list when Slack does not answer."""
@@ -64,7 +66,9 @@ class SlackDirect:
             if cached:
                 return cached[1]
             log.warning("could not read members of user group %s (%s)", group_id, type(error).__name__)
-            raise SlackUnavailable("Heard could not check your team membership with Slack; try again soon.") from error
+            raise SlackUnavailable(
+                _("Heard could not check your team membership with Slack; try again soon.")
+            ) from error
         with self._lock:
             self._groups[group_id] = (now, users)
         return users

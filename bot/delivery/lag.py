@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.blocks.when import span
 from bot.delivery import priority
 from bot.delivery.outbox import PENDING, SENDING, refresh, utcnow
+from bot.i18n import _
 from storage.db import Database
 from storage.models import Delivery, DeliveryFlag
 
@@ -65,18 +66,22 @@ class LagWatch:
             self.wake()
 
     def _over_text(self, lag: timedelta) -> str:
-        return (
-            f":warning: *Slack is behind.* The oldest message waiting to reach Slack was queued {span(lag)} ago "
-            f"(more than {span(self.threshold)}). New cards go first, then nags and breach alerts; nothing is lost. "
-            "I will say here when it has caught up."
+        behind = _(
+            "*Slack is behind.* The oldest message waiting to reach Slack was queued %(duration)s ago (more than "
+            "%(threshold)s). New cards go first, then nags and breach alerts; nothing is lost. I will say here when it "
+            "has caught up.",
+            duration=span(lag),
+            threshold=span(self.threshold),
         )
+        return f":warning: {behind}"
 
     @staticmethod
     def _recovered_text(flag: DeliveryFlag, now: datetime) -> str:
-        return (
-            f":white_check_mark: *Slack has caught up.* Messages are going out on time again "
-            f"(the delay lasted {span(now - flag.changed_at)})."
+        caught_up = _(
+            "*Slack has caught up.* Messages are going out on time again (the delay lasted %(duration)s).",
+            duration=span(now - flag.changed_at),
         )
+        return f":white_check_mark: {caught_up}"
 
     def _flag(self, session: Session, now: datetime) -> DeliveryFlag:
         flag = session.get(DeliveryFlag, FLAG)

@@ -14,7 +14,9 @@ def source_label(platform: str | None, source: str) -> str:
 
 
 def private_reply_name(platform: str | None) -> str:
-    """What the network calls a private reply ("DM" on X, "private reply" on Facebook and Instagram)."""
+    """What the network calls a private reply ("DM" on X, "private reply" on Facebook and Instagram), in the language
+    being spoken."""
+    from bot.i18n import _
     from bot.platforms.registry import PRIVATE_REPLY_NAMES
 
-    return PRIVATE_REPLY_NAMES.get(platform or "") or "private reply"
+    return _(PRIVATE_REPLY_NAMES.get(platform or "") or "private reply")

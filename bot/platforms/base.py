@@ -21,6 +21,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.i18n import N_, _
+
 if TYPE_CHECKING:
     from storage.db import Database
 
@@ -93,7 +95,17 @@ class Capabilities:
         return capability in self.supported
 
     def why_not(self, capability: Capability) -> str:
-        return self.missing.get(capability) or f"this platform does not allow a {capability.value} from Heard"
+        return self.missing.get(capability) or _(_NOT_ALLOWED[capability])
+
+
+# Why a capability is missing when the adapter does not say (shown on the card and in the forms).
+_NOT_ALLOWED = {
+    Capability.PUBLIC_REPLY: N_("this platform does not allow a public reply from Heard"),
+    Capability.PRIVATE_REPLY: N_("this platform does not allow a private reply from Heard"),
+    Capability.HIDE: N_("this platform does not allow a hide from Heard"),
+    Capability.UNHIDE: N_("this platform does not allow an unhide from Heard"),
+    Capability.BLOCK: N_("this platform does not allow a block from Heard"),
+}
 
 
 @dataclass(frozen=True)
@@ -182,7 +194,8 @@ class Platform:
     key: str = ""
     label: str = ""
     # What the network calls a private reply, as people read it on the form and the card ("DM" on X).
-    private_reply_name: str = "private reply"
+    # Translators: what a network calls a message sent privately to the author of a comment.
+    private_reply_name: str = N_("private reply")
     # How long one call to the network may take; a reply's sender is taken over after a few of these.
     timeout: timedelta = timedelta(seconds=10)
 
@@ -220,13 +233,23 @@ class Platform:
         if not capabilities.can(Capability.PRIVATE_REPLY):
             return capabilities.why_not(Capability.PRIVATE_REPLY)
         if capabilities.private_reply_needs_author and not post.author_id:
-            return f"{self.label} did not say who wrote the post, so Heard cannot write to them privately"
-        rule = capabilities.private_reply_rule or ""
+            return _(
+                "%(network)s did not say who wrote the post, so Heard cannot write to them privately",
+                network=self.label,
+            )
+        rule = capabilities.private_reply_rule
         if capabilities.private_reply_once and already_sent:
-            return f"{rule}: this post already had its private reply".lstrip(": ")
+            if rule:
+                # Translators: the rule is the network's, e.g. "Facebook allows one private reply per comment".
+                return _("%(rule)s: this post already had its private reply", rule=rule)
+            return _("this post already had its private reply")
         within = capabilities.private_reply_within
         if within is not None and now - post.posted_at > within:
-            return f"{rule}: this post is older than that".lstrip(": ")
+            if rule:
+                # Translators: the rule is the network's, e.g. "Facebook allows one private reply per comment,
+                # within 7 days".
+                return _("%(rule)s: this post is older than that", rule=rule)
+            return _("this post is older than the network allows for a private reply")
         return None
 
 

@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 
 from bot.config import MetaSettings
+from bot.i18n import _, n_
 from bot.platforms.base import Capabilities, Capability, Done, Duplicate, Platform, PostRef, Refused, Sent, Unsure
 from bot.platforms.meta.graph import GraphClient, GraphError
 
@@ -53,8 +54,12 @@ class MetaPlatform(Platform):
             supported=frozenset(
                 {Capability.PUBLIC_REPLY, Capability.PRIVATE_REPLY, Capability.HIDE, Capability.UNHIDE}
             ),
-            missing={Capability.BLOCK: f"{self.label} does not let apps block accounts; block them in {self.label}"},
-            private_reply_rule=f"{self.label} allows one private reply per comment, within 7 days",
+            missing={
+                Capability.BLOCK: _(
+                    "%(network)s does not let apps block accounts; block them in %(network)s", network=self.label
+                )
+            },
+            private_reply_rule=_("%(network)s allows one private reply per comment, within 7 days", network=self.label),
             private_reply_within=PRIVATE_REPLY_WINDOW,
             private_reply_once=True,
         )
@@ -145,9 +150,13 @@ class MetaPlatform(Platform):
 
     def _rate_limited(self, seconds: float) -> str:
         minutes = max(1, math.ceil(seconds / 60))
-        return (
-            f"{self.label}'s rate limit is reached: Heard leaves {self.label} alone for about {minutes} "
-            f"minute{'' if minutes == 1 else 's'}; retry after that"
+        return n_(
+            "%(network)s's rate limit is reached: Heard leaves %(network)s alone for about %(count)s minute; retry "
+            "after that",
+            "%(network)s's rate limit is reached: Heard leaves %(network)s alone for about %(count)s minutes; retry "
+            "after that",
+            minutes,
+            network=self.label,
         )
 
 
@@ -166,12 +175,13 @@ class FacebookPlatform(MetaPlatform):
             private_reply_rule=base.private_reply_rule,
             private_reply_within=base.private_reply_within,
             private_reply_once=True,
-            block_means="blocked from the Page",
+            # Translators: what blocking does on Facebook: the author can no longer comment on the brand's Page.
+            block_means=_("blocked from the Page"),
         )
 
     def block(self, post: PostRef) -> Done:
         if not post.author_id:
-            return Done(False, "Facebook did not say who wrote the comment")
+            return Done(False, _("Facebook did not say who wrote the comment"))
         try:
             self._write(lambda: self.graph.post(f"{self.account_id}/blocked", {"user": post.author_id}))
             return Done(True)

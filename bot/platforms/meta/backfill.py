@@ -19,8 +19,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot import projections
+from bot.blocks.when import clock
 from bot.config import MetaSettings
 from bot.delivery import utcnow
+from bot.i18n import _
 from bot.platforms.base import Intake
 from bot.platforms.meta.adapters import FacebookPlatform, MetaPlatform
 from bot.platforms.meta.comments import from_graph, graph_time
@@ -176,8 +178,13 @@ class MetaBackfill:
                     projections.tell_channel(
                         session,
                         f"meta-stopped:{feed}:{self.fingerprint}",
-                        f":no_entry: {platform.label} has stopped: {words}. Heard tries again every hour, and at once "
-                        "after a restart with a new token. Webhook deliveries keep arriving meanwhile.",
+                        ":no_entry: "
+                        + _(
+                            "%(network)s has stopped: %(reason)s. Heard tries again every hour, and at once after a "
+                            "restart with a new token. Webhook deliveries keep arriving meanwhile.",
+                            network=platform.label,
+                            reason=words,
+                        ),
                         now,
                     )
                     log.error("%s backfill stopped: %s", platform.label, words)
@@ -189,8 +196,14 @@ class MetaBackfill:
                 projections.tell_channel(
                     session,
                     f"meta-gap:{feed}:{state.failing_since.isoformat()}",
-                    f":warning: No {platform.label} backfill since {state.failing_since:%H:%M} UTC: {words}. Webhook "
-                    "deliveries still arrive; Heard reads the missing window as soon as Meta answers.",
+                    ":warning: "
+                    + _(
+                        "No %(network)s backfill since %(time)s: %(reason)s. Webhook deliveries still arrive; Heard "
+                        "reads the missing window as soon as Meta answers.",
+                        network=platform.label,
+                        time=clock(state.failing_since, now, self.intake.timezone),
+                        reason=words,
+                    ),
                     now,
                 )
         log.warning("%s backfill: %s", platform.label, words)
@@ -203,7 +216,8 @@ class MetaBackfill:
                 projections.tell_channel(
                     session,
                     f"meta-back:{feed}:{state.failing_since.isoformat()}",
-                    f":white_check_mark: {platform.label} answers again; Heard has read the comments it missed.",
+                    ":white_check_mark: "
+                    + _("%(network)s answers again; Heard has read the comments it missed.", network=platform.label),
                     now,
                 )
             state.since_id = now.isoformat()

@@ -26,6 +26,8 @@ from typing import Any
 
 import requests
 
+from bot.i18n import _, n_
+
 __all__ = [
     "PERMISSION",
     "RATE_LIMIT",
@@ -139,36 +141,77 @@ class GraphError(Exception):
         return self.code == 10 and self.subcode in OUTSIDE_WINDOW_SUBCODES
 
     def __str__(self) -> str:
-        label = self.label
+        """What went wrong, in words for the person who asked (the network's own message stays in English)."""
+        network = self.label
         if self.kind == TOKEN:
-            return f"{label} refused the Page token (expired or revoked): set a new META_PAGE_TOKEN"
+            # Translators: META_PAGE_TOKEN is a setting's name: keep it as it is.
+            return _(
+                "%(network)s refused the Page token (expired or revoked): set a new META_PAGE_TOKEN", network=network
+            )
         if self.kind == RATE_LIMIT:
             minutes = max(1, math.ceil((self.retry_after or DEFAULT_RATE_LIMIT_WAIT) / 60))
-            unit = "minute" if minutes == 1 else "minutes"
-            return f"{label}'s rate limit is reached; Heard tries again in about {minutes} {unit}"
+            return n_(
+                "%(network)s's rate limit is reached; Heard tries again in about %(count)s minute",
+                "%(network)s's rate limit is reached; Heard tries again in about %(count)s minutes",
+                minutes,
+                network=network,
+            )
         if self.kind == PERMISSION:
             if self.permission:
-                return f"{label} needs the {self.permission} permission for this"
-            return (
-                f"{label} refused this for lack of a permission ({self.message}): check the Meta app's permissions "
-                "and make a new Page token that has them"
+                # Translators: the permission is Meta's name for it, e.g. "pages_manage_engagement".
+                return _(
+                    "%(network)s needs the %(permission)s permission for this",
+                    network=network,
+                    permission=self.permission,
+                )
+            return _(
+                "%(network)s refused this for lack of a permission (%(message)s): check the Meta app's permissions "
+                "and make a new Page token that has them",
+                network=network,
+                message=self.message,
             )
         if self.kind == UNSURE:
             if self.reason == "timeout":
-                happened = f"{label} did not answer in time"
-            elif self.reason == "connection":
-                happened = f"Heard could not reach {label} ({self.message})"
-            elif self.reason == "answer":
-                happened = f"{label}'s answer could not be read"
-            else:
-                status = f"HTTP {self.status}" if self.status else "a temporary error"
-                happened = f"{label} had a server error ({status})"
-            return f"{happened}: it may or may not have been done; check before trying again"
+                return _(
+                    "%(network)s did not answer in time: it may or may not have been done; check before trying again",
+                    network=network,
+                )
+            if self.reason == "connection":
+                return _(
+                    "Heard could not reach %(network)s (%(message)s): it may or may not have been done; check before "
+                    "trying again",
+                    network=network,
+                    message=self.message,
+                )
+            if self.reason == "answer":
+                return _(
+                    "%(network)s's answer could not be read: it may or may not have been done; check before trying "
+                    "again",
+                    network=network,
+                )
+            if self.status:
+                return _(
+                    "%(network)s had a server error (HTTP %(status)s): it may or may not have been done; check before "
+                    "trying again",
+                    network=network,
+                    status=self.status,
+                )
+            return _(
+                "%(network)s had a server error (a temporary error): it may or may not have been done; check before "
+                "trying again",
+                network=network,
+            )
         if self.already_replied:
-            return f"{label} allows one private reply per comment, and this comment already has one"
+            return _(
+                "%(network)s allows one private reply per comment, and this comment already has one", network=network
+            )
         if self.outside_window:
-            return f"{label} refused the private message: its window has closed (7 days after the comment)"
-        return f"{label} refused this: {self.message}"
+            return _(
+                "%(network)s refused the private message: its window has closed (7 days after the comment)",
+                network=network,
+            )
+        # Translators: the message is Meta's own, in English.
+        return _("%(network)s refused this: %(message)s", network=network, message=self.message)
 
     def __repr__(self) -> str:
         return (

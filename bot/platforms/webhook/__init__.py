@@ -3,6 +3,7 @@ reply, hide or block there, so the card offers the draft to copy and records mod
 
 from __future__ import annotations
 
+from bot.i18n import _
 from bot.platforms.base import Capabilities, Capability, Platform
 
 KEY = "webhook"
@@ -19,10 +20,15 @@ class WebhookPlatform(Platform):
     def capabilities(self) -> Capabilities:
         return Capabilities(
             missing={
-                Capability.PUBLIC_REPLY: "Heard cannot reply on this source",
-                Capability.PRIVATE_REPLY: "Heard cannot reply on this source",
-                Capability.HIDE: f"{self.label} posts cannot be hidden from Heard; hide it there too",
-                Capability.UNHIDE: f"{self.label} posts cannot be unhidden from Heard; unhide it there too",
-                Capability.BLOCK: f"{self.label} accounts cannot be blocked from Heard",
+                Capability.PUBLIC_REPLY: _("Heard cannot reply on this source"),
+                Capability.PRIVATE_REPLY: _("Heard cannot reply on this source"),
+                # Translators: the source is the name a webhook sender gave itself, e.g. "trustpilot".
+                Capability.HIDE: _(
+                    "%(source)s posts cannot be hidden from Heard; hide it there too", source=self.label
+                ),
+                Capability.UNHIDE: _(
+                    "%(source)s posts cannot be unhidden from Heard; unhide it there too", source=self.label
+                ),
+                Capability.BLOCK: _("%(source)s accounts cannot be blocked from Heard", source=self.label),
             }
         )

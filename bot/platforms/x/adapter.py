@@ -7,15 +7,17 @@ import threading
 from datetime import timedelta
 
 from bot.config import Settings
+from bot.i18n import N_, _
 from bot.platforms.base import Capabilities, Capability, Done, Platform, PostRef, Refused, Sent
 from bot.platforms.x.client import SOURCE, make_user_client
 from bot.platforms.x.moderator import CALL_TIMEOUT, MUTE_ONLY, XModerator
 from bot.platforms.x.writer import XWriter
 
 DEFAULT_TIMEOUT = timedelta(seconds=10)
-NO_REPLY_CREDENTIALS = "X replies are not set up (X_ACCESS_TOKEN and friends)"
-NO_CREDENTIALS = "X user credentials (X_CONSUMER_KEY and the rest) are not set"
-NO_AUTHOR = "the author's X id is unknown"
+# Translators: setting names (X_ACCESS_TOKEN…) are kept as they are.
+NO_REPLY_CREDENTIALS = N_("X replies are not set up (X_ACCESS_TOKEN and friends)")
+NO_CREDENTIALS = N_("X user credentials (X_CONSUMER_KEY and the rest) are not set")
+NO_AUTHOR = N_("the author's X id is unknown")
 WRITES = frozenset(
     {Capability.PUBLIC_REPLY, Capability.PRIVATE_REPLY, Capability.HIDE, Capability.UNHIDE, Capability.BLOCK}
 )
@@ -24,7 +26,8 @@ WRITES = frozenset(
 class XPlatform(Platform):
     key = SOURCE
     label = "X"
-    private_reply_name = "DM"
+    # Translators: what X calls a private message ("direct message").
+    private_reply_name = N_("DM")
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -40,14 +43,14 @@ class XPlatform(Platform):
         if self.settings.x_user_auth is None:
             return Capabilities(
                 missing={
-                    Capability.PUBLIC_REPLY: NO_REPLY_CREDENTIALS,
-                    Capability.PRIVATE_REPLY: NO_REPLY_CREDENTIALS,
-                    Capability.HIDE: NO_CREDENTIALS,
-                    Capability.UNHIDE: NO_CREDENTIALS,
-                    Capability.BLOCK: NO_CREDENTIALS,
+                    Capability.PUBLIC_REPLY: _(NO_REPLY_CREDENTIALS),
+                    Capability.PRIVATE_REPLY: _(NO_REPLY_CREDENTIALS),
+                    Capability.HIDE: _(NO_CREDENTIALS),
+                    Capability.UNHIDE: _(NO_CREDENTIALS),
+                    Capability.BLOCK: _(NO_CREDENTIALS),
                 }
             )
-        return Capabilities(supported=WRITES, private_reply_needs_author=True, block_means=MUTE_ONLY)
+        return Capabilities(supported=WRITES, private_reply_needs_author=True, block_means=_(MUTE_ONLY))
 
     # -- replies ---------------------------------------------------------------------------------------------------
 
@@ -59,7 +62,7 @@ class XPlatform(Platform):
 
     def reply_privately(self, post: PostRef, text: str) -> Sent:
         if not post.author_id:
-            raise Refused("X did not say who wrote the post, so Heard cannot DM them")
+            raise Refused(_("X did not say who wrote the post, so Heard cannot DM them"))
         return self._writer_or_refuse().direct_message(post.author_id, text)
 
     def find_private_reply(self, post: PostRef, text: str) -> Sent | None:
@@ -69,18 +72,18 @@ class XPlatform(Platform):
 
     def hide(self, post: PostRef) -> Done:
         moderator = self._moderator_or_none()
-        return moderator.hide_reply(post.external_id) if moderator else Done(False, NO_CREDENTIALS)
+        return moderator.hide_reply(post.external_id) if moderator else Done(False, _(NO_CREDENTIALS))
 
     def unhide(self, post: PostRef) -> Done:
         moderator = self._moderator_or_none()
-        return moderator.unhide_reply(post.external_id) if moderator else Done(False, NO_CREDENTIALS)
+        return moderator.unhide_reply(post.external_id) if moderator else Done(False, _(NO_CREDENTIALS))
 
     def block(self, post: PostRef) -> Done:
         moderator = self._moderator_or_none()
         if moderator is None:
-            return Done(False, NO_CREDENTIALS)
+            return Done(False, _(NO_CREDENTIALS))
         if not post.author_id:
-            return Done(False, NO_AUTHOR)
+            return Done(False, _(NO_AUTHOR))
         return moderator.mute(post.author_id)
 
     # -- clients, built once -----------------------------------------------------------------------------------------
@@ -88,7 +91,7 @@ class XPlatform(Platform):
     def _writer_or_refuse(self) -> XWriter:
         auth = self.settings.x_user_auth
         if auth is None:
-            raise Refused(NO_REPLY_CREDENTIALS)
+            raise Refused(_(NO_REPLY_CREDENTIALS))
         with self._lock:
             if self._writer is None:
                 self._writer = XWriter(auth, self.timeout, self.settings.timezone)

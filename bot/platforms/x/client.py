@@ -17,12 +17,18 @@ import requests
 import tweepy
 
 from bot.config import XSettings, XUserAuth
+from bot.i18n import N_, _
 from bot.platforms.base import NewComplaint
 
 SOURCE = "x"
 MENTIONS = "mentions"
 SEARCH = "search"
-FEED_LABELS = {MENTIONS: "mentions", SEARCH: "keyword search"}
+FEED_LABELS = {
+    # Translators: X's feed of posts that mention the brand, e.g. "X mentions has stopped".
+    MENTIONS: N_("mentions"),
+    # Translators: X's feed of posts found by keywords, e.g. "X keyword search has stopped".
+    SEARCH: N_("keyword search"),
+}
 TWEET_FIELDS = ["author_id", "created_at", "conversation_id", "lang", "referenced_tweets", "in_reply_to_user_id"]
 USER_FIELDS = ["name", "username", "public_metrics", "verified"]
 EXPANSIONS = ["author_id"]
@@ -175,15 +181,19 @@ def _created_at(value: Any) -> datetime | None:
 def describe_failure(error: Exception, timeout: timedelta) -> str:
     """What went wrong, in words for the channel and the log (never the token)."""
     if isinstance(error, tweepy.TooManyRequests):
-        return "429 rate limit from X"
+        return _("429 rate limit from X")
     if isinstance(error, tweepy.Unauthorized):
-        return "401 Unauthorized from X: check X_BEARER_TOKEN"
+        # Translators: X_BEARER_TOKEN is a setting's name: keep it as it is.
+        return _("401 Unauthorized from X: check X_BEARER_TOKEN")
     if isinstance(error, tweepy.HTTPException):
         status = error.response.status_code if error.response is not None else "error"
         detail = (error.api_messages or [""])[0]
-        return f"{status} from X" + (f" ({detail[:200]})" if detail else "")
+        if detail:
+            # Translators: an HTTP status from X, then what X said (in English).
+            return _("%(status)s from X (%(detail)s)", status=status, detail=detail[:200])
+        return _("%(status)s from X", status=status)
     if isinstance(error, requests.Timeout):
-        return f"X did not answer within {int(timeout.total_seconds())}s"
+        return _("X did not answer within %(seconds)s s", seconds=int(timeout.total_seconds()))
     if isinstance(error, requests.ConnectionError):
-        return "could not reach X"
-    return f"unexpected answer from X ({error.__class__.__name__})"
+        return _("could not reach X")
+    return _("unexpected answer from X (%(error)s)", error=error.__class__.__name__)

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import tweepy
 
+from bot.i18n import N_, _
 from bot.platforms.base import Done
 from bot.platforms.x.client import describe_failure
 
@@ -20,8 +21,8 @@ log = logging.getLogger("heard.x.moderation")
 # Inside Slack's 3 seconds, with room for the database work around the call.
 CALL_TIMEOUT = timedelta(seconds=2)
 # X's rule (PLATFORM.md): hide_reply works only on replies in conversations the brand started.
-NOT_OUR_CONVERSATION = "X hides replies only in conversations the brand started"
-MUTE_ONLY = "X's block endpoint is not open to most apps, so Heard muted the account instead"
+NOT_OUR_CONVERSATION = N_("X hides replies only in conversations the brand started")
+MUTE_ONLY = N_("X's block endpoint is not open to most apps, so Heard muted the account instead")
 
 
 class XModerator:
@@ -34,7 +35,7 @@ class XModerator:
             self.client.hide_reply(post_id)
             return Done(done=True)
         except tweepy.Forbidden:
-            return Done(done=False, refusal=NOT_OUR_CONVERSATION)
+            return Done(done=False, refusal=_(NOT_OUR_CONVERSATION))
         except Exception as error:  # what X said, in words; the person can click again (hiding is idempotent)
             return Done(done=False, refusal=self._failed("hide", post_id, error))
 
@@ -43,7 +44,7 @@ class XModerator:
             self.client.unhide_reply(post_id)
             return Done(done=True)
         except tweepy.Forbidden:
-            return Done(done=False, refusal=NOT_OUR_CONVERSATION)
+            return Done(done=False, refusal=_(NOT_OUR_CONVERSATION))
         except Exception as error:
             return Done(done=False, refusal=self._failed("unhide", post_id, error))
 
@@ -56,8 +57,13 @@ class XModerator:
 
     def _failed(self, what: str, target: str, error: Exception) -> str:
         if isinstance(error, tweepy.Unauthorized):
-            words = "401 Unauthorized from X: check X_CONSUMER_KEY/SECRET and X_ACCESS_TOKEN/SECRET"
+            # Translators: setting names are kept as they are.
+            words = _("401 Unauthorized from X: check X_CONSUMER_KEY/SECRET and X_ACCESS_TOKEN/SECRET")
         else:
             words = describe_failure(error, self.timeout)
         log.warning("X did not %s %s: %s", what, target, words)
-        return f"X did not {what} it ({words})"
+        if what == "hide":
+            return _("X did not hide it (%(error)s)", error=words)
+        if what == "unhide":
+            return _("X did not unhide it (%(error)s)", error=words)
+        return _("X did not mute it (%(error)s)", error=words)

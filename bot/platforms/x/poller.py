@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import projections
-from bot.blocks.when import span
+from bot.blocks.when import clock, number, span
 from bot.config import XSettings
 from bot.delivery import utcnow
+from bot.i18n import _
 from bot.platforms.base import NewComplaint
 from bot.platforms.x.client import (
     EXPANSIONS,
@@ -322,20 +323,24 @@ class XPoller:
             state = session.get(XFeed, name, with_for_update=True)
             assert state is not None
             if state.gap_reported and state.failing_since is not None:
-                gap = f"{self._clock(state.failing_since)}–{self._clock(now)}"
+                back = _(
+                    "X %(feed)s is back. No X data %(start)s–%(end)s: %(error)s. Posts from that window have been "
+                    "read now.",
+                    feed=_(FEED_LABELS[name]),
+                    start=clock(state.failing_since, now, self.timezone),
+                    end=clock(now, now, self.timezone),
+                    error=state.last_error,
+                )
                 projections.tell_channel(
-                    session,
-                    f"x-back:{name}:{state.failing_since.isoformat()}",
-                    f":white_check_mark: X {FEED_LABELS[name]} is back. No X data {gap}: {state.last_error}. "
-                    "Posts from that window have been read now.",
-                    utcnow(),
+                    session, f"x-back:{name}:{state.failing_since.isoformat()}", f":white_check_mark: {back}", utcnow()
                 )
                 log.info("X %s feed: data again after a gap since %s", name, state.failing_since.isoformat())
             if state.stopped_reason:
                 projections.tell_channel(
                     session,
                     f"x-works:{name}:{now.isoformat()}",
-                    f":white_check_mark: X {FEED_LABELS[name]} works again; Heard is reading it.",
+                    ":white_check_mark: "
+                    + _("X %(feed)s works again; Heard is reading it.", feed=_(FEED_LABELS[name])),
                     utcnow(),
                 )
                 log.info("X %s feed: works again", name)
@@ -370,9 +375,15 @@ class XPoller:
             projections.tell_channel(
                 session,
                 f"x-gap:{name}:{state.failing_since.isoformat()}",
-                f":warning: No X data ({FEED_LABELS[name]}) since {self._clock(state.failing_since)}, "
-                f"{span(now - state.failing_since)} so far: {state.last_error}. Heard keeps trying and reads the "
-                "missing window as soon as X answers.",
+                ":warning: "
+                + _(
+                    "No X data (%(feed)s) since %(time)s, %(duration)s so far: %(error)s. Heard keeps trying and "
+                    "reads the missing window as soon as X answers.",
+                    feed=_(FEED_LABELS[name]),
+                    time=clock(state.failing_since, now, self.timezone),
+                    duration=span(now - state.failing_since),
+                    error=state.last_error,
+                ),
                 utcnow(),
             )
 
@@ -389,8 +400,13 @@ class XPoller:
                 projections.tell_channel(
                     session,
                     f"x-stopped:{name}:{self.fingerprint}:{now.isoformat()}",
-                    f":no_entry: X {FEED_LABELS[name]} has stopped: {reason}. Heard tries again every hour, and "
-                    "at once after a restart with a new token.",
+                    ":no_entry: "
+                    + _(
+                        "X %(feed)s has stopped: %(reason)s. Heard tries again every hour, and at once after a "
+                        "restart with a new token.",
+                        feed=_(FEED_LABELS[name]),
+                        reason=reason,
+                    ),
                     utcnow(),
                 )
         if first_time:
@@ -403,8 +419,14 @@ class XPoller:
             projections.tell_channel(
                 session,
                 f"x-cap:{today}",
-                f":money_with_wings: Heard has read {cap:,} posts from X today, the cap set by X_MAX_READS_PER_DAY. "
-                f"It reads again after midnight ({self.timezone.key}) and catches up on what was posted meanwhile.",
+                ":money_with_wings: "
+                # Translators: X_MAX_READS_PER_DAY is a setting's name; the time zone is e.g. "Europe/Helsinki".
+                + _(
+                    "Heard has read %(count)s posts from X today, the cap set by X_MAX_READS_PER_DAY. It reads again "
+                    "after midnight (%(time_zone)s) and catches up on what was posted meanwhile.",
+                    count=number(cap),
+                    time_zone=self.timezone.key,
+                ),
                 utcnow(),
             )
         log.warning("X: the daily read cap (%d) is reached; reading again tomorrow", cap)

@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 import requests
 import tweepy
 
+from bot.blocks.when import clock
 from bot.config import XUserAuth
+from bot.i18n import _
 from bot.platforms.base import Duplicate, Refused, Sent, Unsure
 from bot.platforms.x.client import make_user_client
 
@@ -120,24 +122,29 @@ class XWriter:
             raise XRefused(self._rate_limited(error.response)) from error
         except tweepy.Unauthorized as error:
             raise XRefused(
-                "X refused the brand account's credentials (401): check X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET"
+                # Translators: setting names are kept as they are.
+                _("X refused the brand account's credentials (401): check X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET")
             ) from error
         except tweepy.Forbidden as error:
             detail = _detail(error)
             if "duplicate" in detail.lower():
                 raise XDuplicate(detail) from error
-            raise XRefused(f"X refused it (403): {detail or 'not allowed'}") from error
+            raise XRefused(_("X refused it (403): %(detail)s", detail=detail or _("not allowed"))) from error
         except tweepy.TwitterServerError as error:
             status = error.response.status_code if error.response is not None else "5xx"
-            raise XUnsure(f"X had a problem ({status})") from error
+            raise XUnsure(_("X had a problem (%(status)s)", status=status)) from error
         except tweepy.HTTPException as error:
             status = error.response.status_code if error.response is not None else "error"
             detail = _detail(error)
-            raise XRefused(f"X refused it ({status})" + (f": {detail}" if detail else "")) from error
+            if detail:
+                # Translators: an HTTP status, then what X said (in English).
+                raise XRefused(_("X refused it (%(status)s): %(detail)s", status=status, detail=detail)) from error
+            raise XRefused(_("X refused it (%(status)s)", status=status)) from error
         except requests.Timeout as error:
-            raise XUnsure(f"X did not answer within {int(self.timeout.total_seconds())}s") from error
+            seconds = int(self.timeout.total_seconds())
+            raise XUnsure(_("X did not answer within %(seconds)s s", seconds=seconds)) from error
         except requests.ConnectionError as error:
-            raise XUnsure("could not reach X") from error
+            raise XUnsure(_("could not reach X")) from error
         try:
             return response.json() if response.content else {}
         except ValueError:
@@ -145,11 +152,11 @@ class XWriter:
 
     def _rate_limited(self, response: requests.Response | None) -> str:
         reset = (response.headers.get("x-rate-limit-reset") if response is not None else None) or ""
-        words = "X's limit on posts from the brand account is reached (429)"
         if reset.isdigit():
-            at = datetime.fromtimestamp(int(reset), UTC).astimezone(self.tz).strftime("%H:%M")
-            words += f"; it resets at {at}"
-        return words
+            moment = datetime.fromtimestamp(int(reset), UTC)
+            at = clock(moment, datetime.now(UTC), self.tz)
+            return _("X's limit on posts from the brand account is reached (429); it resets at %(time)s", time=at)
+        return _("X's limit on posts from the brand account is reached (429)")
 
 
 def _detail(error: tweepy.HTTPException) -> str:

@@ -5,6 +5,7 @@ the customers see their replies on the (fake) networks."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -457,3 +458,14 @@ def test_in_a_storm_urgent_complaints_keep_their_own_cards_while_the_channel_has
 
     wait_until(lambda: all(listed(i) for i in ids[5:8]), timeout=20, what="3 urgent lines")
     assert not any(own_card(i) for i in ids[5:8])
+    # Each is marked on its line (a section of the thread's messages), and only they are.
+    shown: dict[int, str] = {}
+    for message in fake_slack.replies(CHANNEL, card["ts"]):
+        if single := re.match(r"#(\d+) from ", message.get("text") or ""):  # a message of one line
+            shown[int(single.group(1))] = visible_text(message)
+            continue
+        for block in message.get("blocks") or []:
+            text = (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
+            if listed_line := re.match(r"\*#(\d+)\* ", text):
+                shown[int(listed_line.group(1))] = text
+    assert {number for number, text in shown.items() if "High priority" in text} == set(ids[5:8])

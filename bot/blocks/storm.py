@@ -121,8 +121,8 @@ def storm_card(view: StormView, now: datetime, tz: ZoneInfo) -> Message:
     blocks: list[Block] = [markup_section(headline(view, now, tz))]
     state = [
         _(
-            "Each complaint is a line in this thread, with its own clock; high-priority and VIP ones get their own "
-            "card."
+            "Each complaint is a line in this thread, with its own clock; VIPs and threats get their own card, and "
+            "so do high-priority ones while the channel has room."
         ),
         " · ".join(
             [
@@ -299,6 +299,8 @@ def _line_buttons(complaint: Complaint, replies: Sequence[Reply]) -> ActionsBloc
 
 def _state(complaint: Complaint, now: datetime, tz: ZoneInfo) -> str:
     parts = []
+    if complaint.priority == "high":  # listed past the storm's allowance of high-priority cards (bot/storms.py)
+        parts.append(":red_circle: " + _("High priority"))
     if complaint.status == Status.RESOLVED and complaint.resolved_at is not None:
         at = clock(complaint.resolved_at, now, tz)
         parts.append(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_skeleton, format_time
+from babel.dates import format_skeleton
 from babel.lists import format_list
 from babel.numbers import format_compact_decimal, format_decimal
 from babel.units import format_unit
@@ -21,7 +21,7 @@ def clock(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
     team's time zone."""
     where = locale()
     local = moment.astimezone(tz)
-    time = format_time(local, "short", locale=where)
+    time = _time(local, where)
     if local.date() == now.astimezone(tz).date():
         return time
     return _date_and_time(format_skeleton("MMMEd", local, locale=where), time, where)
@@ -31,10 +31,14 @@ def long_time(moment: datetime, tz: ZoneInfo) -> str:
     """A moment for the record (evidence for Legal): `Wed, 25 Nov 2026, 10:15 EET`, whatever the day."""
     where = locale()
     local = moment.astimezone(tz)
-    when = _date_and_time(
-        format_skeleton("yMMMEd", local, locale=where), format_time(local, "short", locale=where), where
-    )
+    when = _date_and_time(format_skeleton("yMMMEd", local, locale=where), _time(local, where), where)
     return f"{when} {local.strftime('%Z')}".rstrip()
+
+
+def _time(local: datetime, where: Locale) -> str:
+    """The 24-hour clock in every language (`10:15`, Finnish `10.15`): CLDR's short time is 12-hour in Greek, and
+    a care team in Athens reads deadlines on the 24-hour clock like everyone else on the card."""
+    return format_skeleton("Hm", local, locale=where)
 
 
 def _date_and_time(date: str, time: str, where: Locale) -> str:

@@ -113,8 +113,9 @@ class Desk:
     def home_published(self, user: str, count: int) -> dict[str, Any]:
         calls = self.fake.wait_for("views.publish", where=lambda c: c.args.get("user_id") == user, count=count)
         assert calls[count - 1].ok, calls[count - 1].summary()
+        assert validate_view(calls[count - 1].args["view"], kind="home") == []  # the view Heard sent
         view = self.fake.home(user)
-        assert view is not None and validate_view(view, kind="home") == []
+        assert view is not None
         return view
 
     def pick_on_home(self, user: str, language: str) -> dict[str, Any]:

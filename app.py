@@ -29,6 +29,7 @@ from bot.delivery.lag import LagWatch
 from bot.directory import DirectoryError, DirectoryFile
 from bot.failure_log import OncePerInterval
 from bot.i18n import set_team_language
+from bot.languages import Languages
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
 from bot.projections import CHANNEL_NOTICE, Projections, prefetch_cards
@@ -38,7 +39,7 @@ from bot.scheduler import Scheduler
 from bot.services import Context, Services
 from bot.services.group_commit import GroupCommit
 from bot.services.rotations import HandoffProjection
-from handlers import actions, card_menu, commands, events, moderation, replies, rotations, storms, views
+from handlers import actions, card_menu, commands, events, languages, moderation, replies, rotations, storms, views
 from handlers.web import MAX_SLACK_BODY_BYTES, SERVER_BODY_LIMIT_BYTES, HeardWeb
 from storage.db import Database, migrate
 
@@ -68,11 +69,24 @@ class Heard:
         )
         self.directory = open_directory(settings)
         self.rotations = open_rotations(settings)
-        projections = Projections(settings, self.directory)
+        slack_direct = SlackDirect(
+            WebClient(
+                token=settings.slack_bot_token,
+                base_url=settings.slack_api_url,
+                # These calls happen while someone waits on Slack's 3 seconds.
+                timeout=DIRECT_CALL_TIMEOUT_SECONDS,
+            )
+        )
+        # Each person's language for their own views: DMs rendered by the worker read it, never asking Slack.
+        self.languages = Languages(self.database, slack_direct)
+        projections = Projections(settings, self.directory, self.languages)
         self.delivery = DeliveryWorker(
             database=self.database,
             client=self.client,
-            renderers={**projections.renderers, **HandoffProjection(settings, self.rotations).renderers},
+            renderers={
+                **projections.renderers,
+                **HandoffProjection(settings, self.rotations, self.languages).renderers,
+            },
             on_posted=projections.on_posted,
             prefetch=prefetch_cards,
             default_channel=settings.heard_channel,
@@ -109,19 +123,13 @@ class Heard:
             settings,
             self.database,
             self.delivery.wake,
-            SlackDirect(
-                WebClient(
-                    token=settings.slack_bot_token,
-                    base_url=settings.slack_api_url,
-                    # These calls happen while someone waits on Slack's 3 seconds.
-                    timeout=DIRECT_CALL_TIMEOUT_SECONDS,
-                )
-            ),
+            slack_direct,
             self.directory,
             wake_at=self.scheduler.wake_at,
             platforms=self.platforms,
             rotations=self.rotations,
             deliver_now=self.delivery.deliver_now,
+            languages=self.languages,
         )
         self.services = Services(context, templates)
         platform_intake = Intake(
@@ -191,6 +199,7 @@ class Heard:
         card_menu.register(bolt, self.services)
         storms.register(bolt, self.services)
         rotations.register(bolt, self.services)
+        languages.register(bolt, self.services)  # whoever asks is answered in their language
         return bolt
 
     def _authorize(self) -> Callable[..., AuthorizeResult]:

@@ -24,6 +24,7 @@ from bot.blocks.when import long_time
 from bot.config import Settings
 from bot.delivery import FileUpload, NotReady, Outgoing
 from bot.i18n import _
+from bot.languages import Languages, speaking_to
 from storage.models import AuditEvent, Base, Complaint, ComplaintPost, Delivery, ModeratedAuthor, WriteUp
 
 THREAT_NOTICE = "threat_notice"
@@ -221,9 +222,10 @@ def evidence_file(session: Session, complaint: Complaint, event: AuditEvent, now
 
 
 class ModerationProjections:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, languages: Languages | None = None) -> None:
         self.settings = settings
         self.timezone = settings.timezone
+        self.languages = languages
 
     @property
     def renderers(self) -> Mapping[str, delivery.Renderer]:
@@ -240,7 +242,8 @@ class ModerationProjections:
                 select(ComplaintPost).where(ComplaintPost.complaint_id == complaint.id).order_by(ComplaintPost.id)
             )
         )
-        message = threat_notice(complaint, posts, str(row.payload.get("mentions") or ""), self.timezone)
+        with speaking_to(self.languages, session, str(row.payload["to"])):  # a Legal contact's DM, or a channel
+            message = threat_notice(complaint, posts, str(row.payload.get("mentions") or ""), self.timezone)
         return Outgoing(str(row.payload["to"]), message)
 
     def evidence(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:

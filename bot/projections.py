@@ -34,7 +34,8 @@ from bot.delivery.worker import PostedHook
 from bot.digest import Digest, chart_alt_text, compute_digest, render_chart
 from bot.directory import DirectoryFile
 from bot.export import export_attainment_csv, export_csv
-from bot.i18n import _
+from bot.i18n import _, speaking
+from bot.languages import Languages, speaking_to
 from bot.lifecycle import Action, FollowUpStatus
 from bot.sla import Clock, clock_applies, clock_deadline
 from storage.models import (
@@ -361,10 +362,14 @@ def card_view(session: Session, complaint: Complaint, settings: Settings, can_es
 
 
 class Projections:
-    def __init__(self, settings: Settings, directory: DirectoryFile | None) -> None:
+    """Shared messages render in the team's language (the worker starts every render in it); a DM renders inside
+    `speaking_to(...)` its recipient, whose language comes from memory or `person_languages`, never from Slack."""
+
+    def __init__(self, settings: Settings, directory: DirectoryFile | None, languages: Languages | None = None) -> None:
         self.settings = settings
         self.directory = directory
         self.timezone = settings.timezone
+        self.languages = languages
 
     @property
     def renderers(self) -> Mapping[str, delivery.Renderer]:
@@ -381,7 +386,7 @@ class Projections:
             DIGEST: self.digest,
             DIGEST_CHART: self.digest_chart,
             EXPORT: self.export,
-            **moderation.ModerationProjections(self.settings).renderers,
+            **moderation.ModerationProjections(self.settings, self.languages).renderers,
             **storms.StormProjections(self.settings).renderers,
         }
 
@@ -408,7 +413,8 @@ class Projections:
             return None
         if card_coming(session, complaint):
             raise NotReady  # the notice links to the card, which is about to be posted
-        message = escalation_notice(complaint, escalation, row.payload.get("mentions", ""), now, self.timezone)
+        with speaking_to(self.languages, session, row.payload["to"]):  # a DM, or a channel (the team's language)
+            message = escalation_notice(complaint, escalation, row.payload.get("mentions", ""), now, self.timezone)
         return Outgoing(row.payload["to"], message)
 
     def approval_request(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
@@ -417,14 +423,16 @@ class Projections:
             return None
         if card_coming(session, complaint):
             raise NotReady  # the request links to the card, which is about to be posted
-        return Outgoing(row.payload["to"], approval_request(complaint, escalation, now, self.timezone))
+        with speaking_to(self.languages, session, row.payload["to"]):
+            return Outgoing(row.payload["to"], approval_request(complaint, escalation, now, self.timezone))
 
     def follow_up(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         follow_up = session.get(FollowUp, row.ref_id)
         complaint = session.get(Complaint, row.complaint_id)
         if follow_up is None or complaint is None:
             return None
-        return Outgoing(follow_up.assignee, follow_up_reminder(complaint, follow_up, now, self.timezone))
+        with speaking_to(self.languages, session, follow_up.assignee):
+            return Outgoing(follow_up.assignee, follow_up_reminder(complaint, follow_up, now, self.timezone))
 
     def thread_log(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         event = session.get(AuditEvent, row.ref_id)
@@ -499,9 +507,10 @@ class Projections:
             return None  # a nag after its deadline warns of nothing: the breach alert says it
         if row.ts is not None or complaint.owner_id:
             to = str(row.channel or complaint.owner_id)
-            if row.ts is None and (listed := self._gather_nags(session, row, complaint, which, to, now)):
-                return listed
-            return Outgoing(to, reminders.nag(complaint, which, "", now, self.timezone))
+            with speaking_to(self.languages, session, _owner_dm(to, complaint)):  # before any nag is gathered
+                if row.ts is None and (listed := self._gather_nags(session, row, complaint, which, to, now)):
+                    return listed
+                return Outgoing(to, reminders.nag(complaint, which, "", now, self.timezone))
         if complaint.slack_ts is None or complaint.slack_channel is None:
             raise NotReady
         if listed := self._gather_nags(session, row, complaint, which, complaint.slack_channel, now):
@@ -564,7 +573,8 @@ class Projections:
             if not items:
                 return None
         mention = self.on_duty_mention() if row.payload.get("on_duty") else ""
-        message = reminders.nag_list(items, mention, now, self.timezone)
+        with speaking_to(self.languages, session, None if row.payload.get("on_duty") else row.payload.get("target")):
+            message = reminders.nag_list(items, mention, now, self.timezone)
         return Outgoing(str(row.channel or row.payload["target"]), message)
 
     def breach(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
@@ -579,12 +589,14 @@ class Projections:
         which = Clock(row.payload["clock"])
         if row.ts is None and not clock_applies(complaint, which):
             return None
+        language = self.languages.for_recipient(session, row.payload["to"]) if self.languages else None
         try:
             if row.ts is None and (listed := self._gather_breaches(session, row, now)):
                 return listed
         except batches.Joined:
             return None  # added to the manager's alert message of this interval, which is updated to show it
-        message = reminders.breach(complaint, which, int(row.payload.get("reminder", 0)), now, self.timezone)
+        with speaking(language):
+            message = reminders.breach(complaint, which, int(row.payload.get("reminder", 0)), now, self.timezone)
         return Outgoing(row.payload["to"], message)
 
     def _gather_breaches(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
@@ -625,7 +637,8 @@ class Projections:
             items = [(c, w, r) for c, w, r in items if clock_applies(c, w)]  # acted on meanwhile: nothing to say
             if not items:
                 return None
-        return Outgoing(row.payload["to"], reminders.breach_list(items, now, self.timezone))
+        with speaking_to(self.languages, session, row.payload["to"]):
+            return Outgoing(row.payload["to"], reminders.breach_list(items, now, self.timezone))
 
     def joined_post(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         post = session.get(ComplaintPost, row.ref_id)
@@ -645,7 +658,8 @@ class Projections:
         run = session.get(DigestRun, row.ref_id)
         if run is None:
             return None
-        return Outgoing(run.recipient, digest_message(self._digest(session, run, now), self.timezone, now))
+        with speaking_to(self.languages, session, run.recipient):  # a manager's DM, or a channel's digest
+            return Outgoing(run.recipient, digest_message(self._digest(session, run, now), self.timezone, now))
 
     def digest_chart(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         run = session.get(DigestRun, row.ref_id)
@@ -657,18 +671,23 @@ class Projections:
         digest = self._digest(session, run, now)
         if digest.quiet:
             return None  # nothing to draw on a day without complaints
-        chart = FileUpload(
-            filename=f"heard-{run.kind}-digest-{run.last_day.isoformat()}-{run.id}.png",
-            content=render_chart(digest, self.settings.ack_window),
-            # Translators: the digest chart's title; the period is e.g. "Mon 23 Nov".
-            title=_("Complaints per hour and time to acknowledge, %(period)s", period=digest_period_words(digest)),
-            alt_text=chart_alt_text(digest),
-        )
+        with speaking_to(self.languages, session, run.recipient):
+            chart = FileUpload(
+                filename=f"heard-{run.kind}-digest-{run.last_day.isoformat()}-{run.id}.png",
+                content=render_chart(digest, self.settings.ack_window),
+                # Translators: the digest chart's title; the period is e.g. "Mon 23 Nov".
+                title=_("Complaints per hour and time to acknowledge, %(period)s", period=digest_period_words(digest)),
+                alt_text=chart_alt_text(digest),
+            )
         return Outgoing(run.recipient, Message(text=chart.title), file=chart)
 
     def export(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
         asked_at = datetime.fromisoformat(str(row.payload["asked_at"]))
         days = int(row.payload["days"])
+        with speaking_to(self.languages, session, str(row.payload["to"])):  # headers and title in theirs
+            return self._export(session, row, days, asked_at, now)
+
+    def _export(self, session: Session, row: Delivery, days: int, asked_at: datetime, now: datetime) -> Outgoing:
         if row.payload.get("what") == EXPORT_ATTAINMENT:
             csv_file = export_attainment_csv(
                 session,
@@ -706,6 +725,11 @@ class Projections:
     @staticmethod
     def _escalation(session: Session, row: Delivery) -> tuple[Complaint | None, Escalation | None]:
         return session.get(Complaint, row.complaint_id), session.get(Escalation, row.ref_id)
+
+
+def _owner_dm(to: str, complaint: Complaint) -> str | None:
+    """Whose DM a nag posted to `to` is: the owner's, unless it went to a channel (the card's thread)."""
+    return None if to.startswith(("C", "G")) else complaint.owner_id
 
 
 def _breach_item(row: Delivery) -> dict[str, Any]:

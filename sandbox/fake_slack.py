@@ -12,7 +12,8 @@ travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/que
   (``answer_view_submission``, or the ack of a Socket Mode envelope) or ``views.update`` changes them;
 * keeps the bot's direct messages: ``conversations.open`` gives a stable ``D…`` channel per user, and
   ``chat.postMessage`` to a user id posts there and answers with that channel (``dms``);
-* answers ``usergroups.users.list`` (groups set with ``set_user_group``) and ``users.info`` (any ``U…`` id);
+* answers ``usergroups.users.list`` (groups set with ``set_user_group``) and ``users.info`` (any ``U…`` id; its
+  ``locale`` only with ``include_locale``, as Slack does: ``DEFAULT_USER_LOCALE`` unless ``set_user`` says);
 * takes file uploads the way ``WebClient.files_upload_v2`` makes them: ``files.getUploadURLExternal`` hands out an
   upload URL on the fake itself, the raw bytes are POSTed there (recorded as ``upload_url`` calls), and
   ``files.completeUploadExternal`` shares the file, posting a message that carries it into each channel (``files``,
@@ -128,6 +129,8 @@ VIEW_SUBMISSION_DEADLINE = 3.0
 MAX_VIEW_STACK = 3
 #: The time zone ``users.info`` reports for users not configured with ``set_user``.
 DEFAULT_USER_TZ = "America/Los_Angeles"
+#: The locale ``users.info`` reports (with ``include_locale``) for users not configured with ``set_user``.
+DEFAULT_USER_LOCALE = "en-US"
 #: Seconds Slack waits for the HTTP answer (or Socket Mode ack) to a slash command before it shows the person
 #: "operation_timeout"; a later answer is not shown and is recorded as a problem.
 COMMAND_DEADLINE = 3.0
@@ -1042,16 +1045,23 @@ class FakeSlack(LoopbackFake):
             self._user_groups[group_id] = list(users)
 
     def set_user(
-        self, user: str, *, name: str | None = None, real_name: str | None = None, tz: str | None = None
+        self,
+        user: str,
+        *,
+        name: str | None = None,
+        real_name: str | None = None,
+        tz: str | None = None,
+        locale: str | None = None,
     ) -> None:
         """Say what ``users.info`` answers for ``user``: by default a name derived from the id (``U0ANA``: ``ana``,
-        ``Ana``) in ``DEFAULT_USER_TZ``. ``tz`` is an IANA zone name (ZoneInfoNotFoundError if unknown)."""
+        ``Ana``) in ``DEFAULT_USER_TZ``. ``tz`` is an IANA zone name (ZoneInfoNotFoundError if unknown); ``locale``
+        is what Slack reports with ``include_locale`` (``pt-BR``; default ``DEFAULT_USER_LOCALE``)."""
         if not _is_user_id(user):
             raise ValueError(f"user ids look like U0123ABC or W0123ABC, not {user!r}")
         if tz is not None:
             ZoneInfo(tz)
         with self._lock:
-            fields = {"name": name, "real_name": real_name, "tz": tz}
+            fields = {"name": name, "real_name": real_name, "tz": tz, "locale": locale}
             self._users.setdefault(user, {}).update({k: v for k, v in fields.items() if v is not None})
 
     def new_trigger(self, user: str, *, view_id: str | None = None) -> str:
@@ -1727,7 +1737,10 @@ class FakeSlack(LoopbackFake):
         user = str(args.get("user") or "")
         if not _is_user_id(user):
             return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": self._user_object(user)}
+        found = self._user_object(user)
+        if _truthy(args.get("include_locale")):
+            found["locale"] = str(self._users.get(user, {}).get("locale") or DEFAULT_USER_LOCALE)
+        return {"ok": True, "user": found}
 
     # -- files -----------------------------------------------------------------------------------------------
 

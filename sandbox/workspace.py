@@ -22,6 +22,9 @@ class Person:
     name: str
     role: str  # "agent" or "manager": what the switcher says next to the name
     handle: str  # the Slack username, as shown in mentions (@ana)
+    # What their Slack is in (`users.info`'s locale): Heard's own views for them follow it until they pick a
+    # language on Heard's Home tab.
+    locale: str = "en-US"
 
     @property
     def label(self) -> str:
@@ -55,7 +58,7 @@ CARE_TEAM_HANDLE = "care-team"
 def introduce(fake: FakeSlack) -> None:
     """Tell the fake Slack who is who, so `users.info` and `usergroups.users.list` answer like the real workspace."""
     for person in PEOPLE:
-        fake.set_user(person.id, name=person.handle, real_name=person.name, tz="UTC")
+        fake.set_user(person.id, name=person.handle, real_name=person.name, tz="UTC", locale=person.locale)
     fake.set_user_group(CARE_TEAM_GROUP, [AGENT_A.id, AGENT_B.id])
 
 

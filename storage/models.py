@@ -464,3 +464,18 @@ class AgentStatus(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     away: Mapped[bool] = mapped_column(Boolean)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PersonLanguage(Base):
+    """The language a person sees Heard's own views in: their Slack locale as `users.info` last said it, and the
+    language they chose on Heard's Home tab (which wins; NULL: Slack's)."""
+
+    __tablename__ = "person_languages"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slack_locale: Mapped[str | None] = mapped_column(String(32))
+    locale_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    chosen_language: Mapped[str | None] = mapped_column(String(16))
+    chosen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

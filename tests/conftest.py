@@ -41,6 +41,7 @@ TABLES = (
     "assign_cursors",
     "handoffs",
     "agent_status",
+    "person_languages",
 )
 
 

@@ -1,12 +1,14 @@
 """Slack calls that cannot wait in the outbox: opening a modal (its trigger lives 3 s and works once), reading who
-belongs to a user group, and publishing a person's App Home (a view of state: the next opening publishes it again,
-so one lost is harmless). Failures are reported to the caller, never retried behind its back."""
+belongs to a user group, publishing a person's App Home (a view of state: the next opening publishes it again,
+so one lost is harmless), and `users.info` (a person's name and Slack locale, cached for an hour). Failures are
+reported to the caller, never retried behind its back."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -28,7 +30,7 @@ class SlackDirect:
     def __init__(self, client: WebClient) -> None:
         self.client = client
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
-        self._names: dict[str, tuple[float, str | None]] = {}
+        self._people: dict[str, tuple[float, _Person]] = {}
         self._lock = threading.Lock()
 
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
@@ -76,17 +78,41 @@ class SlackDirect:
     def real_name(self, user: str) -> str | None:
         """A person's real name (users.info), cached for an hour: it fills `{agent_first_name}` in a reply while
         Slack's 3 seconds run, so a slow or failing Slack gives None (the reply is worded without it)."""
+        try:
+            return self._person(user).name
+        except SlackUnavailable:
+            return None
+
+    def locale(self, user: str) -> str | None:
+        """A person's Slack locale (`users.info` with `include_locale`, e.g. "pt-BR"; None if Slack gives none), from
+        the same hour-long cache as their name. Raises SlackUnavailable when Slack does not answer and nothing is
+        cached (bot/languages.py then speaks the team's language)."""
+        return self._person(user).locale
+
+    def _person(self, user: str) -> _Person:
         now = time.monotonic()
         with self._lock:
-            cached = self._names.get(user)
+            cached = self._people.get(user)
         if cached and now - cached[0] < NAME_CACHE_SECONDS:
             return cached[1]
         try:
-            profile = (self.client.users_info(user=user).get("user") or {}).get("profile") or {}
+            found = self.client.users_info(user=user, include_locale=True).get("user") or {}
         except Exception as error:
-            log.warning("could not read the name of %s (%s)", user, type(error).__name__)
-            return cached[1] if cached else None
+            log.warning("could not read users.info of %s (%s)", user, type(error).__name__)
+            if cached:
+                return cached[1]
+            raise SlackUnavailable("Slack did not say who this is; try again soon.") from error
+        profile = found.get("profile") or {}
         name = str(profile.get("real_name") or profile.get("display_name") or "").strip() or None
+        person = _Person(name=name, locale=str(found.get("locale") or "").strip() or None)
         with self._lock:
-            self._names[user] = (now, name)
-        return name
+            self._people[user] = (now, person)
+        return person
+
+
+@dataclass(frozen=True)
+class _Person:
+    """What Heard keeps of `users.info`: the name for replies, the locale for the person's own views."""
+
+    name: str | None
+    locale: str | None

@@ -40,6 +40,7 @@ from bot.delivery.outbox import (
 )
 from bot.delivery.pace import SharedPace
 from bot.failure_log import FailureLog
+from bot.i18n import speaking
 from storage.db import Database
 from storage.models import Delivery
 
@@ -318,7 +319,8 @@ class DeliveryWorker:
                 return None
         if row.kind != EPHEMERAL:
             try:
-                job.outgoing = self.renderers[row.kind](session, row, now)
+                with speaking(None):  # the team's language, whichever thread renders; a DM's renderer says whose
+                    job.outgoing = self.renderers[row.kind](session, row, now)
             except NotReady as not_ready:
                 row.due_at = now + not_ready.retry_in
                 self._give_back_slot(session, job)

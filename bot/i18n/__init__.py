@@ -37,6 +37,7 @@ __all__ = [
     "locale",
     "n_",
     "set_team_language",
+    "speak",
     "speaking",
     "team_language",
 ]
@@ -67,6 +68,12 @@ def speaking(language: str | None) -> Iterator[None]:
         yield
     finally:
         _speaking.reset(token)
+
+
+def speak(language: str | None) -> None:
+    """From here to the end of the enclosing `speaking()` block, speak `language`: for a step that learns whose
+    request it is after the block began (Bolt's middleware runs before, not around, the listener)."""
+    _speaking.set(language)
 
 
 def locale() -> Locale:

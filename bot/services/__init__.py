@@ -17,6 +17,7 @@ from bot.services.digests import DigestUseCases
 from bot.services.escalations import EscalationUseCases
 from bot.services.follow_ups import FollowUpUseCases
 from bot.services.intake import IntakeUseCases
+from bot.services.languages import LanguageUseCases
 from bot.services.lookups import LookupUseCases
 from bot.services.moderation import ModerationUseCases
 from bot.services.replies import ReplyUseCases
@@ -47,6 +48,7 @@ class Services:
         self.card_menu = CardMenuUseCases(context)
         self.storms = StormUseCases(context, self.replies)
         self.rotations = RotationUseCases(context)
+        self.languages = LanguageUseCases(context)
 
 
 __all__ = ["Context", "FieldErrors", "IngestResult", "Requester", "Services"]

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackDirect, SlackUnavailable
 from bot.directory import DirectoryFile
+from bot.languages import Languages
 from bot.lifecycle import Action, Actor, Outcome, Status, TransitionRefused
 from bot.platforms.base import PostRef
 from bot.platforms.registry import Platforms
@@ -90,6 +91,8 @@ class Context:
     # Sends a posted message's update from the calling thread once its change is committed (the worker's
     # `deliver_now`); the worker, woken as well, does it when this cannot.
     deliver_now: Callable[[str], None] = lambda _key: None
+    # Each person's language for their own views (bot/languages.py); None only where nothing is built with it.
+    languages: Languages | None = None
 
     @classmethod
     def build(
@@ -103,6 +106,7 @@ class Context:
         platforms: Platforms | None = None,
         rotations: RotationsFile | None = None,
         deliver_now: Callable[[str], None] = lambda _key: None,
+        languages: Languages | None = None,
     ) -> Context:
         return cls(
             settings=settings,
@@ -123,6 +127,7 @@ class Context:
             wake_at=wake_at,
             rotations=rotations,
             deliver_now=deliver_now,
+            languages=languages or Languages(database, slack),
         )
 
 
@@ -141,6 +146,7 @@ class UseCases:
         self._wake_at = context.wake_at
         self._deliver_now = context.deliver_now
         self.sla = context.sla
+        self.languages = context.languages
 
     @staticmethod
     def post_ref(complaint: Complaint) -> PostRef:
@@ -209,6 +215,10 @@ class UseCases:
     def _log(self, session: Session, complaint: Complaint, outcome: Outcome, now: datetime) -> None:
         if self.settings.thread_log and outcome.event is not None:
             projections.log_in_thread(session, complaint, outcome.event, now)
+
+    def language_of(self, user: str) -> str | None:
+        """The language `user` sees their own views in (None: the team's); outside any unit of work."""
+        return self.languages.language_of(user) if self.languages is not None else None
 
     def _safely(self, check: Callable[..., bool], *args: object) -> bool:
         """Permission checks may need Slack (user groups); when it cannot answer, refuse rather than guess."""

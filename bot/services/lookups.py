@@ -30,10 +30,12 @@ from bot.blocks import home as home_blocks
 from bot.blocks import lookups as blocks
 from bot.blocks import rotations as rotation_blocks
 from bot.blocks.ids import LookupPage
+from bot.blocks.language import with_language_picker
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.delivery.lag import oldest_waiting
 from bot.directory import Department
+from bot.i18n import speaking
 from bot.lifecycle import Action
 from bot.services.base import Context, Requester, UseCases
 from bot.services.rotations import DutyBoard, RotationUseCases
@@ -566,7 +568,9 @@ class LookupUseCases(UseCases):
     def publish_home(self, user: str) -> None:
         """Show `user` their Home tab as things are now. Losing one is harmless: the next opening publishes again."""
         now = utcnow()
-        view = home_blocks.render_home(self.home_state(user, now), now, self.settings.timezone)
+        with speaking(self.language_of(user)):  # the person's language, also on Bolt's lazy-listener thread
+            view = home_blocks.render_home(self.home_state(user, now), now, self.settings.timezone)
+            view = with_language_picker(view, self.languages.choice_of(user) if self.languages else None)
         with contextlib.suppress(SlackUnavailable):  # logged by SlackDirect
             self.slack.publish_home(user, view)
 

@@ -15,6 +15,7 @@ from bot import delivery
 from bot.blocks.rotations import QUEUE_SHOWN, handoff_message
 from bot.config import Settings
 from bot.delivery import Outgoing, utcnow
+from bot.languages import Languages, speaking_to
 from bot.rotations import Rotation, RotationsFile, Schedule
 from bot.services.base import NOT_AN_AGENT, Requester, UseCases
 from storage import queries
@@ -150,9 +151,10 @@ def _claim_handoff(
 class HandoffProjection:
     """Renders a handoff DM at send time from the committed state: the rotation as it stands and the open queue."""
 
-    def __init__(self, settings: Settings, rotations: RotationsFile | None) -> None:
+    def __init__(self, settings: Settings, rotations: RotationsFile | None, languages: Languages | None = None) -> None:
         self.settings = settings
         self.rotations = rotations
+        self.languages = languages
 
     @property
     def renderers(self) -> dict[str, delivery.Renderer]:
@@ -172,7 +174,8 @@ class HandoffProjection:
         cap = COUNT_CAP + 1
         rows, total = queries.open_queue(session, offset=0, limit=QUEUE_SHOWN, count_cap=cap)
         unclaimed = queries.count_open(session, count_cap=cap, unclaimed=True)
-        message = handoff_message(
-            duty, handoff.person, [_line(r) for r in rows], total, unclaimed, now, self.settings.timezone
-        )
+        with speaking_to(self.languages, session, handoff.person):
+            message = handoff_message(
+                duty, handoff.person, [_line(r) for r in rows], total, unclaimed, now, self.settings.timezone
+            )
         return Outgoing(handoff.person, message)

@@ -28,12 +28,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_time
 from sqlalchemy import BigInteger, ColumnElement, Float, Integer, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from bot.attainment import DAY, Attainment, compute_attainment, quantile, seconds_delta
+from bot.blocks.figures import full_day, full_day_range, number, percent
 from bot.blocks.when import span
 from bot.business_hours import BusinessCalendar
+from bot.i18n import _, locale, n_
 from bot.lifecycle import Action, FollowUpStatus, Status
 from storage.models import AuditEvent, Complaint, Escalation, FollowUp, WriteUp
 
@@ -228,7 +231,7 @@ def compute_digest(
     previous_period = period_of(period.first_day - timedelta(days=1), tz, days)
     dialect = session.get_bind().dialect.name
     current, ack_seconds, truncated = _figures(session, dialect, period, tz)
-    previous, _, _ = _figures(session, dialect, previous_period, tz)
+    previous, _previous_acks, _previous_cut = _figures(session, dialect, previous_period, tz)
     sources, categories = _sources_and_categories(session, period)
     previous_sources, previous_categories = _sources_and_categories(session, previous_period)
     backlog = _backlog(session)
@@ -545,17 +548,56 @@ def render_chart(digest: Digest, ack_window: timedelta) -> bytes:
     """Two panels as a PNG: complaints per local hour of the day (the previous period outlined), and how long
     acknowledgements took, with the window marked. Built on `matplotlib.figure.Figure` without pyplot, so it keeps
     no global state and may run on any thread; matplotlib is imported here, not at start-up, because it is slow
-    to import and only the digest needs it."""
+    to import and only the digest needs it. Its words are in the language being spoken."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=CHART_SIZE_INCHES, dpi=CHART_DPI, layout="constrained")
     hours, acks = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
     _hours_panel(hours, digest)
     _ack_panel(acks, digest, ack_window)
-    title = f"{_period_words(digest)} ({digest.tz_name})"
-    attainment = _attainment_words(digest, short=True)
-    figure.suptitle(f"{title} \N{MIDDLE DOT} {attainment}" if attainment else title, fontsize=12)
+    figure.suptitle(chart_title(digest), fontsize=12)
     return _png(figure)
+
+
+def chart_title(digest: Digest) -> str:
+    """The chart's title: the period, the time zone, and the team's SLA attainment when any clock was due."""
+    # Translators: the chart's title: the period it shows and its time zone, e.g. "Tue, 10 Nov 2026 (Europe/Paris)".
+    title = _("%(period)s (%(timezone)s)", period=_period_words(digest), timezone=digest.tz_name)
+    attainment = _attainment_words(digest, short=True)
+    return f"{title} \N{MIDDLE DOT} {attainment}" if attainment else title
+
+
+def chart_labels(digest: Digest, ack_window: timedelta) -> dict[str, str]:
+    """Every word the chart shows besides its title (panels' titles, axes, legends), in the language being
+    spoken: what `_hours_panel` and `_ack_panel` draw."""
+    weekly = digest.weekly
+    hours_scale = ack_window.total_seconds() * CHART_WINDOWS_SHOWN > 6 * 3600  # long windows read better in hours
+    return {
+        "hours_title": _("Complaints per hour of the day"),
+        # Translators: the chart's axis: the local hour the complaint was posted, in a time zone.
+        "hours_x": _("hour posted (%(timezone)s)", timezone=digest.tz_name),
+        # Translators: the chart's axis: how many complaints (a noun, plural).
+        "count_y": _("complaints"),
+        "this_period": _period_words(digest),
+        # Translators: the chart's legend: the outline shows the period before the one the digest is about.
+        "previous": _("the week before") if weekly else _("the day before"),
+        "no_complaints": _("No complaints"),
+        "ack_title": _("Time to acknowledge"),
+        "ack_x": (
+            # Translators: the chart's axis: how long acknowledging took.
+            _("hours from posting to acknowledgement")
+            if hours_scale
+            # Translators: the chart's axis: how long acknowledging took.
+            else _("minutes from posting to acknowledgement")
+        ),
+        # Translators: the chart's legend: the acknowledgement window, e.g. "window (30 min)".
+        "window": _("window (%(duration)s)", duration=span(ack_window)),
+        # Translators: the chart's legend: the median time to acknowledge, e.g. "median (12 min)".
+        "median": _("median (%(duration)s)", duration=span(digest.current.ack_median))
+        if digest.current.ack_median is not None
+        else "",
+        "no_acknowledgements": _("No acknowledgements"),
+    }
 
 
 def _png(figure: Figure) -> bytes:
@@ -565,63 +607,60 @@ def _png(figure: Figure) -> bytes:
 
 
 def _hours_panel(axes: Axes, digest: Digest) -> None:
+    words = chart_labels(digest, digest.ack_window)
     hours = list(range(24))
-    axes.bar(hours, digest.current.per_hour, width=0.8, color=_BAR, label=_period_words(digest))
-    previous_label = "the week before" if digest.weekly else "the day before"
+    axes.bar(hours, digest.current.per_hour, width=0.8, color=_BAR, label=words["this_period"])
     axes.step(
         [-0.5, *[hour + 0.5 for hour in hours]],
         [digest.previous.per_hour[0], *digest.previous.per_hour],
         where="pre",
         color=_PREVIOUS,
         linewidth=1.5,
-        label=previous_label,
+        label=words["previous"],
     )
-    axes.set_title("Complaints per hour of the day", fontsize=11)
-    axes.set_xlabel(f"hour posted ({digest.tz_name})")
-    axes.set_ylabel("complaints")
+    axes.set_title(words["hours_title"], fontsize=11)
+    axes.set_xlabel(words["hours_x"])
+    axes.set_ylabel(words["count_y"])
     axes.set_xlim(-0.6, 23.6)
     axes.set_xticks(range(0, 24, 2), [f"{hour:02d}" for hour in range(0, 24, 2)])
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.grid(axis="y", alpha=0.3)
     if digest.quiet and not any(digest.previous.per_hour):
-        axes.text(0.5, 0.5, "No complaints", transform=axes.transAxes, ha="center", va="center", fontsize=12)
+        axes.text(0.5, 0.5, words["no_complaints"], transform=axes.transAxes, ha="center", va="center", fontsize=12)
     else:
         axes.legend(loc="upper left", fontsize=9, frameon=False)
 
 
 def _ack_panel(axes: Axes, digest: Digest, ack_window: timedelta) -> None:
+    words = chart_labels(digest, ack_window)
     window_seconds = ack_window.total_seconds()
     hours_scale = window_seconds * CHART_WINDOWS_SHOWN > 6 * 3600  # long windows read better in hours
-    unit, scale = ("hours", 3600.0) if hours_scale else ("minutes", 60.0)
+    scale = 3600.0 if hours_scale else 60.0
     upper = max(window_seconds, 60.0) * CHART_WINDOWS_SHOWN / scale
     values = [min(seconds / scale, upper) for seconds in digest.ack_seconds]
     later = sum(1 for seconds in digest.ack_seconds if seconds / scale >= upper)
     axes.hist(values, bins=CHART_BINS, range=(0, upper), color=_BAR)
     window = window_seconds / scale
-    axes.axvline(window, color=_WINDOW, linewidth=2, label=f"window ({span(ack_window)})")
+    axes.axvline(window, color=_WINDOW, linewidth=2, label=words["window"])
     if digest.current.ack_median is not None:
         median = digest.current.ack_median.total_seconds() / scale
-        axes.axvline(
-            min(median, upper),
-            color="#333333",
-            linestyle="--",
-            linewidth=1.2,
-            label=f"median ({span(digest.current.ack_median)})",
-        )
-    axes.set_title("Time to acknowledge", fontsize=11)
-    axes.set_xlabel(f"{unit} from posting to acknowledgement")
-    axes.set_ylabel("complaints")
+        axes.axvline(min(median, upper), color="#333333", linestyle="--", linewidth=1.2, label=words["median"])
+    axes.set_title(words["ack_title"], fontsize=11)
+    axes.set_xlabel(words["ack_x"])
+    axes.set_ylabel(words["count_y"])
     axes.set_xlim(0, upper)
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.grid(axis="y", alpha=0.3)
     axes.legend(loc="upper right", fontsize=9, frameon=False)
     if not values:
-        axes.text(0.5, 0.5, "No acknowledgements", transform=axes.transAxes, ha="center", va="center", fontsize=12)
+        axes.text(
+            0.5, 0.5, words["no_acknowledgements"], transform=axes.transAxes, ha="center", va="center", fontsize=12
+        )
     elif later:
         axes.text(
             0.98,
             0.70,
-            f"{later:,} took {span(timedelta(seconds=upper * scale))} or more\n(in the last bar)",
+            _later_words(later, timedelta(seconds=upper * scale)),
             transform=axes.transAxes,
             ha="right",
             va="top",
@@ -629,31 +668,103 @@ def _ack_panel(axes: Axes, digest: Digest, ack_window: timedelta) -> None:
         )
 
 
+def _later_words(count: int, beyond: timedelta) -> str:
+    # Translators: on the chart: %(count)s acknowledgements took longer than the chart shows; they are counted in
+    # its last bar. Keep the line break.
+    return n_(
+        "%(count)s took %(duration)s or more\n(in the last bar)",
+        "%(count)s took %(duration)s or more\n(in the last bar)",
+        count,
+        count=number(count),
+        duration=span(beyond),
+    )
+
+
 def chart_alt_text(digest: Digest, limit: int = 1000) -> str:
     """The chart in words, for Slack's alt text (uploads take at most 1,000 characters)."""
-    where = f"{_period_words(digest)}, {digest.tz_name}"
     if digest.quiet:
-        hours = "No complaints were posted."
+        hours = _("No complaints were posted.")
     else:
-        busiest = ", ".join(f"{row.hour:02d}:00 ({row.count:,})" for row in digest.busiest_hours)
-        hours = f"Complaints per hour of the day: {digest.current.received:,} in all; busiest hours {busiest}."
+        busiest = ", ".join(
+            # Translators: one of the busiest hours in the chart's alt text: the hour and its count, e.g. "09:00 (4)".
+            _("%(hour)s (%(count)s)", hour=_hour(row.hour), count=number(row.count))
+            for row in digest.busiest_hours
+        )
+        # Translators: the chart's alt text: how many complaints in all, then the busiest hours of the day.
+        hours = n_(
+            "Complaints per hour of the day: %(count)s in all; busiest hours %(hours)s.",
+            "Complaints per hour of the day: %(count)s in all; busiest hours %(hours)s.",
+            digest.current.received,
+            count=number(digest.current.received),
+            hours=busiest,
+        )
     figures = digest.current
     if figures.ack_median is None:
-        acks = "No complaint was acknowledged."
+        acks = _("No complaint was acknowledged.")
     else:
+        values = {
+            "count": number(figures.acknowledged),
+            "median": span(figures.ack_median),
+            "window": span(digest.ack_window),
+        }
         pct = figures.acknowledged_in_window_pct
-        share = f", {pct:.0f}% of all complaints within the window" if pct is not None else ""
-        p90 = f", 90th percentile {span(figures.ack_p90)}" if figures.ack_p90 is not None else ""
-        acks = (
-            f"Time to acknowledge for {figures.acknowledged:,} complaints: median "
-            f"{span(figures.ack_median)}{p90}; the {span(digest.ack_window)} window is marked"
-            f"{share}."
-        )
-    text = f"Two charts for {where}. {hours} {acks}"
+        if pct is not None:
+            values["percent"] = percent(pct)
+        if figures.ack_p90 is not None:
+            values["p90"] = span(figures.ack_p90)
+        acks = _ack_words(figures.acknowledged, values)
+    # Translators: the chart's alt text begins with the period and time zone it shows, e.g. "Tue, 10 Nov 2026,
+    # Europe/Paris".
+    text = _("Two charts for %(period)s, %(timezone)s.", period=_period_words(digest), timezone=digest.tz_name)
+    text += f" {hours} {acks}"
     attainment = _attainment_words(digest, short=False)
     if attainment:
-        text += f" The title gives the team's SLA attainment: {attainment}."
+        # Translators: the end of the chart's alt text; %(attainment)s says the shares within the SLA windows.
+        text += " " + _("The title gives the team's SLA attainment: %(attainment)s.", attainment=attainment)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ack_words(count: int, values: dict[str, str]) -> str:
+    """The alt text's sentence on acknowledgements, with the 90th percentile and the share within the window when
+    they are known."""
+    if "p90" in values and "percent" in values:
+        return n_(
+            "Time to acknowledge for %(count)s complaint: median %(median)s, 90th percentile %(p90)s; the %(window)s "
+            "window is marked, %(percent)s of all complaints within the window.",
+            "Time to acknowledge for %(count)s complaints: median %(median)s, 90th percentile %(p90)s; the %(window)s "
+            "window is marked, %(percent)s of all complaints within the window.",
+            count,
+            **values,
+        )
+    if "p90" in values:
+        return n_(
+            "Time to acknowledge for %(count)s complaint: median %(median)s, 90th percentile %(p90)s; the %(window)s "
+            "window is marked.",
+            "Time to acknowledge for %(count)s complaints: median %(median)s, 90th percentile %(p90)s; the %(window)s "
+            "window is marked.",
+            count,
+            **values,
+        )
+    if "percent" in values:
+        return n_(
+            "Time to acknowledge for %(count)s complaint: median %(median)s; the %(window)s window is marked, "
+            "%(percent)s of all complaints within the window.",
+            "Time to acknowledge for %(count)s complaints: median %(median)s; the %(window)s window is marked, "
+            "%(percent)s of all complaints within the window.",
+            count,
+            **values,
+        )
+    return n_(
+        "Time to acknowledge for %(count)s complaint: median %(median)s; the %(window)s window is marked.",
+        "Time to acknowledge for %(count)s complaints: median %(median)s; the %(window)s window is marked.",
+        count,
+        **values,
+    )
+
+
+def _hour(hour: int) -> str:
+    """A local hour of the day as the language writes a time: `09:00`, `9.00`."""
+    return format_time(time(hour), format="short", locale=locale())
 
 
 def _attainment_words(digest: Digest, *, short: bool) -> str:
@@ -661,25 +772,53 @@ def _attainment_words(digest: Digest, *, short: bool) -> str:
     attainment = digest.attainment
     if attainment is None or attainment.empty:
         return ""
+    ack, resolve = attainment.whole.team.ack, attainment.whole.team.resolve
+    if short:
+        parts = [
+            # Translators: in the chart's title: the team's share of complaints acknowledged in time, e.g. "75%".
+            _("acknowledged in time %(percent)s", percent=percent(ack.percent))
+            if ack.percent is not None
+            # Translators: in the chart's title: no complaint's acknowledgement deadline has come yet.
+            else _("acknowledged in time: none due"),
+            # Translators: in the chart's title: the team's share of complaints resolved in time, e.g. "75%".
+            _("resolved in time %(percent)s", percent=percent(resolve.percent))
+            if resolve.percent is not None
+            # Translators: in the chart's title: no complaint's resolution deadline has come yet.
+            else _("resolved in time: none due"),
+        ]
+        return ", ".join(parts)
     parts = []
-    for what, window, figures in (
-        ("acknowledged", attainment.ack_window, attainment.whole.team.ack),
-        ("resolved", attainment.resolve_window, attainment.whole.team.resolve),
+    for acknowledge, window, figures in (
+        (True, attainment.ack_window, ack),
+        (False, attainment.resolve_window, resolve),
     ):
         if figures.percent is None:
-            parts.append(f"{what} within {span(window)}: none due yet" if not short else f"{what} in time: none due")
-        elif short:
-            parts.append(f"{what} in time {figures.percent:.0f}%")
+            if acknowledge:
+                parts.append(_("acknowledged within %(duration)s: none due yet", duration=span(window)))
+            else:
+                parts.append(_("resolved within %(duration)s: none due yet", duration=span(window)))
+            continue
+        values = {
+            "duration": span(window),
+            "percent": percent(figures.percent),
+            "count": number(figures.in_window),
+            "total": number(figures.due),
+        }
+        if acknowledge:
+            # Translators: e.g. "acknowledged within 30 min 75% (3 of 4)".
+            parts.append(_("acknowledged within %(duration)s %(percent)s (%(count)s of %(total)s)", **values))
         else:
-            parts.append(
-                f"{what} within {span(window)} {figures.percent:.0f}% ({figures.in_window:,} of {figures.due:,})"
-            )
-    counted = " (business hours)" if attainment.business_hours and not short else ""
-    return ", ".join(parts) + counted
+            # Translators: e.g. "resolved within 1 d 50% (2 of 4)".
+            parts.append(_("resolved within %(duration)s %(percent)s (%(count)s of %(total)s)", **values))
+    words = ", ".join(parts)
+    if attainment.business_hours:
+        # Translators: the SLA attainment, counted in business hours only.
+        words = _("%(attainment)s (business hours)", attainment=words)
+    return words
 
 
 def _period_words(digest: Digest) -> str:
     period = digest.period
     if period.days == 1:
-        return period.first_day.strftime("%a %d %b %Y")
-    return f"{period.first_day.strftime('%a %d %b')} \N{EN DASH} {period.last_day.strftime('%a %d %b %Y')}"
+        return full_day(period.first_day)
+    return full_day_range(period.first_day, period.last_day)

@@ -13,50 +13,92 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.attainment import Bucket, ClockFigures, Row, compute_attainment
+from bot.blocks.figures import day_range, number
 from bot.business_hours import BusinessCalendar
 from bot.digest import period_of
+from bot.i18n import N_, _, n_
 from storage.models import Complaint
 
+# Column headers are in the language of the manager who asked (translated when the file is written); cells are data
+# and stay as Heard stores them. English headers are names a script can read.
 COLUMNS = (
-    "id",
-    "source",
-    "external_id",
-    "author_handle",
-    "author_name",
-    "priority",
-    "category",
-    "status",
-    "owner",
-    "posted_at",
-    "acknowledged_at",
-    "acknowledged_in_window",
-    "resolved_at",
-    "url",
-    "text",
+    # Translators: a CSV column header: the complaint's number in Heard. Headers are short; underscores are optional.
+    N_("id"),
+    # Translators: a CSV column header: the network or source the complaint came from.
+    N_("source"),
+    # Translators: a CSV column header: the post's id on its network.
+    N_("external_id"),
+    # Translators: a CSV column header: the customer's handle.
+    N_("author_handle"),
+    # Translators: a CSV column header: the customer's name.
+    N_("author_name"),
+    # Translators: a CSV column header.
+    N_("priority"),
+    # Translators: a CSV column header.
+    N_("category"),
+    # Translators: a CSV column header: new, acknowledged or resolved.
+    N_("status"),
+    # Translators: a CSV column header: who owns the complaint.
+    N_("owner"),
+    # Translators: a CSV column header: when the customer posted it.
+    N_("posted_at"),
+    # Translators: a CSV column header: when it was acknowledged.
+    N_("acknowledged_at"),
+    # Translators: a CSV column header: whether it was acknowledged within the SLA window (yes or no).
+    N_("acknowledged_in_window"),
+    # Translators: a CSV column header: when it was resolved.
+    N_("resolved_at"),
+    # Translators: a CSV column header: the post's link.
+    N_("url"),
+    # Translators: a CSV column header: what the customer wrote.
+    N_("text"),
 )
 
 
 # The same figures `/complaints stats` and the digest show, one row per (period, team / agent / unclaimed).
 ATTAINMENT_COLUMNS = (
-    "period",  # "day" or "week" (Monday to Sunday, cut to the export's days)
-    "first_day",
-    "last_day",
-    "scope",  # "team", "agent" or "unclaimed" (missed clocks of complaints nobody owns)
-    "agent",  # Slack user id for "agent"
-    "ack_due",  # met, or past the deadline
-    "ack_in_window",
-    "ack_in_window_pct",
-    "ack_pending",  # still inside the window, not counted in the share
-    "ack_median_minutes",
-    "ack_p90_minutes",
-    "resolve_due",
-    "resolve_in_window",
-    "resolve_in_window_pct",
-    "resolve_pending",
-    "resolve_median_minutes",
-    "resolve_p90_minutes",
-    "time_counted",  # "business hours" or "wall clock"
+    # Translators: a CSV column header: "day" or "week".
+    N_("period"),
+    # Translators: a CSV column header.
+    N_("first_day"),
+    # Translators: a CSV column header.
+    N_("last_day"),
+    # Translators: a CSV column header: "team", "agent" or "unclaimed" (complaints nobody owns).
+    N_("scope"),
+    # Translators: a CSV column header: the agent's Slack user id.
+    N_("agent"),
+    # Translators: a CSV column header: acknowledgement deadlines met, or passed.
+    N_("ack_due"),
+    # Translators: a CSV column header: complaints acknowledged within the window.
+    N_("ack_in_window"),
+    # Translators: a CSV column header: the share (per cent) acknowledged within the window.
+    N_("ack_in_window_pct"),
+    # Translators: a CSV column header: complaints still inside the acknowledgement window, not counted.
+    N_("ack_pending"),
+    # Translators: a CSV column header: the median time to acknowledge, in minutes.
+    N_("ack_median_minutes"),
+    # Translators: a CSV column header: the 90th percentile of the time to acknowledge, in minutes.
+    N_("ack_p90_minutes"),
+    # Translators: a CSV column header: resolution deadlines met, or passed.
+    N_("resolve_due"),
+    # Translators: a CSV column header: complaints resolved within the window.
+    N_("resolve_in_window"),
+    # Translators: a CSV column header: the share (per cent) resolved within the window.
+    N_("resolve_in_window_pct"),
+    # Translators: a CSV column header: complaints still inside the resolution window, not counted.
+    N_("resolve_pending"),
+    # Translators: a CSV column header: the median time to resolve, in minutes.
+    N_("resolve_median_minutes"),
+    # Translators: a CSV column header: the 90th percentile of the time to resolve, in minutes.
+    N_("resolve_p90_minutes"),
+    # Translators: a CSV column header: "business hours" or "wall clock".
+    N_("time_counted"),
 )
+
+
+def headers(columns: tuple[str, ...]) -> list[str]:
+    """A CSV's header row in the language being spoken."""
+    return [_(column) for column in columns]
 
 
 @dataclass(frozen=True)
@@ -73,7 +115,7 @@ def export_csv(session: Session, days: int, tz: ZoneInfo, asked_at: datetime) ->
     window = period_of(asked_at.astimezone(tz).date(), tz, days)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(headers(COLUMNS))
     rows = 0
     complaints = session.scalars(
         select(Complaint)
@@ -85,10 +127,20 @@ def export_csv(session: Session, days: int, tz: ZoneInfo, asked_at: datetime) ->
         writer.writerow(_row(complaint))
         rows += 1
     first, last = window.first_day.isoformat(), window.last_day.isoformat()
+    days_words = day_range(window.first_day, window.last_day)
     return CsvFile(
         filename=f"heard-complaints-{first}-to-{last}.csv",
-        title=f"Complaints {first} to {last}",
-        comment=f"{rows:,} complaint(s) posted {first} to {last} ({tz.key}).",
+        # Translators: the title of the CSV file of complaints; %(period)s is e.g. "1–7 Nov 2026".
+        title=_("Complaints %(period)s", period=days_words),
+        # Translators: the message with the CSV file; %(timezone)s is a time zone such as Europe/Helsinki.
+        comment=n_(
+            "%(count)s complaint posted %(period)s (%(timezone)s).",
+            "%(count)s complaints posted %(period)s (%(timezone)s).",
+            rows,
+            count=number(rows),
+            period=days_words,
+            timezone=tz.key,
+        ),
         content=buffer.getvalue().encode("utf-8"),
         rows=rows,
     )
@@ -123,20 +175,35 @@ def export_attainment_csv(
     counted = "business hours" if attainment.business_hours else "wall clock"
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(ATTAINMENT_COLUMNS)
+    writer.writerow(headers(ATTAINMENT_COLUMNS))
     rows = 0
     for bucket in (*attainment.days, *attainment.weeks):
         for row in _bucket_rows(bucket):
             writer.writerow([*_attainment_row(bucket, row), counted])
             rows += 1
     first, last = window.first_day.isoformat(), window.last_day.isoformat()
+    days_words = day_range(window.first_day, window.last_day)
+    if attainment.business_hours:
+        # Translators: the message with the CSV file; %(timezone)s is a time zone such as Europe/Helsinki.
+        comment = _(
+            "SLA attainment per agent and team, by day and by week, of the complaints posted %(period)s "
+            "(%(timezone)s; times in business-hours minutes).",
+            period=days_words,
+            timezone=tz.key,
+        )
+    else:
+        # Translators: the message with the CSV file; %(timezone)s is a time zone such as Europe/Helsinki.
+        comment = _(
+            "SLA attainment per agent and team, by day and by week, of the complaints posted %(period)s "
+            "(%(timezone)s; times in wall-clock minutes).",
+            period=days_words,
+            timezone=tz.key,
+        )
     return CsvFile(
         filename=f"heard-attainment-{first}-to-{last}.csv",
-        title=f"SLA attainment {first} to {last}",
-        comment=(
-            f"SLA attainment per agent and team, by day and by week, of the complaints posted {first} to {last} "
-            f"({tz.key}; times in {counted} minutes)."
-        ),
+        # Translators: the title of the CSV file; %(period)s is e.g. "1–7 Nov 2026".
+        title=_("SLA attainment %(period)s", period=days_words),
+        comment=comment,
         content=buffer.getvalue().encode("utf-8"),
         rows=rows,
     )

@@ -110,7 +110,7 @@ def test_escalating_to_a_department_that_needs_no_approval(
     assert buttons(notice) == ["Accept"]
 
     people.click(EVE, "Accept", on=notice, channel=PRODUCT_CHANNEL)
-    people.told(EVE, "Only Product's contacts or a manager can accept")
+    people.told(EVE, "Only the contacts of Product or a manager can accept")
     people.click(BEN, "Accept", on=notice, channel=PRODUCT_CHANNEL)
 
     people.card_shows("accepted by <@U0BEN>")

@@ -130,5 +130,5 @@ def test_on_mondays_the_weekly_summary_comes_too_when_switched_on(
         shown = [visible_text(m) for m in digests_to(fake_slack, BOSS)]
 
     assert len(shown) == 2
-    assert any("Weekly digest · 16–22 Nov 2026" in text for text in shown)
+    assert any("Weekly digest · 16\N{THIN SPACE}–\N{THIN SPACE}22 Nov 2026" in text for text in shown)
     assert any("Daily digest" in text and "Weekly" not in text for text in shown)

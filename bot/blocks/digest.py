@@ -7,8 +7,8 @@ carry it are `verbatim` so Slack adds no links or mentions of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -22,12 +22,15 @@ from slack_sdk.models.blocks import (
 
 from bot.attainment import DAY, Attainment, Bucket, ClockFigures, Row
 from bot.blocks import Message, context_line
-from bot.blocks.text import ELLIPSIS, link_to, safe_mrkdwn, utf16_length
+from bot.blocks.figures import MINUS, day_range, day_words, hour_range, number, percent, signed, weekday
+from bot.blocks.text import ELLIPSIS, link_to, mention, safe_mrkdwn, safe_plain, utf16_length
 from bot.blocks.when import clock, span
 from bot.digest import Breach, Counted, Digest, HourCount, PeriodFigures, WriteUpItem
+from bot.i18n import _, n_
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
+HEADER_LIMIT = 150
 # Lines shown per list before "… and N more": enough to act on, short enough to read on a phone.
 BREACHES_SHOWN = 10
 OWNERS_SHOWN = 12
@@ -37,16 +40,16 @@ DEPARTMENTS_SHOWN = 8
 AGENTS_SHOWN = 10
 HANDLE_LIMIT = 60
 NAME_LIMIT = 40
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MINUS = "\N{MINUS SIGN}"
 EN_DASH = "\N{EN DASH}"
+# The longest "… and N more" a list may end with, in any language: room is kept for it when a list is cut.
+TAIL_ROOM = 200
 
 
 def digest_message(digest: Digest, tz: ZoneInfo, now: datetime) -> Message:
     """The digest for one manager (the same for all of them). A period without complaints gets a short message
     that says so, still with the backlog and today's follow-ups."""
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=_title(digest), emoji=False)),
+        HeaderBlock(text=PlainTextObject(text=safe_plain(_title(digest), HEADER_LIMIT), emoji=False)),
         context_line(_context_words(digest, now, tz)),
     ]
     if digest.quiet:
@@ -65,23 +68,29 @@ def digest_message(digest: Digest, tz: ZoneInfo, now: datetime) -> Message:
 
 
 def _period(digest: Digest) -> list[Block]:
-    current, previous, vs = digest.current, digest.previous, _vs_short(digest)
-    window = span(digest.ack_window)
+    current, previous, vs = digest.current, digest.previous, _vs(digest)
     pct = current.acknowledged_in_window_pct
-    in_window = f"{current.acknowledged_in_window:,} of {current.received:,}"
+    # Translators: how many of the period's complaints were acknowledged within the window, e.g. "5 of 7".
+    in_window = _(
+        "%(count)s of %(total)s", count=number(current.acknowledged_in_window), total=number(current.received)
+    )
     if pct is not None:
-        in_window += f" · {pct:.0f}%{_points(pct, previous.acknowledged_in_window_pct, vs)}"
-    resolved = f"{current.resolved:,}{_change(current.resolved, previous.resolved, vs)}"
+        in_window += f" · {percent(pct)}{_points(pct, previous.acknowledged_in_window_pct, vs)}"
+    resolved = f"{number(current.resolved)}{_change(current.resolved, previous.resolved, vs)}"
     if current.resolve_median is not None:
-        resolved += f"\nmedian {span(current.resolve_median)} from posting"
-        resolved += _duration_change(current.resolve_median, previous.resolve_median, vs)
+        # Translators: the median time from the customer's post to the complaint's resolution.
+        median = _("median %(duration)s from posting", duration=span(current.resolve_median))
+        resolved += f"\n{median}{_duration_change(current.resolve_median, previous.resolve_median, vs)}"
     fields = [
-        _field("Received", f"{current.received:,}{_change(current.received, previous.received, vs)}"),
-        _field(f"Acknowledged within {window}", in_window),
-        _field("Time to acknowledge", _ack_times(current, previous, vs)),
-        _field("Breaches", f"{current.breaches:,}{_change(current.breaches, previous.breaches, vs)}"),
-        _field("Resolved", resolved),
-        _field("Escalations", f"{current.escalations:,}{_change(current.escalations, previous.escalations, vs)}"),
+        _field(_("Received"), f"{number(current.received)}{_change(current.received, previous.received, vs)}"),
+        _field(_("Acknowledged within %(duration)s", duration=span(digest.ack_window)), in_window),
+        _field(_("Time to acknowledge"), _ack_times(current, previous, vs)),
+        _field(_("Breaches"), f"{number(current.breaches)}{_change(current.breaches, previous.breaches, vs)}"),
+        _field(_("Resolved"), resolved),
+        # Translators: a figure's label: how many escalations to departments were asked for.
+        _field(
+            _("Escalations"), f"{number(current.escalations)}{_change(current.escalations, previous.escalations, vs)}"
+        ),
     ]
     blocks: list[Block] = [SectionBlock(fields=fields)]
     if digest.attainment is not None:
@@ -94,56 +103,88 @@ def _period(digest: Digest) -> list[Block]:
 
 
 def _quiet_period(digest: Digest, now: datetime, tz: ZoneInfo) -> list[Block]:
-    lines = [f":zzz: *No complaints {_relative_words(digest, now, tz)}.*"]
+    line = _no_complaints(digest, now, tz)
     if digest.previous.received:
-        lines[0] += f" ({_vs(digest)}: {digest.previous.received:,})"
+        # Translators: after "No complaints yesterday.": how many the period compared with had.
+        line += " " + _("(%(period)s: %(count)s)", period=_vs(digest), count=number(digest.previous.received))
+    lines = [f":zzz: {line}"]
     # Older complaints still move on a quiet day: say so in one line, and list any breach (it needs a look).
     also = []
-    if digest.current.resolved:
-        also.append(f"{digest.current.resolved:,} resolved")
-    if digest.current.breaches:
-        also.append(f"{digest.current.breaches:,} breach{'es' if digest.current.breaches != 1 else ''}")
-    if digest.current.escalations:
-        also.append(f"{digest.current.escalations:,} escalated")
+    current = digest.current
+    if current.resolved:
+        also.append(n_("%(count)s resolved", "%(count)s resolved", current.resolved, count=number(current.resolved)))
+    if current.breaches:
+        also.append(_breaches(current.breaches))
+    if current.escalations:
+        also.append(
+            n_("%(count)s escalated", "%(count)s escalated", current.escalations, count=number(current.escalations))
+        )
     if also:
-        lines.append(f"Of older complaints: {', '.join(also)}.")
+        # Translators: on a day without new complaints, what happened to older ones, e.g. "3 resolved, 1 breach".
+        lines.append(_("Of older complaints: %(figures)s.", figures=", ".join(also)))
     blocks: list[Block] = [_section("\n".join(lines))]
     if digest.breaches:
         blocks.append(_section(_breach_list(digest)))
     return blocks
 
 
+def _no_complaints(digest: Digest, now: datetime, tz: ZoneInfo) -> str:
+    """`*No complaints yesterday.*` (bold), as the quiet digest says it."""
+    if _ends_yesterday(digest, now, tz):
+        return _("*No complaints last week.*") if digest.weekly else _("*No complaints yesterday.*")
+    if digest.weekly:
+        return _("*No complaints in the week %(period)s.*", period=_range_words(digest))
+    # Translators: %(day)s is a day with its weekday, e.g. "Monday 12 May".
+    return _("*No complaints on %(day)s.*", day=day_words(digest.period.first_day))
+
+
+def _breaches(count: int) -> str:
+    # Translators: missed SLA deadlines (a noun).
+    return n_("%(count)s breach", "%(count)s breaches", count, count=number(count))
+
+
 def _ack_times(current: PeriodFigures, previous: PeriodFigures, vs: str) -> str:
     if current.ack_median is None:
-        return "none acknowledged yet"
-    text = f"median {span(current.ack_median)}{_duration_change(current.ack_median, previous.ack_median, vs)}"
+        return _("none acknowledged yet")
+    text = _("median %(duration)s", duration=span(current.ack_median))
+    text += _duration_change(current.ack_median, previous.ack_median, vs)
     if current.ack_p90 is not None:
-        text += f"\n90% within {span(current.ack_p90)}{_duration_change(current.ack_p90, previous.ack_p90, vs)}"
+        # Translators: the 90th percentile: %(percent)s (90%%) of the complaints were acknowledged within %(duration)s.
+        p90 = _("%(percent)s within %(duration)s", percent=percent(90), duration=span(current.ack_p90))
+        text += f"\n{p90}{_duration_change(current.ack_p90, previous.ack_p90, vs)}"
     return text
 
 
 def _breach_list(digest: Digest) -> str:
     lines = [_breach_line(breach) for breach in digest.breaches]
     total = digest.current.breaches
-    head = f":rotating_light: *Breaches* ({total:,})"
-    return _bullets(head, lines, total=max(total, len(lines)), shown=BREACHES_SHOWN)
+    # Translators: a heading (keep the asterisks: bold): the period's missed SLA deadlines.
+    head = _("*Breaches* (%(count)s)", count=number(total))
+    return _bullets(f":rotating_light: {head}", lines, total=max(total, len(lines)), shown=BREACHES_SHOWN)
 
 
 def _breach_line(breach: Breach) -> str:
-    what = "acknowledge" if breach.clock == "acknowledge" else "resolve"
+    late = span(breach.late)
+    acknowledge = breach.clock == "acknowledge"
     if breach.still_open:
-        lateness = f"not {what}d yet, {span(breach.late)} past the deadline"
+        if acknowledge:
+            lateness = _("not acknowledged yet, %(duration)s past the deadline", duration=late)
+        else:
+            lateness = _("not resolved yet, %(duration)s past the deadline", duration=late)
+    elif acknowledge:
+        lateness = _("acknowledged %(duration)s late", duration=late)
     else:
-        lateness = f"{what}d {span(breach.late)} late"
+        lateness = _("resolved %(duration)s late", duration=late)
     return f"{_complaint_link(breach.complaint_id, breach.permalink)} {_handle(breach.author_handle)} · {lateness}"
 
 
 def _departments(departments: Sequence[Counted]) -> str:
     lines = [
-        f"{safe_mrkdwn(row.name, NAME_LIMIT)}: {row.count:,}{_change(row.count, row.previous, '')}"
+        f"{safe_mrkdwn(row.name, NAME_LIMIT)}: {number(row.count)}{_change(row.count, row.previous, None)}"
         for row in departments
     ]
-    return _bullets(":arrow_up: *Escalations by department*", lines, total=len(lines), shown=DEPARTMENTS_SHOWN)
+    head = _("*Escalations by department*")
+    return _bullets(f":arrow_up: {head}", lines, total=len(lines), shown=DEPARTMENTS_SHOWN)
 
 
 # -- SLA attainment (also under `/complaints stats`) ------------------------------------------------------------------
@@ -155,49 +196,95 @@ def attainment_blocks(attainment: Attainment) -> list[Block]:
     if attainment.empty:
         return []
     whole = attainment.whole
-    counted = " (business hours)" if attainment.business_hours else ""
-    head = (
-        f":stopwatch: *Within the windows* \N{EM DASH} acknowledge {span(attainment.ack_window)}, "
-        f"resolve {span(attainment.resolve_window)}{counted}\n{attainment_line('*Team*', whole.team)}"
-    )
+    windows = {"acknowledge": span(attainment.ack_window), "resolve": span(attainment.resolve_window)}
+    if attainment.business_hours:
+        # Translators: a heading (keep the asterisks): the SLA windows, counted in business hours.
+        title = _("*Within the windows* — acknowledge %(acknowledge)s, resolve %(resolve)s (business hours)", **windows)
+    else:
+        # Translators: a heading (keep the asterisks): the SLA windows, e.g. "acknowledge 30 min, resolve 1 d".
+        title = _("*Within the windows* — acknowledge %(acknowledge)s, resolve %(resolve)s", **windows)
+    # Translators: the row of the whole team in the SLA attainment (keep the asterisks: bold).
+    team = _("*Team*")
+    head = f":stopwatch: {title}\n{attainment_line(team, whole.team)}"
     lines = [attainment_line(f"<@{row.agent}>", row) for row in whole.agents]
     if whole.unclaimed is not None:
-        lines.append(attainment_line("Unclaimed", whole.unclaimed))
-    blocks: list[Block] = [
-        _section(_bullets(head, lines, total=len(lines), shown=AGENTS_SHOWN, more="more agents") if lines else head)
-    ]
+        # Translators: the row of the SLA attainment for complaints nobody owns.
+        lines.append(attainment_line(_("Unclaimed"), whole.unclaimed))
+    text = _bullets(head, lines, total=len(lines), shown=AGENTS_SHOWN, more=_more_agents) if lines else head
+    blocks: list[Block] = [_section(text)]
     buckets = attainment.days or attainment.weeks
     if len(buckets) > 1:
-        title = "By day" if buckets[0].kind == DAY else "By week"
+        # Translators: a heading (keep the asterisks): the team's SLA attainment day by day (or week by week).
+        title = _("*By day* (the team)") if buckets[0].kind == DAY else _("*By week* (the team)")
         rows = [attainment_line(_bucket_words(bucket), bucket.team) for bucket in buckets]
-        blocks.append(_section(_bullets(f"*{title}* (the team)", rows, total=len(rows), shown=len(rows))))
-    note = "Counted from posting; agents are who acknowledged or resolved (missed and still open: the owner)."
-    blocks.append(context_line(note + " Still in their window: not counted yet."))
+        blocks.append(_section(_bullets(title, rows, total=len(rows), shown=len(rows))))
+    note = _(
+        "Counted from posting; agents are who acknowledged or resolved (missed and still open: the owner). "
+        "Still in their window: not counted yet."
+    )
+    blocks.append(context_line(note))
     return blocks
 
 
 def attainment_line(who: str, row: Row) -> str:
     """`<@U0ANA>: acknowledged 3 of 4 in time (75%), median 20 min, 90% within 40 min · resolved 2 of 2 …`"""
-    return f"{who}: {_clock_words('acknowledged', row.ack)} · {_clock_words('resolved', row.resolve)}"
+    return f"{who}: {_clock_words(True, row.ack)} · {_clock_words(False, row.resolve)}"
 
 
-def _clock_words(what: str, figures: ClockFigures) -> str:
+def _clock_words(acknowledge: bool, figures: ClockFigures) -> str:
     if not figures.due:
-        text = f"{what}: none due yet" if figures.pending else f"{what}: none"
+        if figures.pending:
+            # Translators: no complaint's acknowledgement (or resolution) deadline has come yet.
+            text = _("acknowledged: none due yet") if acknowledge else _("resolved: none due yet")
+        else:
+            text = _("acknowledged: none") if acknowledge else _("resolved: none")
     else:
-        text = f"{what} {figures.in_window:,} of {figures.due:,} in time ({figures.percent:.0f}%)"
+        values = {
+            "count": number(figures.in_window),
+            "total": number(figures.due),
+            "percent": percent(figures.percent or 0.0),
+        }
+        if acknowledge:
+            # Translators: e.g. "acknowledged 3 of 4 in time (75%)".
+            text = n_(
+                "acknowledged %(count)s of %(total)s in time (%(percent)s)",
+                "acknowledged %(count)s of %(total)s in time (%(percent)s)",
+                figures.due,
+                **values,
+            )
+        else:
+            # Translators: e.g. "resolved 3 of 4 in time (75%)".
+            text = n_(
+                "resolved %(count)s of %(total)s in time (%(percent)s)",
+                "resolved %(count)s of %(total)s in time (%(percent)s)",
+                figures.due,
+                **values,
+            )
     if figures.median is not None and figures.p90 is not None:
-        text += f", median {span(figures.median)}, 90% within {span(figures.p90)}"
+        # Translators: the median time and the 90th percentile: %(percent)s (90%%) took at most %(p90)s.
+        times = _(
+            "median %(median)s, %(percent)s within %(p90)s",
+            median=span(figures.median),
+            percent=percent(90),
+            p90=span(figures.p90),
+        )
+        text = f"{text}, {times}"
     if figures.pending and figures.due:
-        text += f"; {figures.pending:,} still in the window"
+        # Translators: complaints whose deadline has not come yet, not counted in the share.
+        pending = n_(
+            "%(count)s still in the window",
+            "%(count)s still in the window",
+            figures.pending,
+            count=number(figures.pending),
+        )
+        text = f"{text}; {pending}"
     return text
 
 
 def _bucket_words(bucket: Bucket) -> str:
     if bucket.first_day == bucket.last_day:
-        return _day_words(bucket.first_day)
-    first, last = bucket.first_day, bucket.last_day
-    return f"{_day_words(first)} {EN_DASH} {_day_words(last)}"
+        return day_words(bucket.first_day)
+    return f"{day_words(bucket.first_day)} {EN_DASH} {day_words(bucket.last_day)}"
 
 
 # -- now -------------------------------------------------------------------------------------------------------------
@@ -206,36 +293,64 @@ def _bucket_words(bucket: Bucket) -> str:
 def _now(digest: Digest, now: datetime, tz: ZoneInfo) -> list[Block]:
     blocks: list[Block] = [DividerBlock()]
     if digest.open_total:
-        lines = [
-            f"{'Unclaimed' if row.owner_id is None else f'<@{row.owner_id}>'}: {row.open:,}"
-            + (f" ({row.unacknowledged:,} not acknowledged)" if row.unacknowledged else "")
-            for row in digest.backlog
-        ]
-        head = f":inbox_tray: *Open now: {digest.open_total:,}*"
-        blocks.append(_section(_bullets(head, lines, total=len(lines), shown=OWNERS_SHOWN, more="more owners")))
+        lines = [_backlog_line(row.owner_id, row.open, row.unacknowledged) for row in digest.backlog]
+        # Translators: a heading (keep the asterisks): complaints not resolved yet, now.
+        head = _("*Open now: %(count)s*", count=number(digest.open_total))
+        blocks.append(
+            _section(_bullets(f":inbox_tray: {head}", lines, total=len(lines), shown=OWNERS_SHOWN, more=_more_owners))
+        )
     else:
-        blocks.append(_section(":white_check_mark: *Open now: none.* Every complaint is resolved."))
+        # Translators: keep the asterisks: bold.
+        nothing = _("*Open now: none.* Every complaint is resolved.")
+        blocks.append(_section(f":white_check_mark: {nothing}"))
     if digest.oldest_open is not None:
         oldest = digest.oldest_open
-        owner = f"<@{oldest.owner_id}>" if oldest.owner_id else "unclaimed"
-        blocks.append(
-            _section(
-                f":hourglass: *Oldest open:* {_complaint_link(oldest.complaint_id, oldest.permalink)} "
-                f"{_handle(oldest.author_handle)}, posted {clock(oldest.posted_at, now, tz)} "
-                f"({span(oldest.age)} ago), {owner}"
-            )
+        # Translators: who owns the oldest open complaint: nobody.
+        owner = f"<@{oldest.owner_id}>" if oldest.owner_id else _("unclaimed")
+        # Translators: the oldest open complaint: its number, its author, when it was posted, how long ago, its owner.
+        text = _(
+            "*Oldest open:* %(complaint)s %(author)s, posted %(time)s (%(duration)s ago), %(owner)s",
+            complaint=_complaint_link(oldest.complaint_id, oldest.permalink),
+            author=_handle(oldest.author_handle),
+            time=clock(oldest.posted_at, now, tz),
+            duration=span(oldest.age),
+            owner=owner,
         )
+        blocks.append(_section(f":hourglass: {text}"))
     if digest.follow_ups_today_total or digest.follow_ups_overdue:
-        head = f":calendar: *Follow-ups due today: {digest.follow_ups_today_total:,}*"
+        total = number(digest.follow_ups_today_total)
         if digest.follow_ups_overdue:
-            head += f" (and {digest.follow_ups_overdue:,} overdue from earlier days)"
+            # Translators: keep the asterisks: bold. %(overdue)s follow-ups were due on earlier days and are not done.
+            head = n_(
+                "*Follow-ups due today: %(total)s* (and %(count)s overdue from earlier days)",
+                "*Follow-ups due today: %(total)s* (and %(count)s overdue from earlier days)",
+                digest.follow_ups_overdue,
+                total=total,
+                count=number(digest.follow_ups_overdue),
+            )
+        else:
+            # Translators: keep the asterisks: bold.
+            head = _("*Follow-ups due today: %(total)s*", total=total)
         lines = [
             f"{clock(item.due_at, now, tz)} <@{item.assignee}> · {_complaint_link(item.complaint_id, item.permalink)}"
-            + (" (reminded)" if item.status == "sent" else "")
+            + (" " + _("(reminded)") if item.status == "sent" else "")
             for item in digest.follow_ups_today
         ]
-        blocks.append(_section(_bullets(head, lines, total=digest.follow_ups_today_total, shown=FOLLOW_UPS_SHOWN)))
+        blocks.append(
+            _section(_bullets(f":calendar: {head}", lines, total=digest.follow_ups_today_total, shown=FOLLOW_UPS_SHOWN))
+        )
     return blocks
+
+
+def _backlog_line(owner_id: str | None, open_count: int, unacknowledged: int) -> str:
+    owner = _("Unclaimed") if owner_id is None else f"<@{owner_id}>"
+    line = f"{owner}: {number(open_count)}"
+    if unacknowledged:
+        waiting = n_(
+            "%(count)s not acknowledged", "%(count)s not acknowledged", unacknowledged, count=number(unacknowledged)
+        )
+        line += f" ({waiting})"
+    return line
 
 
 # -- patterns --------------------------------------------------------------------------------------------------------
@@ -243,31 +358,42 @@ def _now(digest: Digest, now: datetime, tz: ZoneInfo) -> list[Block]:
 
 def _patterns(digest: Digest) -> list[Block]:
     fields = [
-        _field("Top sources", _ranked_lines(digest.top_sources)),
-        _field("Top categories", _ranked_lines(digest.top_categories)),
-        _field("Busiest hours", _hour_lines(digest.busiest_hours)),
+        _field(_("Top sources"), _ranked_lines(digest.top_sources)),
+        # Translators: a figure's label: the kinds of complaint most often seen (delivery, refund …).
+        _field(_("Top categories"), _ranked_lines(digest.top_categories)),
+        # Translators: a figure's label: the hours of the day with the most complaints.
+        _field(_("Busiest hours"), _hour_lines(digest.busiest_hours)),
     ]
-    return [
-        DividerBlock(),
-        SectionBlock(fields=fields),
-        context_line(f"Changes in brackets are against {_vs(digest)}. Hours are {digest.tz_name} time."),
-    ]
+    if digest.weekly:
+        # Translators: %(timezone)s is a time zone such as Europe/Helsinki.
+        note = _(
+            "Changes in brackets are against the week before. Hours are %(timezone)s time.", timezone=digest.tz_name
+        )
+    else:
+        # Translators: %(day)s is a weekday's name, e.g. Monday; %(timezone)s a time zone such as Europe/Helsinki.
+        note = _(
+            "Changes in brackets are against %(day)s. Hours are %(timezone)s time.",
+            day=_vs(digest),
+            timezone=digest.tz_name,
+        )
+    return [DividerBlock(), SectionBlock(fields=fields), context_line(note)]
 
 
 def _ranked_lines(rows: Sequence[Counted]) -> str:
     if not rows:
-        return "none"
+        # Translators: an empty list of figures.
+        return _("none")
     return "\n".join(
-        f"{safe_mrkdwn(row.name, NAME_LIMIT)} {row.count:,}{_change(row.count, row.previous, '')}" for row in rows
+        f"{safe_mrkdwn(row.name, NAME_LIMIT)} {number(row.count)}{_change(row.count, row.previous, None)}"
+        for row in rows
     )
 
 
 def _hour_lines(rows: Sequence[HourCount]) -> str:
     if not rows:
-        return "none"
+        return _("none")
     return "\n".join(
-        f"{row.hour:02d}:00{EN_DASH}{(row.hour + 1) % 24:02d}:00 {row.count:,}{_change(row.count, row.previous, '')}"
-        for row in rows
+        f"{hour_range(row.hour)} {number(row.count)}{_change(row.count, row.previous, None)}" for row in rows
     )
 
 
@@ -276,56 +402,77 @@ def _hour_lines(rows: Sequence[HourCount]) -> str:
 
 def _title(digest: Digest) -> str:
     if digest.weekly:
-        return f"Weekly digest · {_range_words(digest)}"
-    return f"Daily digest · {_day_words(digest.period.first_day)}"
-
-
-def _day_words(day: date) -> str:
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {day.strftime('%b')}"
+        # Translators: the digest's title; %(period)s is e.g. "16–22 Nov 2026".
+        return _("Weekly digest · %(period)s", period=_range_words(digest))
+    # Translators: the digest's title; %(day)s is e.g. "Tuesday 10 Nov".
+    return _("Daily digest · %(day)s", day=day_words(digest.period.first_day))
 
 
 def _range_words(digest: Digest) -> str:
-    first, last = digest.period.first_day, digest.period.last_day
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}{EN_DASH}{last.day} {last.strftime('%b %Y')}"
-    return f"{first.day} {first.strftime('%b')} {EN_DASH} {last.day} {last.strftime('%b %Y')}"
+    return day_range(digest.period.first_day, digest.period.last_day)
 
 
-def _relative_words(digest: Digest, now: datetime, tz: ZoneInfo) -> str:
-    """`yesterday` / `last week` when the period ends yesterday (the usual case), else `on Monday 12 May`."""
-    ends_yesterday = (now.astimezone(tz).date() - digest.period.last_day).days == 1
-    if digest.weekly:
-        return "last week" if ends_yesterday else f"in the week {_range_words(digest)}"
-    return "yesterday" if ends_yesterday else f"on {_day_words(digest.period.first_day)}"
+def _ends_yesterday(digest: Digest, now: datetime, tz: ZoneInfo) -> bool:
+    """The period ends yesterday: the usual case, said as "yesterday" or "last week"."""
+    return (now.astimezone(tz).date() - digest.period.last_day).days == 1
 
 
 def _context_words(digest: Digest, now: datetime, tz: ZoneInfo) -> str:
     """`Yesterday in Europe/Paris, compared with Monday.` under the title."""
+    values = {"timezone": digest.tz_name, "vs": _vs(digest)}
     if digest.weekly:
-        when = f"{digest.period.days} days to {_day_words(digest.period.last_day)}"
-    else:
-        when = _relative_words(digest, now, tz).removeprefix("on ")
-    text = f"{when[0].upper()}{when[1:]} in {digest.tz_name}"
-    return f"{text}." if digest.quiet else f"{text}, compared with {_vs(digest)}."
+        values.update(count=number(digest.period.days), day=day_words(digest.period.last_day))
+        if digest.quiet:
+            # Translators: under the weekly digest's title: %(count)s days up to %(day)s, in a time zone.
+            return n_(
+                "%(count)s day to %(day)s in %(timezone)s.",
+                "%(count)s days to %(day)s in %(timezone)s.",
+                digest.period.days,
+                **values,
+            )
+        # Translators: under the weekly digest's title; the figures are compared with the week before.
+        return n_(
+            "%(count)s day to %(day)s in %(timezone)s, compared with the week before.",
+            "%(count)s days to %(day)s in %(timezone)s, compared with the week before.",
+            digest.period.days,
+            **values,
+        )
+    if _ends_yesterday(digest, now, tz):
+        if digest.quiet:
+            # Translators: under the daily digest's title; %(timezone)s is a time zone such as Europe/Helsinki.
+            return _("Yesterday in %(timezone)s.", **values)
+        # Translators: under the daily digest's title; %(vs)s is a weekday's name (the day before yesterday).
+        return _("Yesterday in %(timezone)s, compared with %(vs)s.", **values)
+    values["day"] = day_words(digest.period.first_day)
+    if digest.quiet:
+        # Translators: under the daily digest's title: %(day)s is e.g. "Monday 12 May".
+        return _("%(day)s in %(timezone)s.", **values)
+    # Translators: under the daily digest's title: %(day)s is e.g. "Monday 12 May", %(vs)s the weekday before it.
+    return _("%(day)s in %(timezone)s, compared with %(vs)s.", **values)
 
 
 def _vs(digest: Digest) -> str:
+    """What the figures are compared with: `the week before`, or the weekday before the digest's day."""
     if digest.weekly:
-        return "the week before"
-    return WEEKDAYS[digest.previous_period.first_day.weekday()]
+        # Translators: what a weekly digest's figures are compared with, in "(+3 vs the week before)".
+        return _("the week before")
+    return weekday(digest.previous_period.first_day)
 
 
-def _vs_short(digest: Digest) -> str:
-    return f" vs {_vs(digest)}"
-
-
-def _change(current: int, previous: int, vs: str) -> str:
-    """` (+3 vs Monday)`; with an empty `vs`, the short ` (+3)` used in lists."""
+def _change(current: int, previous: int, vs: str | None) -> str:
+    """` (+3 vs Monday)`; without `vs`, the short ` (+3)` used in lists."""
     difference = current - previous
+    if vs is None:
+        return f" ({signed(difference)})"
     if difference == 0:
-        return f" (same as {vs.removeprefix(' vs ')})" if vs else " (\N{PLUS-MINUS SIGN}0)"
-    sign = "+" if difference > 0 else MINUS
-    return f" ({sign}{abs(difference):,}{vs})"
+        return f" ({_same_as(vs)})"
+    # Translators: a change against the period before, e.g. "+3 vs Monday"; %(period)s: a weekday or "the week before".
+    return " (" + _("%(change)s vs %(period)s", change=signed(difference), period=vs) + ")"
+
+
+def _same_as(vs: str) -> str:
+    # Translators: no change against the period before; %(period)s is a weekday or "the week before".
+    return _("same as %(period)s", period=vs)
 
 
 def _points(current: float, previous: float | None, vs: str) -> str:
@@ -333,9 +480,16 @@ def _points(current: float, previous: float | None, vs: str) -> str:
         return ""
     difference = round(current) - round(previous)
     if difference == 0:
-        return f" (same as {vs.removeprefix(' vs ')})"
-    sign = "+" if difference > 0 else MINUS
-    return f" ({sign}{abs(difference):,} pts{vs})"
+        return f" ({_same_as(vs)})"
+    # Translators: a change in percentage points against the period before, e.g. "+3 pts vs Monday".
+    change = n_(
+        "%(change)s pt vs %(period)s",
+        "%(change)s pts vs %(period)s",
+        abs(difference),
+        change=signed(difference),
+        period=vs,
+    )
+    return f" ({change})"
 
 
 def _duration_change(current: timedelta, previous: timedelta | None, vs: str) -> str:
@@ -343,33 +497,65 @@ def _duration_change(current: timedelta, previous: timedelta | None, vs: str) ->
         return ""
     difference = current - previous
     if abs(difference) < timedelta(minutes=1):
-        return f" (same as {vs.removeprefix(' vs ')})"
-    sign = "+" if difference > timedelta(0) else MINUS
-    return f" ({sign}{span(abs(difference))}{vs})"
+        return f" ({_same_as(vs)})"
+    change = ("+" if difference > timedelta(0) else MINUS) + span(abs(difference))
+    return " (" + _("%(change)s vs %(period)s", change=change, period=vs) + ")"
 
 
 def _fallback(digest: Digest, now: datetime, tz: ZoneInfo) -> str:
-    kind = "Weekly" if digest.weekly else "Daily"
-    open_now = f"{digest.open_total:,} open now"
+    open_now = n_("%(count)s open now", "%(count)s open now", digest.open_total, count=number(digest.open_total))
     if digest.quiet:
-        return f"{kind} digest: no complaints {_relative_words(digest, now, tz)}; {open_now}."
+        yesterday = _ends_yesterday(digest, now, tz)
+        if digest.weekly and yesterday:
+            # Translators: a notification's text; %(open)s is e.g. "7 open now".
+            return _("Weekly digest: no complaints last week; %(open)s.", open=open_now)
+        if digest.weekly:
+            return _(
+                "Weekly digest: no complaints in the week %(period)s; %(open)s.",
+                period=_range_words(digest),
+                open=open_now,
+            )
+        if yesterday:
+            # Translators: a notification's text; %(open)s is e.g. "7 open now".
+            return _("Daily digest: no complaints yesterday; %(open)s.", open=open_now)
+        return _(
+            "Daily digest: no complaints on %(day)s; %(open)s.", day=day_words(digest.period.first_day), open=open_now
+        )
     current = digest.current
-    pct = current.acknowledged_in_window_pct or 0.0
-    breaches = f"{current.breaches:,} breach{'es' if current.breaches != 1 else ''}"
-    return (
-        f"{_title(digest)}: {current.received:,} complaints, {pct:.0f}% acknowledged within {span(digest.ack_window)}, "
-        f"{breaches}, {current.resolved:,} resolved; {open_now}."
+    # Translators: a notification's text: the digest's title, then its main figures.
+    return _(
+        "%(title)s: %(complaints)s, %(acknowledged)s, %(breaches)s, %(resolved)s; %(open)s.",
+        title=_title(digest),
+        complaints=n_("%(count)s complaint", "%(count)s complaints", current.received, count=number(current.received)),
+        # Translators: e.g. "71% acknowledged within 30 min".
+        acknowledged=_(
+            "%(percent)s acknowledged within %(duration)s",
+            percent=percent(current.acknowledged_in_window_pct or 0.0),
+            duration=span(digest.ack_window),
+        ),
+        breaches=_breaches(current.breaches),
+        resolved=n_("%(count)s resolved", "%(count)s resolved", current.resolved, count=number(current.resolved)),
+        open=open_now,
     )
 
 
 def _write_up_list(write_ups: Sequence[WriteUpItem]) -> str:
     """The week's hard cases, each with what happened and what the team learned (strangers' text stays text)."""
     lines = [
-        f"{_complaint_link(item.complaint_id, item.permalink)} {_handle(item.author_handle)}, by <@{item.written_by}>: "
-        f"{safe_mrkdwn(item.what_happened, 300)} — _learned:_ {safe_mrkdwn(item.what_we_learned, 300)}"
+        # Translators: a case written up: the complaint, its author, who wrote it up, what happened, what was learned.
+        _(
+            "%(complaint)s %(author)s, by %(person)s: %(what_happened)s — _learned:_ %(what_we_learned)s",
+            complaint=_complaint_link(item.complaint_id, item.permalink),
+            author=_handle(item.author_handle),
+            person=mention(item.written_by),
+            what_happened=safe_mrkdwn(item.what_happened, 300),
+            what_we_learned=safe_mrkdwn(item.what_we_learned, 300),
+        )
         for item in write_ups
     ]
-    return _bullets(":memo: *Written up this week*", lines, total=len(write_ups), shown=len(write_ups))
+    # Translators: a heading (keep the asterisks: bold): the hard cases the team wrote up this week.
+    head = _("*Written up this week*")
+    return _bullets(f":memo: {head}", lines, total=len(write_ups), shown=len(write_ups))
 
 
 # -- blocks and safe text --------------------------------------------------------------------------------------------
@@ -384,12 +570,27 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=_fit(text, SECTION_LIMIT), verbatim=True))
 
 
-def _bullets(head: str, lines: Sequence[str], *, total: int, shown: int, more: str = "more") -> str:
+def _more(count: int) -> str:
+    # Translators: the last line of a cut list.
+    return n_("… and %(count)s more", "… and %(count)s more", count, count=number(count))
+
+
+def _more_agents(count: int) -> str:
+    # Translators: the last line of a cut list of agents.
+    return n_("… and %(count)s more agent", "… and %(count)s more agents", count, count=number(count))
+
+
+def _more_owners(count: int) -> str:
+    # Translators: the last line of a cut list of the people who own open complaints.
+    return n_("… and %(count)s more owner", "… and %(count)s more owners", count, count=number(count))
+
+
+def _bullets(head: str, lines: Sequence[str], *, total: int, shown: int, more: Callable[[int], str] = _more) -> str:
     """`head`, then up to `shown` bullet lines that fit in a section, then "… and N more" for the rest of `total`
     (which may exceed len(lines) when the query itself was capped)."""
     text = head
-    # Room for the longest tail "\n… and 1,000,000 owners" so the cut line always fits.
-    budget = SECTION_LIMIT - utf16_length(f"\n{ELLIPSIS} and {total:,} {more}")
+    # Room for the longest tail ("… and 1,000,000 more owners" in any language) so the cut line always fits.
+    budget = SECTION_LIMIT - max(utf16_length(f"\n{more(total)}"), TAIL_ROOM)
     used = 0
     for line in lines[:shown]:
         candidate = f"{text}\n• {line}"
@@ -397,7 +598,7 @@ def _bullets(head: str, lines: Sequence[str], *, total: int, shown: int, more: s
             break
         text, used = candidate, used + 1
     if total > used:
-        text += f"\n{ELLIPSIS} and {total - used:,} {more}"
+        text += f"\n{more(total - used)}"
     return text
 
 
@@ -424,4 +625,4 @@ def _complaint_link(complaint_id: int, permalink: str | None) -> str:
 
 def digest_period_words(digest: Digest) -> str:
     """The period a digest covers, as its title says it ("Sat 21 Nov", "16–22 Nov 2026")."""
-    return _range_words(digest) if digest.weekly else _day_words(digest.period.first_day)
+    return _range_words(digest) if digest.weekly else day_words(digest.period.first_day)

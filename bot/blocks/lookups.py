@@ -22,8 +22,11 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, Markdown
 from bot.blocks import Message, context_line, customer_words, ids
 from bot.blocks.card import followers
 from bot.blocks.digest import attainment_blocks
-from bot.blocks.text import at_a_glance, link_to, mention, plain_chunks, safe_mrkdwn
+from bot.blocks.figures import number, percent, short_day
+from bot.blocks.modals import SEVERITY_WORDS
+from bot.blocks.text import at_a_glance, link_to, mention, plain_chunks, safe_mrkdwn, safe_plain
 from bot.blocks.when import clock, span
+from bot.i18n import N_, _, n_
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus, Status
 from bot.platforms import source_label
 
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 FALLBACK_LIMIT = 300
+BUTTON_LIMIT = 75
 # Columns of a customer's words a list shows for each complaint (one line: whitespace is collapsed).
 EXCERPT = 280
 # Blocks of one complaint's record that may carry its words and its later posts': with the dozen others (state,
@@ -52,26 +56,46 @@ NAME_LIMIT = 60
 REASON_LIMIT = 200
 TOPIC_LIMIT = 100
 DESCRIPTION_LIMIT = 500
-MORE = "More"
+# Translators: a button under a list: show its next page.
+MORE = N_("More")
 _WHITESPACE = re.compile(r"\s+")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
+# What follows `/complaints` (typed in English whatever the language: these stay as they are) and what it answers.
 HELP_LINES = (
-    ("<id>", "one complaint (`42` or `#42`): its state, history, escalations and follow-ups, and a link to its card"),
-    ("open", "open complaints, high priority first, then by deadline, with the time left"),
-    ("mine", "the open complaints you own"),
-    ("overdue", "open complaints past their deadline"),
-    ("@handle", "everything from one author"),
-    ("search <words>", "complaints with all these words in their text, newest first"),
+    # Translators: help for `/complaints <id>`.
+    (
+        "<id>",
+        N_("one complaint (`42` or `#42`): its state, history, escalations and follow-ups, and a link to its card"),
+    ),
+    # Translators: help for `/complaints open`.
+    ("open", N_("open complaints, high priority first, then by deadline, with the time left")),
+    # Translators: help for `/complaints mine`.
+    ("mine", N_("the open complaints you own")),
+    # Translators: help for `/complaints overdue`.
+    ("overdue", N_("open complaints past their deadline")),
+    # Translators: help for `/complaints @handle`.
+    ("@handle", N_("everything from one author")),
+    # Translators: help for `/complaints search <words>`.
+    ("search <words>", N_("complaints with all these words in their text, newest first")),
     (
         "stats [today|7d|30d]",
-        "received, acknowledged in time, median time to acknowledge, breaches, resolved; SLA attainment per agent",
+        # Translators: help for `/complaints stats [today|7d|30d]`.
+        N_("received, acknowledged in time, median time to acknowledge, breaches, resolved; SLA attainment per agent"),
     ),
-    ("who <topic>", "which department handles it and how to reach them"),
-    ("digest", "a preview of today's digest, just for you"),
-    ("export [7d|30d]", "CSV file (managers)"),
-    ("export attainment [7d|30d]", "SLA attainment per agent and team, by day and week, as a CSV file (managers)"),
-    ("help", "this list"),
+    # Translators: help for `/complaints who <topic>`.
+    ("who <topic>", N_("which department handles it and how to reach them")),
+    # Translators: help for `/complaints digest`.
+    ("digest", N_("a preview of today's digest, just for you")),
+    # Translators: help for `/complaints export [7d|30d]`: managers are the only ones who may export.
+    ("export [7d|30d]", N_("CSV file (managers)")),
+    (
+        "export attainment [7d|30d]",
+        # Translators: help for `/complaints export attainment [7d|30d]`.
+        N_("SLA attainment per agent and team, by day and week, as a CSV file (managers)"),
+    ),
+    # Translators: help for `/complaints help`.
+    ("help", N_("this list")),
 )
 
 
@@ -92,9 +116,26 @@ def _message(text: str, blocks: Iterable[Block]) -> Message:
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
 
+def bold(text: str) -> str:
+    return f"*{text}*"
+
+
+def italic(text: str) -> str:
+    return f"_{text}_"
+
+
+def celebrate(text: str) -> str:
+    return f"{text} :tada:"
+
+
 def quoted(typed: str, limit: int = TOPIC_LIMIT) -> str:
     """Something a person typed, shown back to them: escaped, cut, in quotes."""
     return f"“{safe_mrkdwn(_WHITESPACE.sub(' ', typed).strip(), limit)}”"
+
+
+def open_the_card(permalink: str | None) -> str | None:
+    # Translators: a link to the complaint's card in the channel.
+    return link_to(permalink, _("Open the card"))
 
 
 # -- help and refusals -----------------------------------------------------------------------------------------------
@@ -102,10 +143,13 @@ def quoted(typed: str, limit: int = TOPIC_LIMIT) -> str:
 
 def render_help(unknown: str | None = None) -> Message:
     # `<id>` is Slack markup even inside backticks: the usage is escaped like any other text.
-    lines = [f"`/complaints {safe_mrkdwn(name, NAME_LIMIT)}` — {what}" for name, what in HELP_LINES]
-    intro = "*`/complaints` answers only you.* Lookups:"
+    lines = [f"`/complaints {safe_mrkdwn(name, NAME_LIMIT)}` — {_(what)}" for name, what in HELP_LINES]
+    # Translators: the first line of the help; %(command)s is `/complaints` (keep the asterisks: bold).
+    intro = _("*%(command)s answers only you.* Lookups:", command="`/complaints`")
     if unknown is not None:
-        intro = f"I don't know {quoted(unknown, 60)}. " + intro
+        # Translators: %(typed)s is what the person typed after /complaints, in quotes.
+        unknown_words = _("I don't know %(typed)s.", typed=quoted(unknown, 60))
+        intro = f"{unknown_words} {intro}"
     text = intro + "\n" + "\n".join(lines)
     return _message(intro.replace("*", ""), [_section(text)])
 
@@ -129,7 +173,7 @@ def render_complaint_list(
 ) -> Message:
     title, empty = _list_title(kind, subject)
     if not page.items:
-        nothing = empty if page.offset == 0 else "No more complaints here; type the command again to start over."
+        nothing = empty if page.offset == 0 else _("No more complaints here; type the command again to start over.")
         return _message(f"{_plain(title)}: {nothing}", [_section(f"*{title}*\n{nothing}")])
     blocks: list[Block] = [_section(f"*{title}*")]
     for line in page.items:
@@ -140,15 +184,23 @@ def render_complaint_list(
 
 def _list_title(kind: ListKind, subject: str) -> tuple[str, str]:
     if kind is ListKind.MINE:
-        return "Your open complaints, high priority first, then by deadline", "You own no open complaints."
+        return _("Your open complaints, high priority first, then by deadline"), _("You own no open complaints.")
     if kind is ListKind.OVERDUE:
-        return "Overdue complaints, high priority first, most overdue first", "Nothing is overdue. :tada:"
+        return (
+            _("Overdue complaints, high priority first, most overdue first"),
+            celebrate(_("Nothing is overdue.")),
+        )
     if kind is ListKind.AUTHOR:
-        handle = safe_mrkdwn(subject, NAME_LIMIT)
-        return f"Complaints from @{handle}, newest first", f"No complaints from @{handle}."
+        handle = f"@{safe_mrkdwn(subject, NAME_LIMIT)}"
+        # Translators: %(author)s is a customer's handle, e.g. @maria_l.
+        title = _("Complaints from %(author)s, newest first", author=handle)
+        return title, _("No complaints from %(author)s.", author=handle)
     if kind is ListKind.SEARCH:
-        return f"Complaints with {quoted(subject)}, newest first", f"No complaint has all of {quoted(subject)}."
-    return "Open complaints, high priority first, then by deadline", "No open complaints. :tada:"
+        words = quoted(subject)
+        # Translators: %(words)s are the words searched for, in quotes.
+        title = _("Complaints with %(words)s, newest first", words=words)
+        return title, _("No complaint has all of %(words)s.", words=words)
+    return _("Open complaints, high priority first, then by deadline"), celebrate(_("No open complaints."))
 
 
 def _plain(title: str) -> str:
@@ -156,14 +208,21 @@ def _plain(title: str) -> str:
 
 
 def showing(page: Page[object]) -> str:
-    total = f"more than {page.total:,}" if page.total_is_floor else f"{page.total:,}"
-    return f"Showing {page.first:,}–{page.last:,} of {total}"
+    first, last, total = number(page.first), number(page.last), number(page.total)
+    if page.total_is_floor:
+        # Translators: which items of a long list this page shows, e.g. "Showing 11–20 of more than 10,000".
+        return _("Showing %(first)s–%(last)s of more than %(total)s", first=first, last=last, total=total)
+    # Translators: which items of a list this page shows, e.g. "Showing 11–20 of 57".
+    return _("Showing %(first)s–%(last)s of %(total)s", first=first, last=last, total=total)
 
 
-def _paging(page: Page[object], more_value: str | None, what: str = "") -> list[Block]:
-    blocks: list[Block] = [context_line(f"{what}{showing(page)}")]
+def _paging(page: Page[object], more_value: str | None, *, history: bool = False) -> list[Block]:
+    # Translators: under a page of a complaint's history; %(showing)s is e.g. "Showing 1–20 of 31".
+    shown = _("History: %(showing)s", showing=showing(page)) if history else showing(page)
+    blocks: list[Block] = [context_line(shown)]
     if more_value is not None:
-        blocks.append(ActionsBlock(elements=[ButtonElement(text=MORE, action_id=ids.LOOKUP_MORE, value=more_value)]))
+        button = ButtonElement(text=safe_plain(_(MORE), BUTTON_LIMIT), action_id=ids.LOOKUP_MORE, value=more_value)
+        blocks.append(ActionsBlock(elements=[button]))
     return blocks
 
 
@@ -179,15 +238,20 @@ def complaint_line(line: ComplaintLine, now: datetime, tz: ZoneInfo, *, show_own
     one person's own complaints leaves out who owns them."""
     head = f"*#{line.complaint_id}*"
     if line.priority == "high":
-        head += " :red_circle: *High*"
-    owner = ""
+        # Translators: a complaint's priority, shown beside its number.
+        high = _("High")
+        head += f" :red_circle: *{high}*"
+    who = author(line.author_handle, line.author_name)
+    # Translators: who wrote a complaint, and on which network or source (e.g. "@maria_l on X").
+    parts = [head, _("%(author)s on %(source)s", author=who, source=source_name(line.source))]
     if show_owner:
-        owner = f" · Owner {mention(line.owner_id)}" if line.owner_id else " · Unclaimed"
+        # Translators: who owns a complaint, e.g. "Owner @ana"; "Unclaimed" when nobody does.
+        parts.append(_("Owner %(person)s", person=mention(line.owner_id)) if line.owner_id else _("Unclaimed"))
     tail = deadline_phrase(line, now, tz)
-    card = link_to(line.permalink, "Open the card")
+    card = open_the_card(line.permalink)
     if card:
         tail += f" · {card}"
-    return f"{head} · {author(line.author_handle, line.author_name)} on {source_name(line.source)}{owner}\n{tail}"
+    return f"{' · '.join(parts)}\n{tail}"
 
 
 def author(handle: str, name: str | None) -> str:
@@ -202,13 +266,29 @@ def source_name(source: str) -> str:
 
 def deadline_phrase(line: ComplaintLine, now: datetime, tz: ZoneInfo) -> str:
     if line.status == Status.RESOLVED:
-        when = f" {clock(line.resolved_at, now, tz)}" if line.resolved_at else ""
-        return f":white_check_mark: Resolved{when}"
-    what = "Acknowledge" if line.acknowledged_at is None else "Resolve"
+        # Translators: a resolved complaint in a list, and when it was resolved.
+        resolved = _("Resolved %(time)s", time=clock(line.resolved_at, now, tz)) if line.resolved_at else None
+        resolved = resolved or _("Resolved")
+        return f":white_check_mark: {resolved}"
+    acknowledge = line.acknowledged_at is None
     left = line.next_deadline - now
     if left <= timedelta(0):
-        return f":rotating_light: *{what} overdue by {span(-left)}*"
-    return f":hourglass_flowing_sand: {what} by {clock(line.next_deadline, now, tz)} — {span(left)} left"
+        late = span(-left)
+        if acknowledge:
+            # Translators: the acknowledgement deadline passed %(duration)s ago (keep the asterisks: bold).
+            overdue = _("*Acknowledge overdue by %(duration)s*", duration=late)
+        else:
+            # Translators: the resolution deadline passed %(duration)s ago (keep the asterisks: bold).
+            overdue = _("*Resolve overdue by %(duration)s*", duration=late)
+        return f":rotating_light: {overdue}"
+    due, remaining = clock(line.next_deadline, now, tz), span(left)
+    if acknowledge:
+        # Translators: the complaint must be acknowledged by %(time)s, which is %(duration)s from now.
+        phrase = _("Acknowledge by %(time)s — %(duration)s left", time=due, duration=remaining)
+    else:
+        # Translators: the complaint must be resolved by %(time)s, which is %(duration)s from now.
+        phrase = _("Resolve by %(time)s — %(duration)s left", time=due, duration=remaining)
+    return f":hourglass_flowing_sand: {phrase}"
 
 
 # -- one complaint ---------------------------------------------------------------------------------------------------
@@ -216,30 +296,53 @@ def deadline_phrase(line: ComplaintLine, now: datetime, tz: ZoneInfo) -> str:
 
 def render_complaint_record(record: ComplaintRecord, now: datetime, tz: ZoneInfo, more_value: str | None) -> Message:
     line = record.line
-    who = f":speech_balloon: {author(line.author_handle, line.author_name)}"
-    if record.author_followers is not None:
-        who += f" ({followers(record.author_followers)} followers)"
+    who = author(line.author_handle, line.author_name)
     where = link_to(record.url, source_label(line.source, line.source), NAME_LIMIT) or source_name(line.source)
-    who += f" on {where} — complaint *#{line.complaint_id}*"
-    blocks: list[Block] = [_section(who), *_words(record, now, tz), _section(_state(record, now, tz))]
+    complaint = f"*#{line.complaint_id}*"
+    if record.author_followers is not None:
+        # Translators: the head of one complaint: who wrote it, how many followers they have, where, its number.
+        said = n_(
+            "%(author)s (%(followers)s follower) on %(source)s — complaint %(complaint)s",
+            "%(author)s (%(followers)s followers) on %(source)s — complaint %(complaint)s",
+            record.author_followers,
+            author=who,
+            followers=followers(record.author_followers),
+            source=where,
+            complaint=complaint,
+        )
+    else:
+        # Translators: the head of one complaint: who wrote it, where, its number.
+        said = _("%(author)s on %(source)s — complaint %(complaint)s", author=who, source=where, complaint=complaint)
+    blocks: list[Block] = [_section(f":speech_balloon: {said}"), *_words(record, now, tz)]
+    blocks.append(_section(_state(record, now, tz)))
     if record.escalations:
         blocks.append(_section(_escalations(record)))
     if record.follow_ups:
         blocks.append(_section(_follow_ups(record, now, tz)))
-    card = link_to(line.permalink, "Open the card") or "_The card is not in Slack yet._"
-    posted = f"Posted {clock(line.posted_at, now, tz)}"
+    card = open_the_card(line.permalink) or italic(_("The card is not in Slack yet."))
+    # Translators: when the customer posted the complaint.
+    posted = _("Posted %(time)s", time=clock(line.posted_at, now, tz))
     if record.extra_posts:
-        posted += f" · +{record.extra_posts} more in the card's thread"
+        more = n_(
+            "+%(count)s more in the card's thread",
+            "+%(count)s more in the card's thread",
+            record.extra_posts,
+            count=number(record.extra_posts),
+        )
+        posted += f" · {more}"
     blocks.append(context_line(f"{posted} · {card}"))
     history = record.history
     if history.items:
         lines = [history_line(entry, now, tz) for entry in history.items]
-        heading = "*History* (oldest first)"
+        # Translators: the heading of a complaint's history (keep the asterisks: bold).
+        heading = _("*History* (oldest first)")
         blocks.extend(_section(chunk) for chunk in _chunks([heading, *lines], SECTION_LIMIT))
-        blocks.extend(_paging(history, more_value, "History: "))
+        blocks.extend(_paging(history, more_value, history=True))
     elif history.offset:
-        blocks.append(context_line("No more history; type the command again to start over."))
-    text = f"Complaint #{line.complaint_id} from @{safe_mrkdwn(line.author_handle.lstrip('@'), NAME_LIMIT)}"
+        blocks.append(context_line(_("No more history; type the command again to start over.")))
+    handle = f"@{safe_mrkdwn(line.author_handle.lstrip('@'), NAME_LIMIT)}"
+    # Translators: a notification's text; %(author)s is the customer's handle.
+    text = _("Complaint #%(id)s from %(author)s", id=line.complaint_id, author=handle)
     return _message(text, blocks)
 
 
@@ -248,150 +351,239 @@ def _words(record: ComplaintRecord, now: datetime, tz: ZoneInfo) -> list[Block]:
     the conversation under the time it was posted; within WORDS_BLOCKS, saying so should the rest not fit."""
     blocks: list[Block] = [customer_words(chunk) for chunk in plain_chunks(record.text) or [""]]
     for post in record.posts:
-        link = link_to(post.url, "the post")
-        blocks.append(context_line(f"Then, {clock(post.posted_at, now, tz)}" + (f" · {link}" if link else "")))
+        # Translators: a link to the customer's later post on the network.
+        link = link_to(post.url, _("the post"))
+        # Translators: above a later post of the same conversation; %(time)s is when it was posted.
+        then = _("Then, %(time)s", time=clock(post.posted_at, now, tz))
+        blocks.append(context_line(then + (f" · {link}" if link else "")))
         blocks.extend(customer_words(chunk) for chunk in plain_chunks(post.text) or [""])
     hidden = record.extra_posts - len(record.posts)
     if len(blocks) > WORDS_BLOCKS or hidden > 0:
         blocks = blocks[: WORDS_BLOCKS - 1]
-        blocks.append(context_line("_The rest of the conversation is in the card's thread._"))
+        blocks.append(context_line(italic(_("The rest of the conversation is in the card's thread."))))
     return blocks
 
 
 # StrEnum members hash like their values, so these look up the stored strings directly.
-_STATUS_WORDS = {Status.NEW: "New", Status.ACKNOWLEDGED: "Acknowledged", Status.RESOLVED: "Resolved"}
+_STATUS_WORDS = {
+    # Translators: a complaint's state: nobody has acknowledged it yet.
+    Status.NEW: N_("New"),
+    # Translators: a complaint's state.
+    Status.ACKNOWLEDGED: N_("Acknowledged"),
+    # Translators: a complaint's state.
+    Status.RESOLVED: N_("Resolved"),
+}
+# A follow-up by its state: without and with whom it is for. %(time)s is when it is (or was) due.
 _FOLLOW_UP_WORDS = {
-    FollowUpStatus.SCHEDULED: "due",
-    FollowUpStatus.SENT: "reminded, not done yet; was due",
-    FollowUpStatus.DONE: "done; was due",
-    FollowUpStatus.CANCELLED: "cancelled; was due",
+    FollowUpStatus.SCHEDULED: (N_("due %(time)s"), N_("due %(time)s with %(person)s")),
+    FollowUpStatus.SENT: (
+        N_("reminded, not done yet; was due %(time)s"),
+        N_("reminded, not done yet; was due %(time)s with %(person)s"),
+    ),
+    FollowUpStatus.DONE: (N_("done; was due %(time)s"), N_("done; was due %(time)s with %(person)s")),
+    FollowUpStatus.CANCELLED: (N_("cancelled; was due %(time)s"), N_("cancelled; was due %(time)s with %(person)s")),
 }
 
 
 def _state(record: ComplaintRecord, now: datetime, tz: ZoneInfo) -> str:
     line = record.line
-    head = f"*{safe_mrkdwn(_STATUS_WORDS.get(line.status, line.status), NAME_LIMIT)}*"
+    status = _STATUS_WORDS.get(line.status)
+    head = bold(_(status) if status else safe_mrkdwn(line.status, NAME_LIMIT))
     if line.priority == "high":
         reasons = " · ".join(safe_mrkdwn(reason, REASON_LIMIT) for reason in record.triage_reasons)
-        head += " · :red_circle: *High priority*" + (f" — {reasons}" if reasons else "")
+        high = bold(_("High priority"))
+        head += f" · :red_circle: {high}" + (f" — {reasons}" if reasons else "")
     if record.category:
         head += f" · {safe_mrkdwn(record.category, NAME_LIMIT)}"
     lines = [head]
     if line.owner_id:
-        since = f" since {clock(record.claimed_at, now, tz)}" if record.claimed_at else ""
-        lines.append(f":bust_in_silhouette: Owner {mention(line.owner_id)}{since}")
+        owner = mention(line.owner_id)
+        if record.claimed_at:
+            # Translators: who owns the complaint, and since when.
+            owned = _("Owner %(person)s since %(time)s", person=owner, time=clock(record.claimed_at, now, tz))
+        else:
+            owned = _("Owner %(person)s", person=owner)
+        lines.append(f":bust_in_silhouette: {owned}")
     else:
-        lines.append(":bust_in_silhouette: Unclaimed")
+        unclaimed = _("Unclaimed")
+        lines.append(f":bust_in_silhouette: {unclaimed}")
     if line.acknowledged_at is not None:
-        taken = span(line.acknowledged_at - line.posted_at)
-        lines.append(
-            f":white_check_mark: Acknowledged by {mention(record.acknowledged_by)} at "
-            f"{clock(line.acknowledged_at, now, tz)} ({taken} after posting; due {clock(line.ack_deadline, now, tz)})"
+        # Translators: %(duration)s is how long after the customer posted; %(deadline)s when it was due.
+        acknowledged = _(
+            "Acknowledged by %(person)s at %(time)s (%(duration)s after posting; due %(deadline)s)",
+            person=mention(record.acknowledged_by),
+            time=clock(line.acknowledged_at, now, tz),
+            duration=span(line.acknowledged_at - line.posted_at),
+            deadline=clock(line.ack_deadline, now, tz),
         )
+        lines.append(f":white_check_mark: {acknowledged}")
     if line.status == Status.RESOLVED:
         note = f" — {safe_mrkdwn(record.resolution_note, REASON_LIMIT)}" if record.resolution_note else ""
         when = clock(line.resolved_at, now, tz) if line.resolved_at else "?"
-        lines.append(f":white_check_mark: Resolved by {mention(record.resolved_by)} at {when}{note}")
+        resolved = _("Resolved by %(person)s at %(time)s", person=mention(record.resolved_by), time=when)
+        lines.append(f":white_check_mark: {resolved}{note}")
     else:
         lines.append(deadline_phrase(line, now, tz))
     return "\n".join(lines)
 
 
 def _escalations(record: ComplaintRecord) -> str:
-    lines = [f"*Escalations* ({record.escalations_total})"]
+    # Translators: a heading (keep the asterisks: bold); %(count)s is how many escalations the complaint had.
+    lines = [_("*Escalations* (%(count)s)", count=number(record.escalations_total))]
     lines.extend(escalation_line(entry) for entry in record.escalations)
     earlier = record.escalations_total - len(record.escalations)
     if earlier > 0:
-        lines.append(f"_… and {earlier} earlier, in the history_")
+        lines.append(italic(_earlier(earlier)))
     return _fit(lines)
 
 
+def _earlier(count: int) -> str:
+    # Translators: under a cut list of escalations or follow-ups: the earlier ones are in the complaint's history.
+    return n_(
+        "… and %(count)s earlier, in the history",
+        "… and %(count)s earlier, in the history",
+        count,
+        count=number(count),
+    )
+
+
+def severity_words(severity: str) -> str:
+    """An escalation's stored severity (`medium`) in the reader's words."""
+    words = SEVERITY_WORDS.get(severity)
+    return _(words) if words else safe_mrkdwn(severity, 20)
+
+
 def escalation_line(entry: EscalationEntry) -> str:
-    department = safe_mrkdwn(entry.department_name, NAME_LIMIT)
-    reason = safe_mrkdwn(entry.reason, REASON_LIMIT)
-    line = f":arrow_up: *{department}* ({safe_mrkdwn(entry.severity, 20)}) by {mention(entry.requested_by)} — {reason}"
+    # Translators: one escalation: to which department, how severe, who asked, and why.
+    line = _(
+        "*%(department)s* (%(severity)s) by %(person)s — %(reason)s",
+        department=safe_mrkdwn(entry.department_name, NAME_LIMIT),
+        severity=severity_words(entry.severity),
+        person=mention(entry.requested_by),
+        reason=safe_mrkdwn(entry.reason, REASON_LIMIT),
+    )
+    line = f":arrow_up: {line}"
     if entry.status == EscalationStatus.AWAITING_APPROVAL:
-        return f"{line} _(waiting for a manager's approval)_"
+        return f"{line} " + italic(_("(waiting for a manager's approval)"))
     if entry.status == EscalationStatus.DECLINED:
-        return f"{line} _(declined by {mention(entry.decided_by)})_"
+        return f"{line} " + italic(_("(declined by %(person)s)", person=mention(entry.decided_by)))
     if entry.status == EscalationStatus.ACCEPTED:
-        return f"{line} · accepted by {mention(entry.accepted_by)}"
-    return f"{line} _(not accepted yet)_"
+        return f"{line} · " + _("accepted by %(person)s", person=mention(entry.accepted_by))
+    return f"{line} " + italic(_("(not accepted yet)"))
 
 
 def _follow_ups(record: ComplaintRecord, now: datetime, tz: ZoneInfo) -> str:
-    lines = [f"*Follow-ups* ({record.follow_ups_total})"]
+    # Translators: a heading (keep the asterisks: bold); %(count)s is how many follow-ups the complaint had.
+    lines = [_("*Follow-ups* (%(count)s)", count=number(record.follow_ups_total))]
     lines.extend(follow_up_line(entry, now, tz) for entry in record.follow_ups)
     earlier = record.follow_ups_total - len(record.follow_ups)
     if earlier > 0:
-        lines.append(f"_… and {earlier} earlier, in the history_")
+        lines.append(italic(_earlier(earlier)))
     return _fit(lines)
 
 
 def follow_up_line(entry: FollowUpEntry, now: datetime, tz: ZoneInfo, *, with_assignee: bool = True) -> str:
-    state = _FOLLOW_UP_WORDS.get(entry.status, entry.status)
-    waiting = entry.status in (FollowUpStatus.SCHEDULED, FollowUpStatus.SENT)
-    overdue = " :warning: overdue" if waiting and entry.due_at < now else ""
-    line = f":calendar: {state} {clock(entry.due_at, now, tz)}{overdue}"
-    if with_assignee:
-        line += f" with {mention(entry.assignee)}"
+    due = clock(entry.due_at, now, tz)
+    words = _FOLLOW_UP_WORDS.get(entry.status)
+    if words is None:
+        line = f"{safe_mrkdwn(entry.status, NAME_LIMIT)} {due}"
+    elif with_assignee:
+        line = _(words[1], time=due, person=mention(entry.assignee))
+    else:
+        line = _(words[0], time=due)
+    line = f":calendar: {line}"
+    if entry.status in (FollowUpStatus.SCHEDULED, FollowUpStatus.SENT) and entry.due_at < now:
+        # Translators: a follow-up still to do after its time.
+        line += " :warning: " + _("overdue")
     if entry.note:
         line += f" — {safe_mrkdwn(entry.note, REASON_LIMIT)}"
     return line
 
 
+# What each step of the audit trail says; %(who)s is the person (a mention), Heard, or the network that did it.
 _HISTORY_WORDS = {
-    Action.RECEIVE.value: "received it",
-    Action.JOIN.value: "wrote again in the same conversation",
-    Action.CLAIM.value: "claimed it",
-    Action.RELEASE.value: "released it",
-    Action.REASSIGN.value: "reassigned it",
-    Action.ACKNOWLEDGE.value: "acknowledged it",
-    Action.ESCALATE.value: "escalated it",
-    Action.APPROVE_ESCALATION.value: "approved the escalation",
-    Action.DECLINE_ESCALATION.value: "declined the escalation",
-    Action.ACCEPT_ESCALATION.value: "accepted the escalation",
-    Action.SCHEDULE_FOLLOW_UP.value: "scheduled a follow-up",
-    Action.SEND_FOLLOW_UP.value: "sent the follow-up reminder",
-    Action.FINISH_FOLLOW_UP.value: "finished the follow-up",
-    Action.SNOOZE_FOLLOW_UP.value: "snoozed the follow-up",
-    Action.CANCEL_FOLLOW_UP.value: "cancelled the follow-up",
-    Action.RESOLVE.value: "resolved it",
-    Action.REOPEN.value: "reopened it",
-    Action.NAG.value: "sent a reminder",
-    Action.BREACH.value: ":rotating_light: recorded a breach; managers were told",
-    Action.REMIND.value: ":rotating_light: reminded managers of the breach",
-    Action.SNOOZE_RESOLUTION.value: "snoozed the resolution reminders",
+    Action.RECEIVE.value: N_("%(who)s received it"),
+    Action.JOIN.value: N_("%(who)s wrote again in the same conversation"),
+    Action.CLAIM.value: N_("%(who)s claimed it"),
+    Action.RELEASE.value: N_("%(who)s released it"),
+    Action.REASSIGN.value: N_("%(who)s reassigned it"),
+    Action.ASSIGN.value: N_("%(who)s assigned it"),
+    Action.ACKNOWLEDGE.value: N_("%(who)s acknowledged it"),
+    Action.ESCALATE.value: N_("%(who)s escalated it"),
+    Action.APPROVE_ESCALATION.value: N_("%(who)s approved the escalation"),
+    Action.DECLINE_ESCALATION.value: N_("%(who)s declined the escalation"),
+    Action.ACCEPT_ESCALATION.value: N_("%(who)s accepted the escalation"),
+    Action.SCHEDULE_FOLLOW_UP.value: N_("%(who)s scheduled a follow-up"),
+    Action.SEND_FOLLOW_UP.value: N_("%(who)s sent the follow-up reminder"),
+    Action.FINISH_FOLLOW_UP.value: N_("%(who)s finished the follow-up"),
+    Action.SNOOZE_FOLLOW_UP.value: N_("%(who)s snoozed the follow-up"),
+    Action.CANCEL_FOLLOW_UP.value: N_("%(who)s cancelled the follow-up"),
+    Action.RESOLVE.value: N_("%(who)s resolved it"),
+    Action.REOPEN.value: N_("%(who)s reopened it"),
+    Action.NAG.value: N_("%(who)s sent a reminder"),
+    Action.BREACH.value: N_("%(who)s recorded a breach; managers were told"),
+    Action.REMIND.value: N_("%(who)s reminded managers of the breach"),
+    Action.SNOOZE_RESOLUTION.value: N_("%(who)s snoozed the resolution reminders"),
+    Action.HIDE.value: N_("%(who)s hid it"),
+    Action.UNHIDE.value: N_("%(who)s showed it again"),
+    Action.FLAG_THREAT.value: N_("%(who)s flagged a threat to Legal"),
+    Action.WARN_AUTHOR.value: N_("%(who)s warned the author"),
+    Action.BLOCK_AUTHOR.value: N_("%(who)s blocked the author"),
+    Action.KEEP_EVIDENCE.value: N_("%(who)s kept the evidence"),
+    Action.WRITE_UP.value: N_("%(who)s wrote it up"),
+    Action.REPLY.value: N_("%(who)s replied in public"),
+    Action.SEND_DM.value: N_("%(who)s replied in a private message"),
+    Action.DRAFT_REPLY.value: N_("%(who)s drafted a reply to send by hand"),
+    Action.MARK_REPLIED.value: N_("%(who)s marked the reply as sent"),
+    Action.REPLY_FAILED.value: N_("%(who)s could not send the reply"),
+    Action.EDITED_BY_AUTHOR.value: N_("%(who)s edited the post"),
+    Action.REMOVED_BY_AUTHOR.value: N_("%(who)s removed the post"),
+}
+_ALARMS = (Action.BREACH.value, Action.REMIND.value)
+# The clocks an audit event may name, in words.
+_CLOCK_WORDS = {
+    # Translators: in a complaint's history: which SLA clock a step was about.
+    "acknowledge": N_("acknowledge clock"),
+    # Translators: in a complaint's history: which SLA clock a step was about.
+    "resolve": N_("resolve clock"),
 }
 
 
 def history_line(entry: HistoryEntry, now: datetime, tz: ZoneInfo) -> str:
-    """Who, what, when: `Wed 25 Nov 10:15 · @ana claimed it`."""
+    """When, who, what: `Wed 25 Nov 10:15 · @ana claimed it`."""
     if entry.actor_is_person:
         who = mention(entry.actor)
     elif entry.actor == "scheduler":
         who = "Heard"
     else:
         who = source_name(entry.actor)
-    what = _HISTORY_WORDS.get(entry.action) or safe_mrkdwn(entry.action, NAME_LIMIT)
     detail = entry.detail
-    extras: list[str] = []
     if entry.action == Action.REASSIGN.value and detail.get("to"):
-        what = f"reassigned it to {mention(str(detail['to']))}"
-    if entry.action == Action.ASSIGN.value and detail.get("to"):
-        what = f"assigned it to {mention(str(detail['to']))} by rotation"
+        what = _("%(who)s reassigned it to %(person)s", who=who, person=mention(str(detail["to"])))
+    elif entry.action == Action.ASSIGN.value and detail.get("to"):
+        # Translators: in a complaint's history: the on-duty rotation gave the complaint to %(person)s.
+        what = _("%(who)s assigned it to %(person)s by rotation", who=who, person=mention(str(detail["to"])))
+    elif entry.action in _HISTORY_WORDS:
+        what = _(_HISTORY_WORDS[entry.action], who=who)
+    else:
+        what = f"{who} {safe_mrkdwn(entry.action, NAME_LIMIT)}"
+    if entry.action in _ALARMS:
+        what = f":rotating_light: {what}"
+    extras: list[str] = []
     if detail.get("department"):
         extras.append(safe_mrkdwn(str(detail["department"]), NAME_LIMIT))
     if detail.get("clock"):
-        extras.append(f"{safe_mrkdwn(str(detail['clock']), 20)} clock")
+        clock_words = _CLOCK_WORDS.get(str(detail["clock"]))
+        extras.append(_(clock_words) if clock_words else safe_mrkdwn(str(detail["clock"]), 20))
     if detail.get("late_seconds"):
-        extras.append("late")
+        # Translators: in a complaint's history: Heard did this step later than it was due (it was down).
+        extras.append(_("late"))
     if entry.action == Action.RECEIVE.value and detail.get("priority") == "high":
-        extras.append("high priority")
+        extras.append(_("high priority"))
     if detail.get("note"):
         extras.append(safe_mrkdwn(str(detail["note"]), REASON_LIMIT))
     suffix = f" ({'; '.join(extras)})" if extras else ""
-    return f"`{clock(entry.at, now, tz)}` {who} {what}{suffix}"
+    return f"`{clock(entry.at, now, tz)}` {what}{suffix}"
 
 
 def _chunks(lines: Sequence[str], limit: int) -> list[str]:
@@ -417,33 +609,63 @@ def _fit(lines: Sequence[str]) -> str:
 # -- figures and the directory ---------------------------------------------------------------------------------------
 
 
-_PERIOD_WORDS = {"today": "Today", "7d": "The last 7 days", "30d": "The last 30 days"}
+_PERIOD_WORDS = {
+    # Translators: the period of `/complaints stats today`.
+    "today": N_("Today"),
+    # Translators: the period of `/complaints stats 7d`.
+    "7d": N_("The last 7 days"),
+    # Translators: the period of `/complaints stats 30d`.
+    "30d": N_("The last 30 days"),
+}
 
 
 def render_stats(stats: Stats, tz: ZoneInfo, ack_window: timedelta) -> Message:
     since = (
-        clock(stats.start, stats.end, tz)
-        if stats.period == "today"
-        else stats.start.astimezone(tz).strftime("%a %d %b")
+        clock(stats.start, stats.end, tz) if stats.period == "today" else short_day(stats.start.astimezone(tz).date())
     )
-    title = f"*{_PERIOD_WORDS.get(stats.period, stats.period)}* (since {since}, {tz.key})"
-    percent = f" ({stats.in_window_percent:.0f}%)" if stats.in_window_percent is not None else ""
+    period = _PERIOD_WORDS.get(stats.period)
+    # Translators: the title of `/complaints stats` (keep the asterisks: bold); %(timezone)s is e.g. Europe/Helsinki.
+    title = _(
+        "*%(period)s* (since %(time)s, %(timezone)s)",
+        period=_(period) if period else safe_mrkdwn(stats.period, NAME_LIMIT),
+        time=since,
+        timezone=tz.key,
+    )
+    in_window = number(stats.acknowledged_in_window)
+    if stats.in_window_percent is not None:
+        in_window += f" ({percent(stats.in_window_percent)})"
     median = span(stats.ack_median) if stats.ack_median is not None else "—"
-    sources = ", ".join(f"{source_name(name)} {count:,}" for name, count in stats.top_sources) or "—"
+    sources = ", ".join(f"{source_name(name)} {number(count)}" for name, count in stats.top_sources) or "—"
     fields = [
-        f"*Received*\n{stats.received:,}",
-        f"*Acknowledged within {span(ack_window)}*\n{stats.acknowledged_in_window:,}{percent}",
-        f"*Median time to acknowledge*\n{median}",
-        f"*Breaches*\n{stats.breaches:,}",
-        f"*Resolved*\n{stats.resolved:,}",
-        f"*Top sources*\n{sources}",
+        (_("Received"), number(stats.received)),
+        (_("Acknowledged within %(duration)s", duration=span(ack_window)), in_window),
+        (_("Median time to acknowledge"), median),
+        # Translators: a figure's label: missed SLA deadlines (a noun).
+        (_("Breaches"), number(stats.breaches)),
+        (_("Resolved"), number(stats.resolved)),
+        # Translators: a figure's label: the networks or sources most complaints came from.
+        (_("Top sources"), sources),
     ]
     block = SectionBlock(
         text=MarkdownTextObject(text=title),
-        fields=[MarkdownTextObject(text=field, verbatim=True) for field in fields],
+        fields=[MarkdownTextObject(text=f"*{label}*\n{value}", verbatim=True) for label, value in fields],
     )
-    footer = context_line("Complaints count on the day they were posted; breaches and resolutions when they happened.")
-    text = f"{_plain(title)}: {stats.received:,} received, {stats.acknowledged_in_window:,} acknowledged in time"
+    footer = context_line(
+        _("Complaints count on the day they were posted; breaches and resolutions when they happened.")
+    )
+    # Translators: a notification's text: the stats' title, then how many complaints were received and how many of
+    # them were acknowledged in time.
+    text = _(
+        "%(title)s: %(received)s, %(acknowledged)s",
+        title=_plain(title),
+        received=n_("%(count)s received", "%(count)s received", stats.received, count=number(stats.received)),
+        acknowledged=n_(
+            "%(count)s acknowledged in time",
+            "%(count)s acknowledged in time",
+            stats.acknowledged_in_window,
+            count=number(stats.acknowledged_in_window),
+        ),
+    )
     attainment: list[Block] = []
     if stats.attainment is not None:
         attainment = attainment_blocks(stats.attainment)
@@ -453,18 +675,37 @@ def render_stats(stats: Stats, tz: ZoneInfo, ack_window: timedelta) -> Message:
 def render_who(answer: WhoAnswer) -> Message:
     topic = quoted(answer.topic)
     if not answer.has_directory:
-        text = "There is no escalation directory yet: copy `directory.example.toml` to `directory.toml` and fill it in."
+        text = _(
+            # Translators: %(example)s and %(file)s are file names: keep them as they are.
+            "There is no escalation directory yet: copy %(example)s to %(file)s and fill it in.",
+            example="`directory.example.toml`",
+            file="`directory.toml`",
+        )
         return render_refusal(text)
     if not answer.departments:
-        known = ", ".join(safe_mrkdwn(name, NAME_LIMIT) for name in answer.known) or "none"
-        text = f"No department in the directory mentions {topic}. Departments: {known}."
-        return _message(f"No department handles {topic}", [_section(text)])
-    blocks: list[Block] = [_section(f"*Who handles {topic}*")]
+        # Translators: no department in the directory matched; the list of departments follows, or this word.
+        known = ", ".join(safe_mrkdwn(name, NAME_LIMIT) for name in answer.known) or _("none")
+        # Translators: %(topic)s is what the person typed, in quotes; %(departments)s lists every department.
+        text = _(
+            "No department in the directory mentions %(topic)s. Departments: %(departments)s.",
+            topic=topic,
+            departments=known,
+        )
+        return _message(_("No department handles %(topic)s", topic=topic), [_section(text)])
+    # Translators: a heading (keep the asterisks: bold); %(topic)s is what the person typed, in quotes.
+    blocks: list[Block] = [_section(_("*Who handles %(topic)s*", topic=topic))]
     blocks.extend(_section(department_text(department)) for department in answer.departments[:20])
-    if len(answer.departments) > 20:
-        blocks.append(context_line(f"… and {len(answer.departments) - 20} more departments"))
+    hidden = len(answer.departments) - 20
+    if hidden > 0:
+        blocks.append(
+            context_line(
+                n_("… and %(count)s more department", "… and %(count)s more departments", hidden, count=number(hidden))
+            )
+        )
     names = ", ".join(department.name for department in answer.departments)
-    return _message(f"Who handles {topic}: {safe_mrkdwn(names, FALLBACK_LIMIT)}", blocks)
+    # Translators: a notification's text: %(topic)s is what the person typed, %(departments)s the answers.
+    text = _("Who handles %(topic)s: %(departments)s", topic=topic, departments=safe_mrkdwn(names, FALLBACK_LIMIT))
+    return _message(text, blocks)
 
 
 def department_text(department: Department) -> str:
@@ -474,16 +715,30 @@ def department_text(department: Department) -> str:
     reach: list[str] = []
     # The ids were validated by the directory (C…, U…, S…), so they are safe to wrap in Slack's markup.
     if department.channel:
-        reach.append(f"channel <#{department.channel}>")
+        channel = f"<#{department.channel}>"
+        # Translators: how to reach a department: its Slack channel.
+        reach.append(_("channel %(channel)s", channel=channel))
     if department.users:
-        reach.append("people " + ", ".join(f"<@{user}>" for user in department.users[:20]))
+        people = ", ".join(f"<@{user}>" for user in department.users[:20])
+        # Translators: how to reach a department: the people to ask.
+        reach.append(_("people %(people)s", people=people))
     if department.user_groups:
-        reach.append("groups " + ", ".join(f"<!subteam^{group}>" for group in department.user_groups[:20]))
-    lines.append("Reach them: " + ("; ".join(reach) if reach else "no contacts listed"))
-    if department.needs_approval:
-        lines.append(":lock: A manager approves escalations to them first (Escalate on the card asks).")
+        groups = ", ".join(f"<!subteam^{group}>" for group in department.user_groups[:20])
+        # Translators: how to reach a department: its Slack user groups.
+        reach.append(_("groups %(groups)s", groups=groups))
+    if reach:
+        lines.append(_("Reach them: %(contacts)s", contacts="; ".join(reach)))
     else:
-        lines.append("Escalate on the card tells them at once.")
+        lines.append(_("Reach them: no contacts listed"))
+    if department.needs_approval:
+        # Translators: “Escalate” is the card's button of that name.
+        approves = _("A manager approves escalations to them first (Escalate on the card asks).")
+        lines.append(f":lock: {approves}")
+    else:
+        # Translators: “Escalate” is the card's button of that name.
+        lines.append(_("Escalate on the card tells them at once."))
     if department.keywords:
-        lines.append(f"_Keywords: {safe_mrkdwn(', '.join(department.keywords), DESCRIPTION_LIMIT)}_")
+        keywords = safe_mrkdwn(", ".join(department.keywords), DESCRIPTION_LIMIT)
+        # Translators: the words that lead to this department in `/complaints who`.
+        lines.append(italic(_("Keywords: %(keywords)s", keywords=keywords)))
     return "\n".join(lines)

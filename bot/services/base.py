@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackDirect, SlackUnavailable
 from bot.directory import DirectoryFile
+from bot.i18n import N_, _
 from bot.languages import Languages
 from bot.lifecycle import Action, Actor, Outcome, Status, TransitionRefused
 from bot.platforms.base import PostRef
@@ -35,14 +36,21 @@ SNOOZE = timedelta(days=1)
 RESOLUTION_SNOOZE = timedelta(hours=1)
 # Stages done more than this after their moment are marked late in the audit trail.
 LATE_AFTER = timedelta(seconds=5)
-NOT_AN_AGENT = (
+# Private answers, in the language of the person who asked (translated where they are said: `_(GONE)`).
+# Translators: HEARD_AGENTS is the name of a setting: keep it as it is.
+NOT_AN_AGENT = N_(
     "Sorry, only the care team can act on complaints in Heard. If you should be part of it, ask your Heard admin "
     "to add you to HEARD_AGENTS."
 )
-NOT_A_MANAGER = "Only managers (HEARD_MANAGERS) can approve or decline escalations."
-GONE = "This complaint no longer exists in Heard."
+# Translators: HEARD_MANAGERS is the name of a setting: keep it as it is.
+NOT_A_MANAGER = N_("Only managers (HEARD_MANAGERS) can approve or decline escalations.")
+GONE = N_("This complaint no longer exists in Heard.")
 # A click or a modal whose value Heard cannot read as one it wrote (forged, garbled, or from a card drawn long ago).
-OUT_OF_DATE = "This card is out of date, so Heard did nothing. Please use the card as it shows in the channel now."
+OUT_OF_DATE = N_("This card is out of date, so Heard did nothing. Please use the card as it shows in the channel now.")
+# Slack did not open a form (`views.open` failed or timed out).
+NOT_OPENED = N_("Slack did not open the form; please click the button again.")
+# Slack could not say who is in a user group (permissions depend on it).
+NO_MEMBERSHIP = N_("Heard could not check your team membership with Slack; try again soon.")
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,7 @@ class UseCases:
         """Check who asks, lock the complaint, apply `change`, refresh what shows it, and answer privately when
         the request did not (or did not need to) apply. Returns whether something changed."""
         if not self._safely(self.roles.is_agent, requester.user_id):
-            self._tell(requester, NOT_AN_AGENT)
+            self._tell(requester, _(NOT_AN_AGENT))
             return False
         now = utcnow()
         changed = False
@@ -180,7 +188,7 @@ class UseCases:
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id, with_for_update=True)
             if complaint is None:
-                notice: str | None = GONE
+                notice: str | None = _(GONE)
             else:
                 try:
                     outcome = change(session, complaint, now)
@@ -229,7 +237,7 @@ class UseCases:
 
     def out_of_date(self, requester: Requester) -> None:
         """Answer a click or a submission whose value Heard cannot read, privately; nothing else happens."""
-        self._tell(requester, OUT_OF_DATE)
+        self._tell(requester, _(OUT_OF_DATE))
 
     def _open_modal(
         self,
@@ -255,11 +263,14 @@ class UseCases:
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
             if complaint is None:
-                refusal = GONE
+                refusal = _(GONE)
             elif not may_act:
-                refusal = NOT_AN_AGENT
+                refusal = _(NOT_AN_AGENT)
             elif refuse_resolved and complaint.status == Status.RESOLVED:
-                refusal = f"This complaint was resolved by {lifecycle.mention(complaint.resolved_by)}; reopen it first."
+                refusal = _(
+                    "This complaint was resolved by %(person)s; reopen it first.",
+                    person=lifecycle.mention(complaint.resolved_by),
+                )
                 projections.refresh_card(session, complaint, utcnow())
             else:
                 built = view_of(session, complaint)
@@ -277,9 +288,9 @@ class UseCases:
             try:
                 self.slack.open_modal(trigger_id, view)
                 return
-            except SlackUnavailable as unavailable:
-                refusal = str(unavailable)
-        self._tell(requester, refusal or "Slack did not open the form; please try again.")
+            except SlackUnavailable:
+                refusal = _(NOT_OPENED)
+        self._tell(requester, refusal or _(NOT_OPENED))
 
     def _tell(self, requester: Requester, text: str) -> None:
         with self.database.unit_of_work() as session:

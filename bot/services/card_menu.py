@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from bot.blocks import ids
 from bot.blocks.card import fallback
 from bot.blocks.moderation import confirm_block_modal, confirm_flag_threat_modal
+from bot.i18n import N_, _
 from bot.services.base import Requester, UseCases
 from storage.models import Complaint
 
 log = logging.getLogger("heard.services.card_menu")
 
-UNREADABLE_CHOICE = (
+# Translators: “More…” is the menu of that name on the card.
+UNREADABLE_CHOICE = N_(
     "This card is out of date: Heard could not read that choice. Please use the “More…” menu on the card as it "
     "shows now."
 )
@@ -41,4 +43,4 @@ class CardMenuUseCases(UseCases):
     def refuse_menu_choice(self, requester: Requester) -> None:
         """A menu choice that is not one Heard offers (forged, garbled, or from a version that had other choices):
         said privately to whoever sent it; nothing else happens."""
-        self._tell(requester, UNREADABLE_CHOICE)
+        self._tell(requester, _(UNREADABLE_CHOICE))

@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.blocks import modals
 from bot.blocks.card import fallback
 from bot.delivery import utcnow
+from bot.i18n import _
 from bot.lifecycle import Action
 from bot.services.base import (
     FieldErrors,
@@ -38,9 +39,10 @@ class ComplaintUseCases(UseCases):
 
     def reassign(self, complaint_id: int, requester: Requester, to_user: str | None) -> FieldErrors | None:
         if not to_user:
-            return {modals.ids.ASSIGNEE_INPUT: "Choose who should own this complaint."}
+            return {modals.ids.ASSIGNEE_INPUT: _("Choose who should own this complaint.")}
         if not self._safely(self.roles.is_agent, to_user):
-            return {modals.ids.ASSIGNEE_INPUT: "That person is not on the care team (HEARD_AGENTS)."}
+            # Translators: HEARD_AGENTS is the name of a setting: keep it as it is.
+            return {modals.ids.ASSIGNEE_INPUT: _("That person is not on the care team (HEARD_AGENTS).")}
         self._act(complaint_id, Action.REASSIGN, requester, {"to": to_user})
         return None
 
@@ -64,7 +66,7 @@ class ComplaintUseCases(UseCases):
         summary = fallback(complaint)
         if form == modals.ids.ESCALATE_VIEW:
             if self.directory is None:
-                return "Escalation is not set up: the admin needs to create the escalation directory file."
+                return _("Escalation is not set up: the admin needs to create the escalation directory file.")
             return modals.escalate_modal(ref, summary, self.directory.current().departments)
         if form == modals.ids.FOLLOW_UP_VIEW:
             due = self.default_follow_up(utcnow()).astimezone(self.settings.timezone)

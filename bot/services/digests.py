@@ -17,6 +17,7 @@ from bot.blocks.notice import render_notice
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.digest import compute_digest
+from bot.i18n import N_, _, n_
 from bot.services.base import NOT_AN_AGENT, Requester, UseCases
 from bot.services.lookups import Answer
 from storage.models import Complaint, DigestRun
@@ -25,7 +26,8 @@ log = logging.getLogger("heard.services")
 
 DAILY = "daily"
 WEEKLY = "weekly"
-NOT_A_MANAGER_EXPORT = "Only managers (HEARD_MANAGERS) can export complaints."
+# Translators: HEARD_MANAGERS is the name of a setting: keep it as it is.
+NOT_A_MANAGER_EXPORT = N_("Only managers (HEARD_MANAGERS) can export complaints.")
 EXPORT_PERIODS = {"7d": 7, "30d": 30}
 EXPORT_ATTAINMENT = ("attainment", "sla")
 
@@ -104,7 +106,7 @@ class DigestUseCases(UseCases):
     def preview_digest(self, requester: Requester) -> Message:
         """Today's digest (yesterday's figures, the backlog as of now) for whoever asks; nothing is recorded."""
         if not self._safely(self.roles.is_agent, requester.user_id):
-            return Message(text=NOT_AN_AGENT)
+            return Message(text=_(NOT_AN_AGENT))
         now = utcnow()
         tz = self.settings.timezone
         with self.database.unit_of_work() as session:
@@ -123,18 +125,33 @@ class DigestUseCases(UseCases):
         """Queue a CSV of the last 7 or 30 days to the manager who asked, by DM; says what happens, in words.
         `attainment 30d` (or `sla 30d`) sends SLA attainment per agent and team, by day and week, instead."""
         if not self._safely(self.roles.is_manager, requester.user_id):
-            return NOT_A_MANAGER_EXPORT
+            return _(NOT_A_MANAGER_EXPORT)
         words = period.split()
         attainment = bool(words) and words[0] in EXPORT_ATTAINMENT
         if attainment:
             words = words[1:]
         days = EXPORT_PERIODS.get(words[0] if words else "7d") if len(words) <= 1 else None
         if days is None:
-            return "Export covers `7d` or `30d`, e.g. `/complaints export 30d` or `/complaints export attainment 7d`."
+            # Translators: `7d`, `30d` and the commands are typed as they are: keep them.
+            return _(
+                "Export covers %(week)s or %(month)s, e.g. %(example)s or %(attainment)s.",
+                week="`7d`",
+                month="`30d`",
+                example="`/complaints export 30d`",
+                attainment="`/complaints export attainment 7d`",
+            )
         with self.database.unit_of_work() as session:
             what = projections.EXPORT_ATTAINMENT if attainment else projections.EXPORT_COMPLAINTS
             projections.send_export(session, requester.user_id, days, utcnow(), what=what)
         self._wake_delivery()
         if attainment:
-            return f"The SLA attainment CSV of the last {days} days is on its way to you in a direct message."
-        return f"The CSV of the last {days} days is on its way to you in a direct message."
+            return n_(
+                "The SLA attainment CSV of the last %(count)s day is on its way to you in a direct message.",
+                "The SLA attainment CSV of the last %(count)s days is on its way to you in a direct message.",
+                days,
+            )
+        return n_(
+            "The CSV of the last %(count)s day is on its way to you in a direct message.",
+            "The CSV of the last %(count)s days is on its way to you in a direct message.",
+            days,
+        )

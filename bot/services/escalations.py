@@ -11,9 +11,11 @@ from bot.blocks import modals
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.directory import Department
+from bot.i18n import _
 from bot.lifecycle import Action, EscalationStatus, Outcome, TransitionRefused
 from bot.services.base import (
     GONE,
+    NO_MEMBERSHIP,
     NOT_A_MANAGER,
     FieldErrors,
     Requester,
@@ -34,17 +36,17 @@ class EscalationUseCases(UseCases):
         department = self.directory.current().get(department_key or "") if self.directory else None
         errors: FieldErrors = {}
         if department is None:
-            errors[modals.ids.DEPARTMENT_INPUT] = "Choose a department from the list."
+            errors[modals.ids.DEPARTMENT_INPUT] = _("Choose a department from the list.")
         if not (reason or "").strip():
-            errors[modals.ids.REASON_INPUT] = "Say why, so the department knows what to do."
+            errors[modals.ids.REASON_INPUT] = _("Say why, so the department knows what to do.")
         if errors:
             return errors
         assert department is not None
         try:
             recipients, mentions = self._department_recipients(department)
             approvers = self.roles.manager_recipients() if department.needs_approval else []
-        except SlackUnavailable as unavailable:
-            return {modals.ids.DEPARTMENT_INPUT: str(unavailable)}
+        except SlackUnavailable:
+            return {modals.ids.DEPARTMENT_INPUT: _(NO_MEMBERSHIP)}
 
         def escalate_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             outcome = lifecycle.apply(
@@ -90,7 +92,7 @@ class EscalationUseCases(UseCases):
 
     def decide_escalation(self, escalation_id: int, requester: Requester, approve: bool) -> None:
         if not self._safely(self.roles.is_manager, requester.user_id):
-            self._tell(requester, NOT_A_MANAGER)
+            self._tell(requester, _(NOT_A_MANAGER))
             return
         action = Action.APPROVE_ESCALATION if approve else Action.DECLINE_ESCALATION
         self._escalation_step(escalation_id, requester, action)
@@ -105,13 +107,17 @@ class EscalationUseCases(UseCases):
             escalation = session.get(Escalation, escalation_id, with_for_update=True)
             complaint = session.get(Complaint, escalation.complaint_id, with_for_update=True) if escalation else None
             if escalation is None or complaint is None:
-                notice = GONE
+                notice = _(GONE)
             else:
                 department = self.directory.current().get(escalation.department_key) if self.directory else None
                 if action is Action.ACCEPT_ESCALATION and not self._safely(
                     self.roles.may_accept, requester.user_id, department
                 ):
-                    notice = f"Only {escalation.department_name}'s contacts or a manager can accept this escalation."
+                    # Translators: %(department)s is the name of a department, e.g. Legal.
+                    notice = _(
+                        "Only the contacts of %(department)s or a manager can accept this escalation.",
+                        department=escalation.department_name,
+                    )
                 else:
                     notice = self._escalation_transition(
                         session, complaint, escalation, action, requester, department, now
@@ -141,7 +147,10 @@ class EscalationUseCases(UseCases):
             self._log(session, complaint, outcome, now)
             if action is Action.APPROVE_ESCALATION:
                 if department is None:
-                    return f"{escalation.department_name} is no longer in the directory; nobody was notified."
+                    return _(
+                        "%(department)s is no longer in the directory; nobody was notified.",
+                        department=escalation.department_name,
+                    )
                 recipients, mentions = self._department_recipients(department)
                 projections.notify_department(session, escalation, recipients, mentions, now)
         return outcome.notice

@@ -12,6 +12,7 @@ from bot import lifecycle, projections
 from bot.blocks import modals
 from bot.blocks.when import clock
 from bot.delivery import utcnow
+from bot.i18n import _
 from bot.lifecycle import Action, Actor, FollowUpStatus, Outcome, TransitionRefused
 from bot.services.base import (
     GONE,
@@ -34,9 +35,9 @@ class FollowUpUseCases(UseCases):
         try:
             due = datetime.combine(date.fromisoformat(day or ""), time.fromisoformat(at or ""), self.settings.timezone)
         except ValueError:
-            return {modals.ids.DATE_INPUT: "Choose a date and a time."}
+            return {modals.ids.DATE_INPUT: _("Choose a date and a time.")}
         if due <= utcnow():
-            return {modals.ids.DATE_INPUT: "That moment has passed; choose a time in the future."}
+            return {modals.ids.DATE_INPUT: _("That moment has passed; choose a time in the future.")}
         self._add_follow_up(complaint_id, requester, due, (note or "").strip())
         return None
 
@@ -78,9 +79,9 @@ class FollowUpUseCases(UseCases):
             follow_up = session.get(FollowUp, follow_up_id, with_for_update=True)
             complaint = session.get(Complaint, follow_up.complaint_id, with_for_update=True) if follow_up else None
             if follow_up is None or complaint is None:
-                notice = GONE
+                notice = _(GONE)
             elif requester.user_id != follow_up.assignee and not self._safely(self.roles.is_agent, requester.user_id):
-                notice = NOT_AN_AGENT
+                notice = _(NOT_AN_AGENT)
             else:
                 detail = {"until": now + SNOOZE} if action is Action.SNOOZE_FOLLOW_UP else None
                 try:
@@ -94,7 +95,8 @@ class FollowUpUseCases(UseCases):
                         if action is Action.SNOOZE_FOLLOW_UP:
                             snoozed_until = follow_up.due_at
                             when = clock(snoozed_until, now, self.settings.timezone)
-                            notice = f"Snoozed: Heard will remind you again {when}."
+                            # Translators: %(time)s is when, e.g. "10:15" or "Wed 25 Nov 10:15".
+                            notice = _("Snoozed: Heard will remind you again %(time)s.", time=when)
                 except TransitionRefused as refused:
                     notice = str(refused)
                 projections.refresh_follow_up(session, follow_up, now)

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import lifecycle, projections, routes, sla
+from bot import i18n, lifecycle, projections, routes, sla
 from bot.assignment import BY_ROTATION, Assigner
 from bot.delivery import utcnow
 from bot.lifecycle import Action, Actor, Status
@@ -406,7 +406,8 @@ class IntakeUseCases(UseCases):
             if hidden:
                 complaint.hidden_at, complaint.hidden_by, complaint.hidden_reason = update.at, None, "other"
                 complaint.hidden_on_source, complaint.hidden_source_refusal = True, None
-                complaint.hidden_note = "Hidden on the network itself, not from Heard"
+                # Translators: stored as the hiding note and shown on the card (in the team's language).
+                complaint.hidden_note = i18n._("Hidden on the network itself, not from Heard")
                 action = Action.HIDE
             else:
                 complaint.hidden_at = complaint.hidden_by = complaint.hidden_reason = complaint.hidden_note = None

@@ -35,7 +35,7 @@ from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.delivery.lag import oldest_waiting
 from bot.directory import Department
-from bot.i18n import speaking
+from bot.i18n import N_, _, n_, speaking
 from bot.lifecycle import Action
 from bot.services.base import Context, Requester, UseCases
 from bot.services.rotations import DutyBoard, RotationUseCases
@@ -68,11 +68,13 @@ STATS_PERIODS = {"today": 1, "7d": 7, "30d": 30}
 # SLA attainment under the stats: the period's, and the team's by day (7d) or by week (30d).
 STATS_ATTAINMENT_BY = {"7d": ("day",), "30d": ("week",)}
 
-FOR_AGENTS_ONLY = (
+# Translators: HEARD_AGENTS is the name of a setting: keep it as it is.
+FOR_AGENTS_ONLY = N_(
     "Sorry, `/complaints` is for the care team. If you should be part of it, ask your Heard admin to add you to "
     "HEARD_AGENTS."
 )
-PAGE_GONE = "This card is out of date: that list can no longer be continued; type the command again."
+# Translators: a click on “More” under a list Heard cannot continue.
+PAGE_GONE = N_("This card is out of date: that list can no longer be continued; type the command again.")
 _COMPLAINT_ID = re.compile(r"#?(\d{1,18})")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _FILLER_WORDS = frozenset({"and", "the", "for", "with", "any", "that", "this", "about", "from", "who", "what"})
@@ -286,7 +288,7 @@ class LookupUseCases(UseCases):
             page = LookupPage.decode(value)
         except ValueError:
             log.warning("ignored a More click with an unreadable value")
-            message = blocks.render_refusal(PAGE_GONE)
+            message = blocks.render_refusal(_(PAGE_GONE))
         else:
             message = self._answer(page.subcommand, page.args, requester, offset=page.offset)
         with self.database.unit_of_work() as session:
@@ -319,9 +321,14 @@ class LookupUseCases(UseCases):
 
     def _answer(self, subcommand: str, args: str, requester: Requester, offset: int) -> Message:
         if not self._safely(self.roles.is_agent, requester.user_id):
-            return blocks.render_refusal(FOR_AGENTS_ONLY)
+            return blocks.render_refusal(_(FOR_AGENTS_ONLY))
         if len(args) > MAX_ARGUMENT_CHARS:
-            return blocks.render_refusal(f"That is too long to look up; use at most {MAX_ARGUMENT_CHARS} characters.")
+            too_long = n_(
+                "That is too long to look up; use at most %(count)s character.",
+                "That is too long to look up; use at most %(count)s characters.",
+                MAX_ARGUMENT_CHARS,
+            )
+            return blocks.render_refusal(too_long)
         answers = self.lookup_subcommands()
         if subcommand not in answers:
             if _COMPLAINT_ID.fullmatch(subcommand):
@@ -390,7 +397,13 @@ class LookupUseCases(UseCases):
     def _search(self, typed: str, requester: Requester, offset: int) -> Message:
         words = queries.search_words(typed)
         if not words:
-            return blocks.render_refusal("Search for what? Type `/complaints search` and some words, e.g. `refund`.")
+            # Translators: %(command)s is typed as it is; %(example)s is an example of words to search for.
+            refusal = _(
+                "Search for what? Type %(command)s and some words, e.g. %(example)s.",
+                command="`/complaints search`",
+                example="`refund`",
+            )
+            return blocks.render_refusal(refusal)
         page = self.search_complaints(typed, offset=offset)
         more = _more("search", " ".join(words), page)
         return blocks.render_complaint_list(
@@ -411,7 +424,8 @@ class LookupUseCases(UseCases):
         match = _COMPLAINT_ID.fullmatch(typed.strip())
         record = self.complaint_record(int(match.group(1)), history_offset=offset) if match else None
         if record is None:
-            return blocks.render_refusal(f"There is no complaint {blocks.quoted(typed)} in Heard.")
+            # Translators: %(typed)s is what the person typed, in quotes.
+            return blocks.render_refusal(_("There is no complaint %(typed)s in Heard.", typed=blocks.quoted(typed)))
         more = None
         if record.history.has_more:
             more = LookupPage("complaint", str(record.line.complaint_id), record.history.next_offset).encode()
@@ -479,7 +493,15 @@ class LookupUseCases(UseCases):
     def _stats(self, typed: str, requester: Requester, offset: int) -> Message:
         period = (typed.split() or ["today"])[0].lower()
         if period not in STATS_PERIODS:
-            return blocks.render_refusal("Stats are for `today`, `7d` or `30d`, e.g. `/complaints stats 7d`.")
+            # Translators: `today`, `7d`, `30d` and the command are typed as they are: keep them.
+            refusal = _(
+                "Stats are for %(today)s, %(week)s or %(month)s, e.g. %(example)s.",
+                today="`today`",
+                week="`7d`",
+                month="`30d`",
+                example="`/complaints stats 7d`",
+            )
+            return blocks.render_refusal(refusal)
         stats = self.complaint_stats(period, utcnow())
         return blocks.render_stats(stats, self.settings.timezone, self.settings.ack_window)
 
@@ -550,7 +572,9 @@ class LookupUseCases(UseCases):
         if not typed.strip() and (board := self.rotations.duty_board(utcnow())) is not None:
             return rotation_blocks.render_duty(board, utcnow(), self.settings.timezone)
         if not typed.strip():
-            return blocks.render_refusal("Who handles what? Type a topic, e.g. `/complaints who refund`.")
+            # Translators: %(example)s is a command typed as it is.
+            refusal = _("Who handles what? Type a topic, e.g. %(example)s.", example="`/complaints who refund`")
+            return blocks.render_refusal(refusal)
         return blocks.render_who(self.who_handles(typed))
 
     def who_handles(self, topic: str) -> WhoAnswer:

@@ -24,14 +24,16 @@ from bot.blocks.when import clock
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
 from bot.directory import Department
+from bot.i18n import N_, _, n_
 from bot.lifecycle import Action, Outcome, TransitionRefused, mention
 from bot.platforms.base import Capability, Done
-from bot.services.base import GONE, NOT_AN_AGENT, FieldErrors, Requester, UseCases
+from bot.services.base import GONE, NO_MEMBERSHIP, NOT_AN_AGENT, FieldErrors, Requester, UseCases
 from storage.models import AuditEvent, Complaint, WriteUp
 
 log = logging.getLogger("heard.services.moderation")
 
-NO_LEGAL = (
+# Translators: "legal" is the key written in the directory file: keep it as it is.
+NO_LEGAL = N_(
     'There is no Legal department (key "legal") in the escalation directory, so nobody can be told about this threat. '
     "Add one with its users, user groups or channel."
 )
@@ -45,7 +47,7 @@ class ModerationUseCases(UseCases):
 
         def view_of(session: Session, complaint: Complaint) -> dict | str:
             if form == ids.HIDE_VIEW and complaint.hidden_at is not None:
-                return f"Already hidden by {mention(complaint.hidden_by)}."
+                return _("Already hidden by %(person)s.", person=mention(complaint.hidden_by))
             ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
             if form == ids.HIDE_VIEW:
                 return hide_modal(ref, fallback(complaint), self._where_hidden(complaint))
@@ -63,9 +65,9 @@ class ModerationUseCases(UseCases):
 
     def hide(self, complaint_id: int, requester: Requester, reason: str | None, note: str | None) -> FieldErrors | None:
         if reason not in HIDE_REASONS:
-            return {ids.HIDE_REASON_INPUT: "Choose why it is hidden."}
+            return {ids.HIDE_REASON_INPUT: _("Choose why it is hidden.")}
         if not self._safely(self.roles.is_agent, requester.user_id):
-            self._tell(requester, NOT_AN_AGENT)
+            self._tell(requester, _(NOT_AN_AGENT))
             return None
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
@@ -73,7 +75,7 @@ class ModerationUseCases(UseCases):
                 (self.platforms.of(complaint), self.post_ref(complaint), complaint.hidden_at) if complaint else None
             )
         if target is None:
-            self._tell(requester, GONE)
+            self._tell(requester, _(GONE))
             return None
         platform, post, hidden_at = target
         # Outside the lock: the network may take its time. A repeat does not ask it again.
@@ -81,7 +83,9 @@ class ModerationUseCases(UseCases):
 
         def hide_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             if complaint.hidden_at is not None:
-                return Outcome(changed=False, notice=f"Already hidden by {mention(complaint.hidden_by)}.")
+                return Outcome(
+                    changed=False, notice=_("Already hidden by %(person)s.", person=mention(complaint.hidden_by))
+                )
             complaint.hidden_at, complaint.hidden_by = now, requester.user_id
             complaint.hidden_reason = reason
             complaint.hidden_note = (note or "").strip() or None
@@ -96,13 +100,14 @@ class ModerationUseCases(UseCases):
             return lifecycle.apply(session, complaint, Action.HIDE, requester.actor, now, detail)
 
         if self._change(complaint_id, requester, hide_now) and not on_source.done:
-            self._tell(requester, f"Hidden in Heard only: {on_source.refusal}.")
+            # Translators: the network did not hide the post; %(reason)s is its refusal, in words.
+            self._tell(requester, _("Hidden in Heard only: %(reason)s.", reason=on_source.refusal))
         return None
 
     def unhide(self, complaint_id: int, requester: Requester) -> None:
         """Hiding is undone the same way: on the network where Heard hid it there, and in Heard."""
         if not self._safely(self.roles.is_agent, requester.user_id):
-            self._tell(requester, NOT_AN_AGENT)
+            self._tell(requester, _(NOT_AN_AGENT))
             return
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
@@ -112,14 +117,14 @@ class ModerationUseCases(UseCases):
                 else None
             )
         if target is None:
-            self._tell(requester, GONE)
+            self._tell(requester, _(GONE))
             return
         platform, post, on_network = target
         on_source = platform.unhide(post) if on_network else Done(done=False)
 
         def unhide_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             if complaint.hidden_at is None:
-                return Outcome(changed=False, notice="It is not hidden.")
+                return Outcome(changed=False, notice=_("It is not hidden."))
             detail = {
                 "hidden_by": complaint.hidden_by,
                 "reason": complaint.hidden_reason,
@@ -132,26 +137,37 @@ class ModerationUseCases(UseCases):
             return lifecycle.apply(session, complaint, Action.UNHIDE, requester.actor, now, detail)
 
         if self._change(complaint_id, requester, unhide_now) and on_network and not on_source.done:
-            self._tell(requester, f"Shown again in Heard, but still hidden on {platform.label}: {on_source.refusal}.")
+            # Translators: %(network)s is e.g. X or Facebook; %(reason)s the network's refusal, in words.
+            shown = _(
+                "Shown again in Heard, but still hidden on %(network)s: %(reason)s.",
+                network=platform.label,
+                reason=on_source.refusal,
+            )
+            self._tell(requester, shown)
 
     def _where_hidden(self, complaint: Complaint) -> str:
         platform = self.platforms.of(complaint)
         capabilities = platform.capabilities()
         if capabilities.can(Capability.HIDE):
-            return f"{platform.label} hides it too where it allows; otherwise it is hidden in Heard only."
-        return f"{capabilities.why_not(Capability.HIDE)}: it is hidden in Heard only."
+            # Translators: in the Hide form; %(network)s is e.g. X or Facebook.
+            return _(
+                "%(network)s hides it too where it allows; otherwise it is hidden in Heard only.",
+                network=platform.label,
+            )
+        # Translators: in the Hide form; %(reason)s says why the network cannot hide it, in words.
+        return _("%(reason)s: it is hidden in Heard only.", reason=capabilities.why_not(Capability.HIDE))
 
     # -- flag threat ---------------------------------------------------------------------------------------------------
 
     def flag_threat(self, complaint_id: int, requester: Requester) -> None:
         legal = self.directory.current().get(moderation.LEGAL) if self.directory else None
         if legal is None:
-            self._tell(requester, NO_LEGAL)
+            self._tell(requester, _(NO_LEGAL))
             return
         try:
             recipients, mentions = self._legal_contacts(legal)
-        except SlackUnavailable as unavailable:
-            self._tell(requester, str(unavailable))
+        except SlackUnavailable:
+            self._tell(requester, _(NO_MEMBERSHIP))
             return
 
         def flag_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
@@ -159,7 +175,11 @@ class ModerationUseCases(UseCases):
                 when = clock(complaint.threat_flagged_at, now, self.settings.timezone)
                 return Outcome(
                     changed=False,
-                    notice=f"Already flagged to Legal by {mention(complaint.threat_flagged_by)} at {when}.",
+                    notice=_(
+                        "Already flagged to Legal by %(person)s at %(time)s.",
+                        person=mention(complaint.threat_flagged_by),
+                        time=when,
+                    ),
                 )
             complaint.threat_flagged_at, complaint.threat_flagged_by = now, requester.user_id
             detail = {"to": legal.name, "recipients": recipients}
@@ -196,7 +216,10 @@ class ModerationUseCases(UseCases):
             if earlier is not None:
                 return Outcome(
                     changed=False,
-                    notice=f"{mention(earlier)} already warned this author about this post (one strike per post).",
+                    notice=_(
+                        "%(person)s already warned this author about this post (one strike per post).",
+                        person=mention(earlier),
+                    ),
                 )
             author = moderation.lock_author(session, complaint)
             author.strikes += 1
@@ -217,13 +240,13 @@ class ModerationUseCases(UseCases):
 
     def block_author(self, complaint_id: int, requester: Requester) -> None:
         if not self._safely(self.roles.is_agent, requester.user_id):
-            self._tell(requester, NOT_AN_AGENT)
+            self._tell(requester, _(NOT_AN_AGENT))
             return
         threshold = self.settings.strikes_before_block
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id)
             if complaint is None:
-                self._tell(requester, GONE)
+                self._tell(requester, _(GONE))
                 return
             author = moderation.author_row(session, complaint)
             platform, post = self.platforms.of(complaint), self.post_ref(complaint)
@@ -236,15 +259,25 @@ class ModerationUseCases(UseCases):
         def block_now(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             author = moderation.lock_author(session, complaint)
             if author.blocked_at is not None:
-                return Outcome(changed=False, notice=f"{mention(author.blocked_by)} already blocked this author.")
-            if author.strikes < threshold:
-                raise TransitionRefused(
-                    f"Block comes after {threshold} strikes; this author has {author.strikes}. Warn them first."
+                return Outcome(
+                    changed=False,
+                    notice=_("%(person)s already blocked this author.", person=mention(author.blocked_by)),
                 )
+            if author.strikes < threshold:
+                # Translators: %(count)s strikes (warnings) are needed before Block; the author has %(strikes)s.
+                refusal = n_(
+                    "Block comes after %(count)s strike; this author has %(strikes)s. Warn them first.",
+                    "Block comes after %(count)s strikes; this author has %(strikes)s. Warn them first.",
+                    threshold,
+                    strikes=author.strikes,
+                )
+                raise TransitionRefused(refusal)
             author.blocked_at, author.blocked_by = now, requester.user_id
             author.muted_on_source = on_source.done
             means = platform.capabilities().block_means
-            author.block_note = means if on_source.done else f"{on_source.refusal}; block them there by hand"
+            # Translators: stored with the block and shown on the card; %(reason)s is the network's refusal.
+            refused = _("%(reason)s; block them there by hand", reason=on_source.refusal)
+            author.block_note = means if on_source.done else refused
             detail = {"author": author.author_key, "muted": on_source.done, "note": author.block_note}
             outcome = lifecycle.apply(session, complaint, Action.BLOCK_AUTHOR, requester.actor, now, detail)
             self._refresh_author_cards(session, complaint, now)
@@ -268,7 +301,9 @@ class ModerationUseCases(UseCases):
             )
             if latest == Action.KEEP_EVIDENCE.value:
                 # A double click, or nothing new since: the file already in the thread is the complete record.
-                return Outcome(changed=False, notice="The evidence file in the thread is already the complete record.")
+                return Outcome(
+                    changed=False, notice=_("The evidence file in the thread is already the complete record.")
+                )
             outcome = lifecycle.apply(session, complaint, Action.KEEP_EVIDENCE, requester.actor, now)
             assert outcome.event is not None
             channel = complaint.slack_channel or self.settings.heard_channel
@@ -283,9 +318,9 @@ class ModerationUseCases(UseCases):
         happened, learned = (what_happened or "").strip(), (what_we_learned or "").strip()
         errors: FieldErrors = {}
         if not happened:
-            errors[ids.WHAT_HAPPENED_INPUT] = "Say what happened, for whoever reads this later."
+            errors[ids.WHAT_HAPPENED_INPUT] = _("Say what happened, for whoever reads this later.")
         if not learned:
-            errors[ids.WHAT_WE_LEARNED_INPUT] = "Say what the team learned; it goes into the weekly digest."
+            errors[ids.WHAT_WE_LEARNED_INPUT] = _("Say what the team learned; it goes into the weekly digest.")
         if errors:
             return errors
 

@@ -39,7 +39,9 @@ from bot.blocks.replies import (
     fingerprint,
     reply_modal,
 )
+from bot.blocks.text import mention
 from bot.delivery import utcnow
+from bot.i18n import N_, _
 from bot.lifecycle import Action, Actor, Outcome
 from bot.platforms.base import Capability, Duplicate, Platform, PostRef, Refused, Sent, Unsure
 from bot.replies import (
@@ -59,7 +61,7 @@ log = logging.getLogger("heard.replies")
 
 # After an attempt whose outcome was not heard: look, then try again after these pauses; then give up and ask.
 UNSURE_RETRIES = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2))
-NOT_SENT_YET = "That reply is being sent now; its outcome will show on the card."
+NOT_SENT_YET = N_("That reply is being sent now; its outcome will show on the card.")
 
 
 @dataclass(frozen=True)
@@ -168,21 +170,30 @@ class ReplyUseCases(UseCases):
         notes = []
         capabilities = self.platforms.of(complaint).capabilities()
         if not capabilities.can(Capability.PUBLIC_REPLY):
-            notes.append(
-                f"{capabilities.why_not(Capability.PUBLIC_REPLY)}: copy the reply, send it yourself from the brand "
-                "account, then press *Mark replied* on the card so the record is complete."
+            # Translators: in the reply form; %(reason)s says why Heard cannot reply on that network. “Mark replied” is
+            # the card's button of that name.
+            note = _(
+                "%(reason)s: copy the reply, send it yourself from the brand account, then press *Mark replied* on the "
+                "card so the record is complete.",
+                reason=capabilities.why_not(Capability.PUBLIC_REPLY),
             )
+            notes.append(note)
         elif purpose == PRIVATE:
             refusal = self.private_reply_refusal(complaint, utcnow())
             if refusal is not None:
-                notes.append(f":no_entry_sign: {refusal}. Reply in public, or copy it and write to them yourself.")
+                # Translators: in the reply form; %(reason)s says why a private reply is not possible now.
+                note = _("%(reason)s. Reply in public, or copy it and write to them yourself.", reason=refusal)
+                notes.append(f":no_entry_sign: {note}")
             elif capabilities.private_reply_rule:
                 notes.append(f"{capabilities.private_reply_rule}.")
         if purpose == ACKNOWLEDGE and complaint.personal_data:
-            notes.append(
-                f":lock: This post has personal data ({', '.join(complaint.personal_data)}): consider *Take it "
-                "private* instead of answering in public."
+            # Translators: in the reply form; %(kinds)s are kinds of personal data (phone, email …). “Take it private”
+            # is the card's button of that name.
+            note = _(
+                "This post has personal data (%(kinds)s): consider *Take it private* instead of answering in public.",
+                kinds=", ".join(complaint.personal_data),
             )
+            notes.append(f":lock: {note}")
         return notes
 
     # -- submitting ----------------------------------------------------------------------------------------------
@@ -201,13 +212,15 @@ class ReplyUseCases(UseCases):
         text = as_written(submitted_value(view, ids.REPLY_TEXT_INPUT) or "")
         how = submitted_value(view, ids.REPLY_HOW_INPUT) or INTERNAL
         if how not in (PUBLIC, DM, COPY, INTERNAL):
-            return _errors(ids.REPLY_HOW_INPUT, "Choose what to do with the reply.")
+            return _errors(ids.REPLY_HOW_INPUT, _("Choose what to do with the reply."))
         if how != INTERNAL and not text:
-            return _errors(ids.REPLY_TEXT_INPUT, "Write the reply first (or choose Acknowledge only).")
+            # Translators: “Acknowledge only” is the reply form's choice of that name.
+            return _errors(ids.REPLY_TEXT_INPUT, _("Write the reply first (or choose Acknowledge only)."))
         if how == DM:
             refusal = self._private_refusal_now(form.complaint_id)
             if refusal is not None:
-                return _errors(ids.REPLY_HOW_INPUT, f"{refusal}. Choose a public reply, or copy it.")
+                # Translators: %(reason)s says why a private reply is not possible now.
+                return _errors(ids.REPLY_HOW_INPUT, _("%(reason)s. Choose a public reply, or copy it.", reason=refusal))
         if how != INTERNAL and not form.warned and fingerprint(text) == form.template:
             return self._ask_to_personalise(form, requester, text)
         request_key = f"view:{view.get('id') or view.get('hash') or ''}"
@@ -230,7 +243,7 @@ class ReplyUseCases(UseCases):
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, form.complaint_id)
             if complaint is None:
-                return _errors(ids.REPLY_TEXT_INPUT, GONE)
+                return _errors(ids.REPLY_TEXT_INPUT, _(GONE))
             draft = session.get(Reply, form.edits) if form.edits is not None else None
             # With the text and template given, no name is needed: nothing is asked of Slack here.
             view = self._reply_view(
@@ -266,7 +279,10 @@ class ReplyUseCases(UseCases):
             how = COPY  # credentials removed since the modal opened: nothing is lost, it is copied by hand
         if how == DM and (refusal := self.private_reply_refusal(complaint, now)) is not None:
             # Under the lock: a second submission raced the first to the network's one private reply.
-            return Outcome(changed=bool(events), notice=f"{refusal}.", event=events[0] if events else None)
+            # Translators: a private reply was refused; %(reason)s says why, in words.
+            return Outcome(
+                changed=bool(events), notice=_("%(reason)s.", reason=refusal), event=events[0] if events else None
+            )
         reply = Reply(
             complaint_id=complaint.id,
             request_key=request_key,
@@ -305,7 +321,7 @@ class ReplyUseCases(UseCases):
         def retry(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             reply = session.get(Reply, reply_id, with_for_update=True)
             if reply is None or reply.complaint_id != complaint.id:
-                return Outcome(changed=False, notice=GONE)
+                return Outcome(changed=False, notice=_(GONE))
             if reply.status != FAILED:
                 return Outcome(changed=False, notice=_not_failed(reply))
             reply.status, reply.due_at, reply.error = PENDING, now, None
@@ -322,9 +338,11 @@ class ReplyUseCases(UseCases):
             reply = session.get(Reply, reply_id)
             found = (reply.complaint_id, reply.purpose, reply.status) if reply is not None else None
         if found is None:
-            self._tell(requester, GONE)
+            self._tell(requester, _(GONE))
         elif found[2] != FAILED:
-            self._tell(requester, "That reply is no longer waiting to be edited; the card shows what happened to it.")
+            self._tell(
+                requester, _("That reply is no longer waiting to be edited; the card shows what happened to it.")
+            )
         else:
             self.open_reply_form(found[0], requester, trigger_id, found[1], edits=reply_id)
 
@@ -332,10 +350,11 @@ class ReplyUseCases(UseCases):
         def mark(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             reply = session.get(Reply, reply_id, with_for_update=True)
             if reply is None or reply.complaint_id != complaint.id:
-                return Outcome(changed=False, notice=GONE)
+                return Outcome(changed=False, notice=_(GONE))
             if reply.status == SENT:
                 by = reply.sent_by or reply.requested_by
-                return Outcome(changed=False, notice=None if by == requester.user_id else f"Already marked by <@{by}>.")
+                marked = _("Already marked by %(person)s.", person=mention(by))
+                return Outcome(changed=False, notice=None if by == requester.user_id else marked)
             if reply.status != DRAFTED:
                 return Outcome(changed=False, notice=_not_failed(reply))
             reply.status, reply.sent_at, reply.sent_by = SENT, now, requester.user_id
@@ -348,7 +367,7 @@ class ReplyUseCases(UseCases):
         with self.database.unit_of_work() as session:
             complaint_id = session.scalar(select(Reply.complaint_id).where(Reply.id == reply_id))
         if complaint_id is None:
-            self._tell(requester, GONE)
+            self._tell(requester, _(GONE))
             return
         self._change(complaint_id, requester, change)
 
@@ -401,9 +420,12 @@ class ReplyUseCases(UseCases):
             if attempt.look_first:
                 sent = Sent(None)  # our unheard attempt got through; the network refuses the same text twice
             else:
-                error = (
-                    f"{platform.label} refused it as a duplicate of a recent post from the brand account "
-                    f"({duplicate}); edit it"
+                # Translators: why a reply was not sent, stored and shown on the card; %(network)s is e.g. X.
+                error = _(
+                    "%(network)s refused it as a duplicate of a recent post from the brand account (%(detail)s); "
+                    "edit it",
+                    network=platform.label,
+                    detail=str(duplicate),
                 )
         except Refused as refused:
             error = str(refused)
@@ -483,24 +505,27 @@ class ReplyUseCases(UseCases):
                 log.warning("reply %s: outcome unknown (%s); looking again at %s", reply.id, unsure, due)
             else:
                 if unsure is not None:
-                    error = (
-                        f"{unsure}; Heard could not confirm whether it went out: look at the post on {platform.label} "
-                        "before you retry"
+                    # Translators: why a reply failed, stored and shown on the card; %(reason)s is the network's answer.
+                    error = _(
+                        "%(reason)s; Heard could not confirm whether it went out: look at the post on %(network)s "
+                        "before you retry",
+                        reason=unsure,
+                        network=platform.label,
                     )
                 else:
                     reply.maybe_sent = False  # X answered no: nothing was posted
                 reply.status, reply.error, reply.lease_until = FAILED, (error or "")[:500], None
                 detail = {"reply_id": reply.id, "text": reply.text, "error": reply.error}
                 outcome = lifecycle.apply(session, complaint, Action.REPLY_FAILED, actor, now, detail)
-                handle = complaint.author_handle.lstrip("@")
-                self._enqueue_notice(
-                    session,
-                    Requester(reply.requested_by),
-                    f"Your reply to @{handle} was not sent: {reply.error}. The draft is kept on the card: Retry, or "
+                handle = "@" + complaint.author_handle.lstrip("@")
+                # Translators: “Retry” and “Edit” are the card's buttons of those names; %(reason)s says why.
+                not_sent = _(
+                    "Your reply to %(author)s was not sent: %(reason)s. The draft is kept on the card: Retry, or "
                     "Edit it.",
-                    complaint.slack_channel,
-                    now,
+                    author=handle,
+                    reason=reply.error,
                 )
+                self._enqueue_notice(session, Requester(reply.requested_by), not_sent, complaint.slack_channel, now)
             if outcome is not None:
                 projections.refresh_card(session, complaint, now)
                 self._log(session, complaint, outcome, now)
@@ -519,7 +544,7 @@ def _errors(block_id: str, message: str) -> dict[str, Any]:
 
 def _not_failed(reply: Reply) -> str:
     if reply.status in (PENDING, SENDING):
-        return NOT_SENT_YET
+        return _(NOT_SENT_YET)
     if reply.status == SENT:
-        return "That reply was already sent; the card shows it."
-    return "That reply is no longer waiting; the card shows what happened to it."
+        return _("That reply was already sent; the card shows it.")
+    return _("That reply is no longer waiting; the card shows what happened to it.")

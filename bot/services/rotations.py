@@ -15,6 +15,7 @@ from bot import delivery
 from bot.blocks.rotations import QUEUE_SHOWN, handoff_message
 from bot.config import Settings
 from bot.delivery import Outgoing, utcnow
+from bot.i18n import _
 from bot.languages import Languages, speaking_to
 from bot.rotations import Rotation, RotationsFile, Schedule
 from bot.services.base import NOT_AN_AGENT, Requester, UseCases
@@ -123,7 +124,7 @@ class RotationUseCases(UseCases):
         """The agent's own status from the Home tab: away agents get no complaints assigned. Returns whether it
         applied (only agents have one)."""
         if not self._safely(self.roles.is_agent, requester.user_id):
-            self._tell(requester, NOT_AN_AGENT)
+            self._tell(requester, _(NOT_AN_AGENT))
             return False
         now = utcnow()
         with self.database.unit_of_work() as session:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot import lifecycle, projections, sla
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackUnavailable
+from bot.i18n import _
 from bot.lifecycle import Action, Actor, Outcome, TransitionRefused
 from bot.services.base import (
     LATE_AFTER,
@@ -27,7 +28,9 @@ class SlaUseCases(UseCases):
 
         def snooze(session: Session, complaint: Complaint, now: datetime) -> Outcome:
             if complaint.owner_id not in (None, requester.user_id):
-                raise TransitionRefused(f"Only its owner, {lifecycle.mention(complaint.owner_id)}, can snooze these.")
+                owner = lifecycle.mention(complaint.owner_id)
+                # Translators: only the complaint's owner may snooze its resolution reminders.
+                raise TransitionRefused(_("Only its owner, %(person)s, can snooze these.", person=owner))
             until = now + RESOLUTION_SNOOZE
             outcome = lifecycle.apply(
                 session, complaint, Action.SNOOZE_RESOLUTION, requester.actor, now, {"until": until.isoformat()}

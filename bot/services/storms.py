@@ -29,6 +29,7 @@ from bot.blocks.replies import COPY, DRAFTED, PENDING, PUBLIC
 from bot.blocks.storm import STATEMENT_INPUT, statement_modal
 from bot.config import Settings
 from bot.delivery import utcnow
+from bot.i18n import N_, _, n_
 from bot.lifecycle import Action, Status, TransitionRefused
 from bot.replies import ACKNOWLEDGE, eta_moment, eta_words, fill, first_name, template_values
 from bot.services.base import NOT_AN_AGENT, Context, Requester, UseCases
@@ -38,11 +39,14 @@ from storage.models import Complaint, Reply, Storm
 
 log = logging.getLogger("heard.storms")
 
-GONE = "This storm no longer exists in Heard."
+GONE = N_("This storm no longer exists in Heard.")
 # PostgreSQL's SQLSTATE for a transaction it ended to break a deadlock, and how often a bulk change is tried.
 DEADLOCK = "40P01"
 BULK_ATTEMPTS = 3
-STATEMENT = (
+# Translators: the draft of the holding statement an agent edits, then sends to every customer of a storm. Keep
+# {first_name}, {eta} and {agent_first_name} as they are: each customer's name, their own deadline (e.g. "by 3 pm
+# today") and the agent's first name are put there.
+STATEMENT = N_(
     "Hi {first_name}, thank you for telling us. We know about this problem and we're working on it right now. "
     "We'll post our next update {eta}. {agent_first_name}, care team"
 )
@@ -160,20 +164,21 @@ class StormUseCases(UseCases):
         with self.database.unit_of_work() as session:
             storm = session.get(Storm, storm_id)
             if storm is None:
-                refusal = GONE
+                refusal = _(GONE)
             elif not may_act:
-                refusal = NOT_AN_AGENT
+                refusal = _(NOT_AN_AGENT)
             else:
                 waiting = self._waiting(session, storm_id)
                 if not waiting:
-                    refusal = "Every complaint of this storm is resolved; there is nobody left to tell."
+                    refusal = _("Every complaint of this storm is resolved; there is nobody left to tell.")
                 else:
                     moment = eta_moment(now, now, self.settings.calendar)  # an hour of open time from now
                     draft = fill(
-                        STATEMENT,
+                        _(STATEMENT),
                         {
                             "eta": eta_words(moment, now, self.settings.timezone),
-                            "agent_first_name": first_name(agent_name) or "the care team",
+                            # Translators: signs the holding statement when the agent's name is not known.
+                            "agent_first_name": first_name(agent_name) or _("the care team"),
                         },
                     )
                     view = statement_modal(storm_id, len(waiting), draft, self._notes(waiting))
@@ -181,11 +186,19 @@ class StormUseCases(UseCases):
 
     def _notes(self, waiting: Sequence[Complaint]) -> list[str]:
         by_hand = sum(1 for complaint in waiting if not self.replies.can_reply_on_platform(complaint))
-        notes = ["Placeholders: `{first_name}`, `{handle}`, `{agent_first_name}`, `{eta}` (their own deadline)."]
+        placeholders = "`{first_name}`, `{handle}`, `{agent_first_name}`, `{eta}`"
+        # Translators: in the holding statement's form; %(placeholders)s are written as they are in the statement.
+        notes = [_("Placeholders: %(placeholders)s (their own deadline).", placeholders=placeholders)]
         if by_hand:
+            # Translators: “Mark replied” is the card's button of that name.
             notes.append(
-                f"{by_hand} of them came from sources Heard only listens to: their lines get the filled-in draft to "
-                "copy and send yourself, then *Mark replied*."
+                n_(
+                    "%(count)s of them came from a source Heard only listens to: its line gets the filled-in draft to "
+                    "copy and send yourself, then *Mark replied*.",
+                    "%(count)s of them came from sources Heard only listens to: their lines get the filled-in draft "
+                    "to copy and send yourself, then *Mark replied*.",
+                    by_hand,
+                )
             )
         return notes
 
@@ -208,9 +221,9 @@ class StormUseCases(UseCases):
             return None
         text = (submitted_value(view, STATEMENT_INPUT) or "").strip()
         if not text:
-            return {"response_action": "errors", "errors": {STATEMENT_INPUT: "Write the holding statement first."}}
+            return {"response_action": "errors", "errors": {STATEMENT_INPUT: _("Write the holding statement first.")}}
         if not self._safely(self.roles.is_agent, requester.user_id):
-            self._tell(requester, NOT_AN_AGENT)
+            self._tell(requester, _(NOT_AN_AGENT))
             return None
         agent_name = self.slack.real_name(requester.user_id)
         view_key = str(view.get("id") or view.get("hash") or "")
@@ -219,7 +232,7 @@ class StormUseCases(UseCases):
         with self.database.unit_of_work() as session:
             storm = session.get(Storm, storm_id)
             if storm is None:
-                self._enqueue_notice(session, requester, GONE, None, now)
+                self._enqueue_notice(session, requester, _(GONE), None, now)
                 return None
             complaints = self._waiting(session, storm_id, lock=True)
             keys = {complaint.id: f"{STATEMENT_KEY}:{view_key}:{complaint.id}" for complaint in complaints}
@@ -287,7 +300,7 @@ class StormUseCases(UseCases):
         """Send the queued replies now, off the request thread, until none is due (the sweep catches the rest)."""
 
         def drain() -> None:
-            for _ in range(1000):
+            for _round in range(1000):
                 self.replies.send_due_replies()  # up to 20 a call
                 with self.database.unit_of_work() as session:
                     due = session.scalar(
@@ -299,22 +312,21 @@ class StormUseCases(UseCases):
         threading.Thread(target=drain, name="storm-statement", daemon=True).start()
 
     def claim_all(self, storm_id: int, requester: Requester) -> None:
-        self._each(storm_id, requester, Action.CLAIM, "claimed")
+        self._each(storm_id, requester, Action.CLAIM)
 
     def resolve_all(self, storm_id: int, requester: Requester) -> None:
-        self._each(storm_id, requester, Action.RESOLVE, "resolved", {"note": "Resolved with the storm"})
+        # Translators: the resolution note of each complaint resolved with its storm (shown on its card).
+        self._each(storm_id, requester, Action.RESOLVE, {"note": _("Resolved with the storm")})
 
-    def _each(
-        self, storm_id: int, requester: Requester, action: Action, done: str, detail: dict[str, Any] | None = None
-    ) -> None:
+    def _each(self, storm_id: int, requester: Requester, action: Action, detail: dict[str, Any] | None = None) -> None:
         """Apply `action` to every open complaint of the storm in one unit of work; the ones it does not apply to
         (claimed by someone else) are counted and said."""
         if not self._safely(self.roles.is_agent, requester.user_id):
-            self._tell(requester, NOT_AN_AGENT)
+            self._tell(requester, _(NOT_AN_AGENT))
             return
         for attempt in range(1, BULK_ATTEMPTS + 1):
             try:
-                self._each_once(storm_id, requester, action, done, detail)
+                self._each_once(storm_id, requester, action, detail)
                 return
             except OperationalError as error:
                 # Bumping the lines of hundreds of complaints in one transaction can meet the delivery worker
@@ -324,16 +336,14 @@ class StormUseCases(UseCases):
                     raise
                 log.info("%s of storm %s met a deadlock; trying again (%s)", action.value, storm_id, attempt)
 
-    def _each_once(
-        self, storm_id: int, requester: Requester, action: Action, done: str, detail: dict[str, Any] | None
-    ) -> None:
+    def _each_once(self, storm_id: int, requester: Requester, action: Action, detail: dict[str, Any] | None) -> None:
         now = utcnow()
         changed, skipped = 0, []
         due: list[datetime] = []
         with self.database.unit_of_work() as session:
             storm = session.get(Storm, storm_id)
             if storm is None:
-                self._enqueue_notice(session, requester, GONE, None, now)
+                self._enqueue_notice(session, requester, _(GONE), None, now)
                 return
             for complaint in self._waiting(session, storm_id, lock=True):
                 try:
@@ -347,11 +357,10 @@ class StormUseCases(UseCases):
                     if moment is not None:
                         due.append(moment)
             refresh_storm_card(session, storm, now)
-            notice = f"{changed} complaint{'s' if changed != 1 else ''} {done}."
+            notice = _bulk_words(action, changed)
             if skipped:
                 owners = sorted({lifecycle.mention(complaint.owner_id) for complaint in skipped if complaint.owner_id})
-                notice += f" {len(skipped)} left as they were" + (f" (owned by {', '.join(owners)})" if owners else "")
-                notice += "."
+                notice += " " + _skipped_words(len(skipped), owners)
             self._enqueue_notice(session, requester, notice, storm.channel, now)
         if due:
             self._wake_at(min(due))
@@ -367,13 +376,13 @@ class StormUseCases(UseCases):
 
     def end(self, storm_id: int, requester: Requester) -> None:
         if not self._safely(self.roles.is_agent, requester.user_id):
-            self._tell(requester, NOT_AN_AGENT)
+            self._tell(requester, _(NOT_AN_AGENT))
             return
         now = utcnow()
         with self.database.unit_of_work() as session:
             if not _end(session, storm_id, now, requester.user_id):
                 storm = session.get(Storm, storm_id)
-                notice = GONE if storm is None else "This storm has already ended."
+                notice = _(GONE) if storm is None else _("This storm has already ended.")
                 self._enqueue_notice(session, requester, notice, None, now)
         self._wake_delivery()
 
@@ -403,6 +412,26 @@ class StormUseCases(UseCases):
                     log.info("storm %s in %s ended by itself: arrivals calmed down", storm.id, storm.channel)
         self._wake_delivery()
         return None
+
+
+def _bulk_words(action: Action, changed: int) -> str:
+    """What Claim all / Resolve all did, said to whoever clicked."""
+    if action is Action.CLAIM:
+        return n_("%(count)s complaint claimed.", "%(count)s complaints claimed.", changed)
+    return n_("%(count)s complaint resolved.", "%(count)s complaints resolved.", changed)
+
+
+def _skipped_words(count: int, owners: Sequence[str]) -> str:
+    """The storm's complaints Claim all / Resolve all did not change, and who owns them."""
+    if owners:
+        # Translators: after "5 complaints claimed.": the ones others own stayed as they were.
+        return n_(
+            "%(count)s left as it was (owned by %(owners)s).",
+            "%(count)s left as they were (owned by %(owners)s).",
+            count,
+            owners=", ".join(owners),
+        )
+    return n_("%(count)s left as it was.", "%(count)s left as they were.", count)
 
 
 def _end(session: Session, storm_id: int, now: datetime, by: str | None) -> bool:

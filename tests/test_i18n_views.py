@@ -288,7 +288,9 @@ def test_modal_words_are_cut_to_block_kit_limits_in_any_language() -> None:
 
 def test_a_modal_frame_cuts_a_long_title_instead_of_breaking() -> None:
     blocks = [SectionBlock(text="Valitus #42")]
-    view = modals.modal_frame("x", "Eskaloi asiakkaan valitus osastolle", "Lähetä eteenpäin osastolle nyt", "1.1", blocks)
+    view = modals.modal_frame(
+        "x", "Eskaloi asiakkaan valitus osastolle", "Lähetä eteenpäin osastolle nyt", "1.1", blocks
+    )
     assert len(view["title"]["text"]) <= 24 and view["title"]["text"].endswith("…")
     assert len(view["submit"]["text"]) <= 24
 
@@ -388,7 +390,9 @@ def test_one_complaint_speaks_from_the_catalogs() -> None:
 def attainment(business_hours: bool = True) -> Attainment:
     row = Row("team", None, ClockFigures(4, 3, 1, timedelta(minutes=20), timedelta(minutes=40)), ClockFigures(0, 0, 2))
     agent = Row("agent", "U0ANA", ClockFigures(2, 2), ClockFigures())
-    unclaimed = Row("unclaimed", None, ClockFigures(1, 0), ClockFigures(1, 1, 0, timedelta(hours=3), timedelta(hours=5)))
+    unclaimed = Row(
+        "unclaimed", None, ClockFigures(1, 0), ClockFigures(1, 1, 0, timedelta(hours=3), timedelta(hours=5))
+    )
     whole = Bucket("period", date(2026, 11, 4), date(2026, 11, 10), row, (agent,) * 12, unclaimed)
     days = tuple(Bucket(DAY, date(2026, 11, d), date(2026, 11, d), row) for d in range(4, 11))
     return Attainment(
@@ -465,7 +469,9 @@ def digest(days: int = 1, received: int = 7, last_day: date = date(2026, 11, 10)
             Breach(42, "acknowledge", "maria_l", None, NOW, timedelta(minutes=20), True),
             Breach(43, "resolve", "maria_l", None, NOW, timedelta(hours=2), True),
             Breach(44, "acknowledge", "maria_l", None, NOW, timedelta(minutes=20), False),
-            Breach(45, "resolve", "maria_l", "https://acme.slack.com/archives/C0HEARD/p1", NOW, timedelta(hours=2), False),
+            Breach(
+                45, "resolve", "maria_l", "https://acme.slack.com/archives/C0HEARD/p1", NOW, timedelta(hours=2), False
+            ),
         ),
         escalations_by_department=(Counted("Legal", 2, 1),),
         open_total=9,

@@ -36,7 +36,7 @@ from bot.attainment import DAY, Attainment, compute_attainment, quantile, second
 from bot.blocks.figures import full_day, full_day_range, number, percent
 from bot.blocks.when import span
 from bot.business_hours import BusinessCalendar
-from bot.i18n import _, locale, n_
+from bot.i18n import N_, _, locale, n_
 from bot.lifecycle import Action, FollowUpStatus, Status
 from storage.models import AuditEvent, Complaint, Escalation, FollowUp, WriteUp
 
@@ -52,7 +52,9 @@ FOLLOW_UP_LIST_LIMIT = 50
 TOP = 5
 WRITE_UP_LIST_LIMIT = 20
 BUSIEST_HOURS = 3
-UNCATEGORISED = "uncategorised"
+# The category of complaints triage put in none (a key in the figures; the digest says it in the reader's words).
+# Translators: the category of complaints that have none, in the digest's "Top categories".
+UNCATEGORISED = N_("uncategorised")
 OPEN_STATUSES = tuple(status.value for status in Status if status is not Status.RESOLVED)
 DUE_FOLLOW_UP_STATUSES = (FollowUpStatus.SCHEDULED.value, FollowUpStatus.SENT.value)
 # Every time zone in use today is offset from UTC by a multiple of 15 minutes, so all of a 15-minute slice of

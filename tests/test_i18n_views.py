@@ -34,6 +34,7 @@ from bot.blocks.lookups import (
     render_who,
 )
 from bot.digest import (
+    UNCATEGORISED,
     Breach,
     Counted,
     Digest,
@@ -484,7 +485,7 @@ def digest(days: int = 1, received: int = 7, last_day: date = date(2026, 11, 10)
         follow_ups_today_total=2,
         follow_ups_overdue=1,
         top_sources=(Counted("x", 5, 2), Counted("webhook", 2, 2)),
-        top_categories=(Counted("refund", 3, 0),),
+        top_categories=(Counted("refund", 3, 0), Counted(UNCATEGORISED, 1, 1)),
         busiest_hours=(HourCount(9, 3, 1), HourCount(23, 2, 2)),
         ack_seconds=(60.0, 600.0, 7200.0),
         ack_sample_truncated=False,

@@ -25,7 +25,7 @@ from bot.blocks import Message, context_line
 from bot.blocks.figures import MINUS, day_range, day_words, hour_range, number, percent, signed, weekday
 from bot.blocks.text import ELLIPSIS, link_to, mention, safe_mrkdwn, safe_plain, utf16_length
 from bot.blocks.when import clock, span
-from bot.digest import Breach, Counted, Digest, HourCount, PeriodFigures, WriteUpItem
+from bot.digest import UNCATEGORISED, Breach, Counted, Digest, HourCount, PeriodFigures, WriteUpItem
 from bot.i18n import _, n_
 
 SECTION_LIMIT = 3000
@@ -384,9 +384,13 @@ def _ranked_lines(rows: Sequence[Counted]) -> str:
         # Translators: an empty list of figures.
         return _("none")
     return "\n".join(
-        f"{safe_mrkdwn(row.name, NAME_LIMIT)} {number(row.count)}{_change(row.count, row.previous, None)}"
-        for row in rows
+        f"{_ranked_name(row.name)} {number(row.count)}{_change(row.count, row.previous, None)}" for row in rows
     )
+
+
+def _ranked_name(name: str) -> str:
+    """A source's or a category's name; complaints without a category are counted under a word of Heard's."""
+    return _(UNCATEGORISED) if name == UNCATEGORISED else safe_mrkdwn(name, NAME_LIMIT)
 
 
 def _hour_lines(rows: Sequence[HourCount]) -> str:

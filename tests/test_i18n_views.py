@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ import pytest
 from babel.dates import get_day_names, get_month_names
 from slack_sdk.models.blocks import SectionBlock
 
+from app import Heard
 from bot.attainment import DAY, Attainment, Bucket, ClockFigures, Row
 from bot.blocks import Message, modals
 from bot.blocks.digest import digest_message
@@ -51,7 +52,7 @@ from bot.digest import (
 )
 from bot.directory import Department
 from bot.export import ATTAINMENT_COLUMNS, COLUMNS, export_attainment_csv, export_csv, headers
-from bot.i18n import PSEUDO, speaking
+from bot.i18n import PSEUDO, set_team_language, speaking
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus, Status
 from bot.services.lookups import (
     ComplaintLine,
@@ -66,7 +67,10 @@ from bot.services.lookups import (
     TeamCounters,
     WhoAnswer,
 )
+from sandbox.fake_slack import FakeSlack
+from sandbox.slack_driver import SlackDriver
 from storage.db import Database
+from tests.conftest import CHANNEL, SIGNING_SECRET
 
 TZ = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 11, 9, 30, tzinfo=UTC)
@@ -574,3 +578,49 @@ def test_numbers_and_days_follow_the_language() -> None:
         assert day_range(date(2026, 11, 16), date(2026, 11, 22)) == "16.–22. marraskuuta 2026"
     with speaking("el"):
         assert number(12345) == "12.345"
+
+
+# -- the private answers of the use cases, through a running Heard ---------------------------------------------------
+
+
+@pytest.fixture
+def heard_in_pseudo(start_heard: Callable[..., Heard], fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+    """Heard as the care team reaches it, answering in the pseudo-language. Until each person's own language
+    reaches the use cases, the team's language is what they speak, so it is set for the whole process here."""
+    heard = start_heard(HEARD_AGENTS="U0ANA,U0BEN", HEARD_MANAGERS="U0BOSS")
+    set_team_language(PSEUDO)
+    try:
+        yield SlackDriver(f"http://127.0.0.1:{heard.port}/slack/events", SIGNING_SECRET, fake_slack)
+    finally:
+        set_team_language("en")
+
+
+@pytest.mark.parametrize(
+    ("typed", "user", "data"),
+    [
+        ("stats forever", "U0ANA", ()),
+        ("search", "U0ANA", ()),
+        ("search the", "U0ANA", ()),
+        ("999", "U0ANA", ()),
+        ("who", "U0ANA", ()),
+        ("who refund", "U0ANA", ("refund",)),
+        ("open", "U0ANA", ()),
+        ("mine", "U0ANA", ()),
+        ("@nobody", "U0ANA", ("@nobody", "nobody")),
+        ("frobnicate", "U0ANA", ("frobnicate",)),
+        ("export", "U0ANA", ()),
+        ("export 1y", "U0BOSS", ()),
+        ("export 7d", "U0BOSS", ()),
+        ("export attainment 30d", "U0BOSS", ()),
+        ("digest", "U0EVE", ()),
+        ("open", "U0EVE", ()),
+        ("search " + "refund " * 60, "U0ANA", ()),
+    ],
+)
+def test_every_private_answer_speaks_from_the_catalogs(
+    heard_in_pseudo: SlackDriver, fake_slack: FakeSlack, typed: str, user: str, data: tuple[str, ...]
+) -> None:
+    response = heard_in_pseudo.command("/complaints", typed, user=user, channel=CHANNEL)
+    assert response.status == 200, response.body
+    [answer] = fake_slack.ephemerals(CHANNEL, user)
+    assert_catalogued({"text": answer.get("text"), "blocks": answer.get("blocks") or []}, data=data)

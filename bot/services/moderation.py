@@ -274,10 +274,11 @@ class ModerationUseCases(UseCases):
                 raise TransitionRefused(refusal)
             author.blocked_at, author.blocked_by = now, requester.user_id
             author.muted_on_source = on_source.done
-            means = platform.capabilities().block_means
-            # Translators: stored with the block and shown on the card; %(reason)s is the network's refusal.
-            refused = _("%(reason)s; block them there by hand", reason=on_source.refusal)
-            author.block_note = means if on_source.done else refused
+            if on_source.done:
+                author.block_note = platform.capabilities().block_means
+            else:
+                # Translators: stored with the block and shown on the card; %(reason)s is the network's refusal.
+                author.block_note = _("%(reason)s; block them there by hand", reason=on_source.refusal)
             detail = {"author": author.author_key, "muted": on_source.done, "note": author.block_note}
             outcome = lifecycle.apply(session, complaint, Action.BLOCK_AUTHOR, requester.actor, now, detail)
             self._refresh_author_cards(session, complaint, now)

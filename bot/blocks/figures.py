@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, time
 
 from babel.dates import format_date, format_interval, format_skeleton
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_compact_decimal, format_decimal, format_percent
 
 from bot.i18n import locale
 
@@ -20,6 +20,11 @@ MINUS = "\N{MINUS SIGN}"
 def number(value: float) -> str:
     """A count or a figure with the language's grouping: `12,345`, `12 345`, `12.345`."""
     return format_decimal(value, locale=locale())
+
+
+def compact(value: int) -> str:
+    """A large count at a glance: `12.4k`, `12,4 t.`, `1.2m` (followers); small counts in full."""
+    return format_compact_decimal(value, fraction_digits=1, locale=locale())
 
 
 def signed(difference: int) -> str:

@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
 from bot.blocks import Message, context_line, customer_words, ids
-from bot.blocks.card import followers
 from bot.blocks.digest import attainment_blocks
-from bot.blocks.figures import number, percent, short_day
+from bot.blocks.figures import compact, number, percent, short_day
 from bot.blocks.modals import SEVERITY_WORDS
 from bot.blocks.text import at_a_glance, link_to, mention, plain_chunks, safe_mrkdwn, safe_plain
 from bot.blocks.when import clock, span
@@ -306,7 +305,7 @@ def render_complaint_record(record: ComplaintRecord, now: datetime, tz: ZoneInfo
             "%(author)s (%(followers)s followers) on %(source)s — complaint %(complaint)s",
             record.author_followers,
             author=who,
-            followers=followers(record.author_followers),
+            followers=compact(record.author_followers),
             source=where,
             complaint=complaint,
         )

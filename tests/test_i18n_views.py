@@ -50,7 +50,8 @@ from bot.digest import (
 )
 from bot.directory import Department
 from bot.export import ATTAINMENT_COLUMNS, COLUMNS, export_attainment_csv, export_csv, headers
-from bot.i18n import PSEUDO, set_team_language, speaking
+from bot.i18n import PSEUDO, speaking
+from bot.languages import Languages
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus, Status
 from bot.services.lookups import (
     ComplaintLine,
@@ -525,15 +526,13 @@ def test_numbers_and_days_follow_the_language() -> None:
 
 
 @pytest.fixture
-def heard_in_pseudo(start_heard: Callable[..., Heard], fake_slack: FakeSlack) -> Iterator[SlackDriver]:
-    """Heard as the care team reaches it, answering in the pseudo-language. Until each person's own language
-    reaches the use cases, the team's language is what they speak, so it is set for the whole process here."""
+def heard_in_pseudo(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> SlackDriver:
+    """Heard as the care team reaches it, each person's own views in the pseudo-language."""
+    monkeypatch.setattr(Languages, "language_of", lambda _languages, _user: PSEUDO)
     heard = start_heard(HEARD_AGENTS="U0ANA,U0BEN", HEARD_MANAGERS="U0BOSS")
-    set_team_language(PSEUDO)
-    try:
-        yield SlackDriver(f"http://127.0.0.1:{heard.port}/slack/events", SIGNING_SECRET, fake_slack)
-    finally:
-        set_team_language("en")
+    return SlackDriver(f"http://127.0.0.1:{heard.port}/slack/events", SIGNING_SECRET, fake_slack)
 
 
 @pytest.mark.parametrize(

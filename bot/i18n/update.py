@@ -6,7 +6,7 @@ confirm; the catalog test fails until both are dealt with.
 
 from __future__ import annotations
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import write_po
 
 from bot.i18n.catalogs import LANGUAGES, babel_locale_name, catalog_path, read_catalog
@@ -21,18 +21,23 @@ def update(language: str, template: Catalog) -> Catalog:
     catalog.update(template, update_header_comment=False, update_creation_date=False)
     if language == "en":
         for message in catalog:
-            if message.id and not message.string:
+            if message.id and not all(_forms(message)):
                 message.string = message.id
     return catalog
 
 
+def _forms(message: Message) -> tuple[str, ...]:
+    return tuple(message.string) if isinstance(message.string, (list, tuple)) else (message.string,)
+
+
 def main() -> None:
-    template = extract_catalog()
     for language in LANGUAGES:
-        catalog = update(language, template)
+        # A fresh template each time: Babel's update shares the template's messages with the catalog it updates,
+        # so English's copies of the source would otherwise become every other language's "translations".
+        catalog = update(language, extract_catalog())
         with catalog_path(language).open("wb") as po:
             write_po(po, catalog, width=120, omit_header=False, sort_output=False, include_previous=True)
-        untranslated = sum(1 for message in catalog if message.id and not message.string)
+        untranslated = sum(1 for message in catalog if message.id and not all(_forms(message)))
         fuzzy = sum(1 for message in catalog if message.id and message.fuzzy)
         print(f"{language}: {len(catalog)} messages, {untranslated} untranslated, {fuzzy} fuzzy")
 

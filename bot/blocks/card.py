@@ -34,6 +34,7 @@ from bot.blocks.text import (
     safe_mrkdwn,
     safe_plain,
 )
+from bot.blocks.triage import personal_data_words, reason_words
 from bot.blocks.when import clock, compact, in_words, span
 from bot.i18n import N_, _, n_
 from bot.lifecycle import EscalationStatus, Status
@@ -226,14 +227,16 @@ def triage_lines(complaint: Complaint) -> str:
     """Why the complaint needs care: priority, personal data posted in public, words that read as threats."""
     lines = []
     if complaint.priority == "high":
-        reasons = " · ".join(safe_mrkdwn(reason, REASON_LIMIT) for reason in complaint.triage_reasons or [])
+        reasons = " · ".join(
+            safe_mrkdwn(reason_words(reason), REASON_LIMIT) for reason in complaint.triage_reasons or []
+        )
         if reasons:
             # Translators: the reasons are triage's own words, e.g. "urgent: refund".
             lines.append(":red_circle: " + _("*High priority* — %(reasons)s", reasons=reasons))
         else:
             lines.append(":red_circle: " + _("*High priority*"))
     if complaint.personal_data:
-        kinds = ", ".join(complaint.personal_data)
+        kinds = personal_data_words(complaint.personal_data)
         lines.append(f":lock: *{_(PERSONAL_DATA_ADVICE)}* ({kinds})")
     if complaint.threats:
         words = ", ".join(quoted(word, 60) for word in complaint.threats[:3])

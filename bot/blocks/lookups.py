@@ -24,6 +24,7 @@ from bot.blocks.digest import attainment_blocks
 from bot.blocks.figures import compact, number, percent, short_day
 from bot.blocks.modals import SEVERITY_WORDS
 from bot.blocks.text import at_a_glance, link_to, mention, plain_chunks, safe_mrkdwn, safe_plain
+from bot.blocks.triage import reason_words
 from bot.blocks.when import clock, span
 from bot.i18n import N_, _, n_
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus, Status
@@ -389,7 +390,7 @@ def _state(record: ComplaintRecord, now: datetime, tz: ZoneInfo) -> str:
     status = _STATUS_WORDS.get(line.status)
     head = bold(_(status) if status else safe_mrkdwn(line.status, NAME_LIMIT))
     if line.priority == "high":
-        reasons = " · ".join(safe_mrkdwn(reason, REASON_LIMIT) for reason in record.triage_reasons)
+        reasons = " · ".join(safe_mrkdwn(reason_words(reason), REASON_LIMIT) for reason in record.triage_reasons)
         high = bold(_("High priority"))
         head += f" · :red_circle: {high}" + (f" — {reasons}" if reasons else "")
     if record.category:

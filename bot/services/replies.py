@@ -40,6 +40,7 @@ from bot.blocks.replies import (
     reply_modal,
 )
 from bot.blocks.text import mention
+from bot.blocks.triage import personal_data_words
 from bot.delivery import utcnow
 from bot.i18n import N_, _
 from bot.lifecycle import Action, Actor, Outcome
@@ -191,7 +192,7 @@ class ReplyUseCases(UseCases):
             # is the card's button of that name.
             note = _(
                 "This post has personal data (%(kinds)s): consider *Take it private* instead of answering in public.",
-                kinds=", ".join(complaint.personal_data),
+                kinds=personal_data_words(complaint.personal_data),
             )
             notes.append(f":lock: {note}")
         return notes

@@ -1,6 +1,8 @@
-"""The card is a pure function of the complaint and the time: its JSON is pinned for each state.
+"""The card is a pure function of the complaint and the time: its JSON is pinned for each state, in English and,
+for the states a team sees most, in each language Heard speaks (tests/golden/<language>/).
 
-Regenerate after an intended change with `UPDATE_GOLDEN=1 pytest tests/test_card_golden.py` and review the diff.
+Regenerate after an intended change with `UPDATE_GOLDEN=1 pytest tests/test_card_golden.py` and review the diff
+(a translator's change to a catalog shows up here too, in context).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 
 from bot.blocks.card import CardView, render_card
 from bot.blocks.moderation import ModerationView
+from bot.i18n import LANGUAGES, speaking
 from storage.models import Complaint, Escalation, FollowUp
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -179,5 +182,23 @@ def test_card_matches_its_golden_json(state: str) -> None:
     rendered = json.dumps({"text": message.text, "blocks": message.blocks}, indent=2, ensure_ascii=False) + "\n"
     path = GOLDEN / f"card_{state}.json"
     if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
+
+
+# The states a care team sees most, and the one with the most words on it.
+IN_EVERY_LANGUAGE = ("new", "claimed", "overdue", "escalated", "resolved_with_follow_up", "from_x_triaged", "moderated")
+
+
+@pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
+@pytest.mark.parametrize("state", IN_EVERY_LANGUAGE)
+def test_card_in_each_language_matches_its_golden_json(state: str, language: str) -> None:
+    subject, now = CASES[state]
+    with speaking(language):
+        message = render_card(subject, now, MADRID)
+    rendered = json.dumps({"text": message.text, "blocks": message.blocks}, indent=2, ensure_ascii=False) + "\n"
+    path = GOLDEN / language / f"card_{state}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
         path.write_text(rendered, encoding="utf-8")
     assert rendered == path.read_text(encoding="utf-8")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 
 from babel import Locale
 
@@ -78,7 +79,13 @@ def speak(language: str | None) -> None:
 
 def locale() -> Locale:
     """Babel's locale data (dates, numbers, weekday names, lists) for the current language."""
-    return Locale.parse(babel_locale_name(current_language()))
+    return _babel_locale(current_language())
+
+
+@cache
+def _babel_locale(language: str) -> Locale:
+    # Parsed once per language: a card asks for it a dozen times, and parsing shows in a click's profile.
+    return Locale.parse(babel_locale_name(language))
 
 
 def _(message: str, /, **values: object) -> str:

@@ -18,7 +18,10 @@ def update(language: str, template: Catalog) -> Catalog:
         catalog = read_catalog(language)
     else:
         catalog = Catalog(locale=babel_locale_name(language), domain=template.domain, project="Heard")
-    catalog.update(template, update_header_comment=False, update_creation_date=False)
+    # English is the source: a new message is itself, never a guess from a similar one.
+    catalog.update(
+        template, no_fuzzy_matching=language == "en", update_header_comment=False, update_creation_date=False
+    )
     if language == "en":
         for message in catalog:
             if message.id and not all(_forms(message)):

@@ -27,8 +27,9 @@ from bot.blocks import Message, home, lookups, modals
 from bot.blocks.language import CHOOSE_LANGUAGE, FOLLOW_SLACK, NAMES, language_picker, with_language_picker
 from bot.delivery import NotReady
 from bot.delivery.direct import SlackUnavailable
-from bot.i18n import LANGUAGES, PSEUDO, current_language, set_team_language, speaking, team_language
+from bot.i18n import LANGUAGES, PSEUDO, _, current_language, set_team_language, speaking, team_language
 from bot.languages import Languages, language_for_locale
+from bot.services.base import NOT_AN_AGENT
 from sandbox.fake_slack import FakeSlack, validate_view
 from sandbox.slack_driver import FORM, SlackDriver, block_actions_payload
 from storage.db import Database
@@ -175,7 +176,10 @@ def test_a_person_whose_slack_is_in_brazilian_portuguese_gets_modals_answers_and
     assert set(spy.languages("render_card")) == {"en"}  # a shared card stays in the team's language
 
     desk.team.click(EVE, "Claim", on=card)  # not on the care team: told so, privately, in her language
-    desk.team.told(EVE, "only the care team")
+    with speaking("pt"):
+        in_portuguese = _(NOT_AN_AGENT)
+    assert in_portuguese != NOT_AN_AGENT
+    desk.team.told(EVE, in_portuguese)
     assert "pt" in spy.languages("render_notice")
 
     answer = desk.slack.command("/complaints", "help", user=ANA, channel=CHANNEL)

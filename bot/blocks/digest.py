@@ -26,7 +26,7 @@ from bot.blocks.figures import MINUS, day_range, day_words, hour_range, number, 
 from bot.blocks.text import ELLIPSIS, link_to, mention, safe_mrkdwn, safe_plain, utf16_length
 from bot.blocks.when import clock, span
 from bot.digest import UNCATEGORISED, Breach, Counted, Digest, HourCount, PeriodFigures, WriteUpItem
-from bot.i18n import _, n_
+from bot.i18n import _, _c, n_
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -86,7 +86,7 @@ def _period(digest: Digest) -> list[Block]:
         _field(_("Acknowledged within %(duration)s", duration=span(digest.ack_window)), in_window),
         _field(_("Time to acknowledge"), _ack_times(current, previous, vs)),
         _field(_("Breaches"), f"{number(current.breaches)}{_change(current.breaches, previous.breaches, vs)}"),
-        _field(_("Resolved"), resolved),
+        _field(_c("figure", "Resolved"), resolved),
         # Translators: a figure's label: how many escalations to departments were asked for.
         _field(
             _("Escalations"), f"{number(current.escalations)}{_change(current.escalations, previous.escalations, vs)}"

@@ -26,7 +26,7 @@ from bot.blocks.modals import SEVERITY_WORDS
 from bot.blocks.text import at_a_glance, link_to, mention, plain_chunks, safe_mrkdwn, safe_plain
 from bot.blocks.triage import reason_words
 from bot.blocks.when import clock, span
-from bot.i18n import N_, _, n_
+from bot.i18n import N_, _, _c, n_
 from bot.lifecycle import Action, EscalationStatus, FollowUpStatus, Status
 from bot.platforms import source_label
 
@@ -239,7 +239,7 @@ def complaint_line(line: ComplaintLine, now: datetime, tz: ZoneInfo, *, show_own
     head = f"*#{line.complaint_id}*"
     if line.priority == "high":
         # Translators: a complaint's priority, shown beside its number.
-        high = _("High")
+        high = _c("priority", "High")
         head += f" :red_circle: *{high}*"
     who = author(line.author_handle, line.author_name)
     # Translators: who wrote a complaint, and on which network or source (e.g. "@maria_l on X").
@@ -642,7 +642,7 @@ def render_stats(stats: Stats, tz: ZoneInfo, ack_window: timedelta) -> Message:
         (_("Median time to acknowledge"), median),
         # Translators: a figure's label: missed SLA deadlines (a noun).
         (_("Breaches"), number(stats.breaches)),
-        (_("Resolved"), number(stats.resolved)),
+        (_c("figure", "Resolved"), number(stats.resolved)),
         # Translators: a figure's label: the networks or sources most complaints came from.
         (_("Top sources"), sources),
     ]

@@ -34,6 +34,7 @@ __all__ = [
     "N_",
     "PSEUDO",
     "_",
+    "_c",
     "current_language",
     "locale",
     "n_",
@@ -90,6 +91,13 @@ def _babel_locale(language: str) -> Locale:
 
 def _(message: str, /, **values: object) -> str:
     text = translations(current_language()).gettext(message)
+    return text % values if values else text
+
+
+def _c(context: str, message: str, /, **values: object) -> str:
+    """`message` where the same English word means two things ("Resolved": a complaint's state, or a figure in the
+    digest): the context tells the translators which."""
+    text = translations(current_language()).pgettext(context, message)
     return text % values if values else text
 
 

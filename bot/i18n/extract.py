@@ -11,7 +11,7 @@ from bot.i18n.catalogs import DOMAIN
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "handlers")
-KEYWORDS = {"_": None, "n_": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "_c": ((1, "c"), 2), "n_": (1, 2), "N_": None}
 
 
 def extract_catalog() -> Catalog:

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, Markdown
 
 from bot.blocks import Message, context_line, customer_words, ids
 from bot.blocks.digest import attainment_blocks
+from bot.blocks.events import EVENT_SENTENCES
 from bot.blocks.figures import compact, number, percent, short_day
 from bot.blocks.modals import SEVERITY_WORDS
 from bot.blocks.text import at_a_glance, link_to, mention, plain_chunks, safe_mrkdwn, safe_plain
@@ -500,45 +501,6 @@ def follow_up_line(entry: FollowUpEntry, now: datetime, tz: ZoneInfo, *, with_as
     return line
 
 
-# What each step of the audit trail says; %(who)s is the person (a mention), Heard, or the network that did it.
-_HISTORY_WORDS = {
-    Action.RECEIVE.value: N_("%(who)s received it"),
-    Action.JOIN.value: N_("%(who)s wrote again in the same conversation"),
-    Action.CLAIM.value: N_("%(who)s claimed it"),
-    Action.RELEASE.value: N_("%(who)s released it"),
-    Action.REASSIGN.value: N_("%(who)s reassigned it"),
-    Action.ASSIGN.value: N_("%(who)s assigned it"),
-    Action.ACKNOWLEDGE.value: N_("%(who)s acknowledged it"),
-    Action.ESCALATE.value: N_("%(who)s escalated it"),
-    Action.APPROVE_ESCALATION.value: N_("%(who)s approved the escalation"),
-    Action.DECLINE_ESCALATION.value: N_("%(who)s declined the escalation"),
-    Action.ACCEPT_ESCALATION.value: N_("%(who)s accepted the escalation"),
-    Action.SCHEDULE_FOLLOW_UP.value: N_("%(who)s scheduled a follow-up"),
-    Action.SEND_FOLLOW_UP.value: N_("%(who)s sent the follow-up reminder"),
-    Action.FINISH_FOLLOW_UP.value: N_("%(who)s finished the follow-up"),
-    Action.SNOOZE_FOLLOW_UP.value: N_("%(who)s snoozed the follow-up"),
-    Action.CANCEL_FOLLOW_UP.value: N_("%(who)s cancelled the follow-up"),
-    Action.RESOLVE.value: N_("%(who)s resolved it"),
-    Action.REOPEN.value: N_("%(who)s reopened it"),
-    Action.NAG.value: N_("%(who)s sent a reminder"),
-    Action.BREACH.value: N_("%(who)s recorded a breach; managers were told"),
-    Action.REMIND.value: N_("%(who)s reminded managers of the breach"),
-    Action.SNOOZE_RESOLUTION.value: N_("%(who)s snoozed the resolution reminders"),
-    Action.HIDE.value: N_("%(who)s hid it"),
-    Action.UNHIDE.value: N_("%(who)s showed it again"),
-    Action.FLAG_THREAT.value: N_("%(who)s flagged a threat to Legal"),
-    Action.WARN_AUTHOR.value: N_("%(who)s warned the author"),
-    Action.BLOCK_AUTHOR.value: N_("%(who)s blocked the author"),
-    Action.KEEP_EVIDENCE.value: N_("%(who)s kept the evidence"),
-    Action.WRITE_UP.value: N_("%(who)s wrote it up"),
-    Action.REPLY.value: N_("%(who)s replied in public"),
-    Action.SEND_DM.value: N_("%(who)s replied in a private message"),
-    Action.DRAFT_REPLY.value: N_("%(who)s drafted a reply to send by hand"),
-    Action.MARK_REPLIED.value: N_("%(who)s marked the reply as sent"),
-    Action.REPLY_FAILED.value: N_("%(who)s could not send the reply"),
-    Action.EDITED_BY_AUTHOR.value: N_("%(who)s edited the post"),
-    Action.REMOVED_BY_AUTHOR.value: N_("%(who)s removed the post"),
-}
 _ALARMS = (Action.BREACH.value, Action.REMIND.value)
 # The clocks an audit event may name, in words.
 _CLOCK_WORDS = {
@@ -563,8 +525,8 @@ def history_line(entry: HistoryEntry, now: datetime, tz: ZoneInfo) -> str:
     elif entry.action == Action.ASSIGN.value and detail.get("to"):
         # Translators: in a complaint's history: the on-duty rotation gave the complaint to %(person)s.
         what = _("%(who)s assigned it to %(person)s by rotation", who=who, person=mention(str(detail["to"])))
-    elif entry.action in _HISTORY_WORDS:
-        what = _(_HISTORY_WORDS[entry.action], who=who)
+    elif entry.action in EVENT_SENTENCES:
+        what = _(EVENT_SENTENCES[entry.action], who=who)
     else:
         what = f"{who} {safe_mrkdwn(entry.action, NAME_LIMIT)}"
     if entry.action in _ALARMS:

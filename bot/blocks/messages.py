@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blocks import Message, context_line, customer_words, ids, markup_section
 from bot.blocks.card import SECTION_TEXT_LIMIT, complaint_number, escalation_line, fallback, who_and_where
+from bot.blocks.events import EVENT_SENTENCES
 from bot.blocks.moderation import MODERATION_ACTIONS, POLICE_LINE, moderation_log_words, strikes_words
 from bot.blocks.replies import ReplyWords, reply_log_words
 from bot.blocks.text import (
@@ -192,27 +193,6 @@ def follow_up_reminder(complaint: Complaint, follow_up: FollowUp, now: datetime,
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
 
-# What each event says in the card's thread, a whole sentence with who did it ("@ana claimed it · 10:15").
-_LOG_WORDS = {
-    Action.CLAIM.value: N_("%(who)s claimed it"),
-    Action.RELEASE.value: N_("%(who)s released it"),
-    Action.ACKNOWLEDGE.value: N_("%(who)s acknowledged it"),
-    Action.ESCALATE.value: N_("%(who)s escalated it"),
-    Action.APPROVE_ESCALATION.value: N_("%(who)s approved the escalation"),
-    Action.DECLINE_ESCALATION.value: N_("%(who)s declined the escalation"),
-    Action.ACCEPT_ESCALATION.value: N_("%(who)s accepted the escalation"),
-    Action.SCHEDULE_FOLLOW_UP.value: N_("%(who)s scheduled a follow-up"),
-    # Translators: "who" is Heard, which sent the follow-up reminder to the person who scheduled it.
-    Action.SEND_FOLLOW_UP.value: N_("%(who)s sent the follow-up reminder"),
-    Action.FINISH_FOLLOW_UP.value: N_("%(who)s finished the follow-up"),
-    Action.SNOOZE_FOLLOW_UP.value: N_("%(who)s snoozed the follow-up"),
-    Action.CANCEL_FOLLOW_UP.value: N_("%(who)s cancelled the follow-up"),
-    Action.RESOLVE.value: N_("%(who)s resolved it"),
-    Action.REOPEN.value: N_("%(who)s reopened it"),
-    # Translators: "who" is Heard, which reminded the owner (or the channel) of a deadline.
-    Action.NAG.value: N_("%(who)s sent a reminder"),
-    Action.SNOOZE_RESOLUTION.value: N_("%(who)s snoozed the resolution reminders"),
-}
 # The same, for an escalation's steps, naming the department.
 _DEPARTMENT_WORDS = {
     # Translators: e.g. "@ana escalated it (Billing)".
@@ -259,8 +239,8 @@ def _log_sentence(event: AuditEvent, complaint: Complaint) -> str:
     if action in _DEPARTMENT_WORDS and "department" in detail:
         department = safe_mrkdwn(str(detail["department"]), 120)
         return _(_DEPARTMENT_WORDS[action], who=who, department=department)
-    if action in _LOG_WORDS:
-        return _(_LOG_WORDS[action], who=who)
+    if action in EVENT_SENTENCES:
+        return _(EVENT_SENTENCES[action], who=who)
     return f"{who} {action}"  # an audit name without words of its own
 
 

@@ -62,7 +62,10 @@ def test_nags_due_over_several_sweeps_in_a_busy_channel_all_reach_a_posted_list(
     def single_nags() -> list[Call]:
         return posts(fake_slack, lambda c: c.args.get("thread_ts") is not None and "Acknowledge by" in c.args["text"])
 
-    posted = set(listed(nag_lists())) | {
+    # A list already posted is updated to name a nag falling due just after it (chat.update): read the lists as
+    # they stand in the channel now, not as first posted.
+    lists_now = [m for m in fake_slack.messages(CHANNEL) if "to acknowledge" in visible_text(m)]
+    posted = {int(number) for message in lists_now for number in COMPLAINT.findall(message["text"])} | {
         int(number) for call in single_nags() for number in COMPLAINT.findall(call.args["text"])
     }
     dropped = set(_actions(database, batches.NAG_DROPPED))

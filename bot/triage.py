@@ -4,8 +4,8 @@ Pure (the stdlib and libphonenumber) so it can run inline on every ingested post
 without Slack or a database. Keyword matching is on case-folded, accent-free text and on whole words, so a word typed
 into a settings box behaves the way a support lead expects ("kill" is not found in "skill"), and a stem reaches the
 inflected forms of Finnish, Portuguese, Bulgarian and Greek ("hyvity*": hyvitystä, hyvityksen). Each language's
-words are a data file in bot/triage_words/ (its README has the rules). Personal-data detection is deliberately
-conservative: a false "phone number" on every order id or timestamp would teach people to ignore the flag.
+words are a data file in bot/triage_words/ (its README has the rules). Personal data (e-mail addresses, phone
+numbers, card numbers) is found by bot/personal_data.py, with the identifier words and phone regions of these files.
 
 Text comes from strangers, so every regex here is linear (no nested ambiguous quantifiers, nothing rescanned from
 every position) and the scanned length is capped. A tweet-sized text takes about 20 microseconds.
@@ -16,12 +16,14 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
+
+from bot.folding import fold_text as _fold_text
+from bot.personal_data import PersonalRules, personal_data_kinds
 
 __all__ = [
     "BASE_LANGUAGE",
@@ -37,6 +39,7 @@ __all__ = [
     "languages_with_words",
     "parse_categories",
     "parse_word_list",
+    "personal_rules_of_every_language",
     "triage",
 ]
 
@@ -54,16 +57,6 @@ BASE_LANGUAGE = "en"
 
 _WORD_RUN = re.compile(r"\w+")
 _SHOWN = re.compile(r"^(.*\S)\s+\(([^()]+)\)$")
-
-
-def _fold_text(text: str) -> str:
-    """Case-folded, accents dropped ("HYVITYSTÄ" -> "hyvitysta"; Greek tonos and dialytika too, and casefold makes
-    the final sigma a plain sigma), curly apostrophes straight. Applied alike to texts and configured words."""
-    folded = text.casefold().replace("\u2019", "'")
-    if folded.isascii():
-        return folded
-    decomposed = unicodedata.normalize("NFD", folded)
-    return unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.combining(char)))
 
 
 def _pattern(word: str) -> str:
@@ -242,7 +235,7 @@ def triage(text: str, followers: int | None, rules: TriageRules) -> Triage:
     if urgent:
         reasons.append("urgent: " + ", ".join(_display(word) for word in urgent[:3]))
 
-    personal_data = _personal_data(text, compiled.personal)
+    personal_data = personal_data_kinds(text, compiled.personal)
     if personal_data:
         reasons.append("personal data: " + ", ".join(personal_data))
 
@@ -443,28 +436,12 @@ def _as_word_tuple(words: Iterable[str], what: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class _Personal:
-    """What personal-data detection reads from the languages' files: the words that name an identifier (exact, or
-    stems), the filler words between such a word and its number, and the phone regions."""
-
-    id_words: frozenset[str]
-    id_stems: tuple[str, ...]
-    card_words: frozenset[str]
-    filler_words: frozenset[str]
-    regions_valid: tuple[str, ...]
-    regions_possible: tuple[str, ...]
-
-    def names_an_id(self, label: str) -> bool:
-        return label in self.id_words or (bool(self.id_stems) and label.startswith(self.id_stems))
-
-
-@dataclass(frozen=True)
 class _CompiledRules:
     vocabulary: _Vocabulary
     urgent: _WordList
     threats: _WordList
     categories: tuple[tuple[str, _WordList], ...]
-    personal: _Personal
+    personal: PersonalRules
 
 
 # Keyed on the word lists and languages, not the rules, so rules that differ only in vip_followers share one
@@ -494,14 +471,14 @@ def _compiled(
     )
 
 
-def _personal_rules(languages: list[LanguageWords]) -> _Personal:
+def _personal_rules(languages: list[LanguageWords]) -> PersonalRules:
     exact: set[str] = set()
     stems: list[str] = []
     for language in languages:
         for word in language.id_words:
             _compound, ((stem, wildcard), *_rest) = _parse_entry(word)
             (stems.append if wildcard else exact.add)(stem)
-    return _Personal(
+    return PersonalRules(
         id_words=frozenset(exact),
         id_stems=tuple(stems),
         card_words=frozenset({"card"}),
@@ -511,165 +488,8 @@ def _personal_rules(languages: list[LanguageWords]) -> _Personal:
     )
 
 
-# --- personal data ----------------------------------------------------------------------------------------------
-
-EMAIL = "e-mail address"
-PHONE = "phone number"
-CARD = "card number"
-
-# Starts at the "@" (a literal, which the engine finds fast); the character before it is checked separately.
-_EMAIL_AT = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}(?![\w\-])")
-
-# Digits joined by single spaces, dots, dashes or parentheses. Each step consumes one character that can mean only
-# one thing, so this is linear; starting on a plain digit class lets the engine skip ahead quickly.
-_NUMBER = re.compile(r"[0-9](?:[0-9)]|\((?=[0-9])|[ .\-](?=\(?[0-9]))*+")
-_LEADING_DATE = re.compile(
-    r"(?:[0-9]{4}[.\-][0-9]{1,2}[.\-][0-9]{1,2}|[0-9]{1,2}[.\-][0-9]{1,2}[.\-][0-9]{2,4})(?: |$)"
-)
-_TRAILING_DATE = re.compile(
-    r"(?:^| )(?:[0-9]{4}[.\-][0-9]{1,2}[.\-][0-9]{1,2}|[0-9]{1,2}[.\-][0-9]{1,2}[.\-][0-9]{2,4})$"
-)
-_IPV4 = re.compile(r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}")
-_CARD_SHAPE = re.compile(r"[0-9]+(?:[ \-][0-9]+)*")
-_DIGIT_GROUP = re.compile(r"[0-9]+")
-_WORD_OR_HASH = re.compile(r"[^\W\d_]+|#")
-_ONLY_DIGITS = str.maketrans("", "", "+() .-")
-
-# Which words name an identifier (so the number after them is no phone) and the phone regions are in each
-# language's file ([personal_data] in bot/triage_words/<code>.toml).
-_GLUE_BEFORE = frozenset("#@$€£¥/\\=&%*^~+._")  # "#4025...", "$1234567890", "?id=...", "v.123..." are not phones
-_GLUE_AFTER = frozenset("@/\\%$€£¥=&*^~+_")
-
-
-def _personal_data(text: str, personal: _Personal) -> tuple[str, ...]:
-    kinds: list[str] = []
-    if "@" in text and any(_is_word_char(text[at.start() - 1]) for at in _EMAIL_AT.finditer(text) if at.start()):
-        kinds.append(EMAIL)  # "jo@example.com", but not a handle: "@acme.com", ".@acme.co"
-    phone, card = _numbers(text, personal)
-    if phone:
-        kinds.append(PHONE)
-    if card:
-        kinds.append(CARD)
-    return tuple(kinds)
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
-
-
-def _numbers(text: str, personal: _Personal) -> tuple[bool, bool]:
-    """(phone found, card found). Most posts have fewer than nine digits in all, so that is checked first."""
-    if sum(text.count(digit) for digit in "0123456789") < 9:
-        return False, False
-    has_slash = "/" in text
-    phone = card = False
-    for match in _NUMBER.finditer(text):
-        digits = len(match.group().translate(_ONLY_DIGITS))
-        if digits < (13 if phone else 9):  # once a phone is found, only a card could add anything
-            continue
-        kind = _number_kind(text, match.start(), match.end(), has_slash, personal)
-        phone = phone or kind == PHONE
-        card = card or kind == CARD
-        if card and phone:
-            break
-    return phone, card
-
-
-def _number_kind(text: str, start: int, end: int, has_slash: bool, personal: _Personal) -> str | None:
-    """PHONE, CARD or None for the run text[start:end]; every doubt resolves to None."""
-    if start and text[start - 1] in "+(":
-        start -= 1  # "+44 ...", "(555) 123-4567"
-    number = text[start:end]
-    # The run may have taken a bracket that belongs to the sentence: "(call 5551234567)".
-    if number.startswith("(") and number.count("(") > number.count(")"):
-        number, start = number[1:], start + 1
-    if number.endswith(")") and number.count(")") > number.count("("):
-        number, end = number[:-1], end - 1
-    if number.startswith("(") and number.endswith(")") and number.count("(") == 1 and number.count(")") == 1:
-        number, start, end = number[1:-1], start + 1, end - 1
-
-    # Times and dates glued to the run: "2022-10-07 22:42:12.637103" arrives as "2022-10-07 22" before a ':'.
-    if start >= 2 and text[start - 1] == ":" and text[start - 2].isdigit():
-        number, start = _drop_first_group(number, start)
-    if end + 1 < len(text) and text[end] == ":" and text[end + 1].isdigit():
-        number, end = _drop_last_group(number, end)
-    if date := _LEADING_DATE.match(number):
-        number, start = number[date.end() :], start + date.end()
-    if date := _TRAILING_DATE.search(number):
-        number, end = number[: date.start()], end - (len(number) - date.start())
-
-    digits = number.translate(_ONLY_DIGITS)
-    if not 9 <= len(digits) <= 19 or _IPV4.fullmatch(number):
-        return None
-    before = text[start - 1] if start else " "
-    after = text[end] if end < len(text) else " "
-    if before.isalnum() or before in _GLUE_BEFORE or text[max(0, start - 3) : start].rstrip().endswith("#"):
-        return None  # part of a word, an amount, a handle, a query string or a "#"-order number
-    if after.isalnum() or after in _GLUE_AFTER or (after in ".," and text[end + 1 : end + 2].isalnum()):
-        return None  # "1920x1080", "123456789@host", "12345678901.jpg"
-    if has_slash and _in_slashed_token(text, start, end):
-        return None  # URLs ("x.com/acme/status/1578516295611748353", "t.co/..."), paths, "07/10/2022"
-    label = _label_before(text, start, personal.filler_words)
-    if personal.names_an_id(label):
-        return None
-
-    if len(digits) >= 13 and digits[0] in "23456" and _CARD_SHAPE.fullmatch(number) and _luhn_ok(digits):
-        # Real card numbers start with 2-6 (Mastercard; Amex, Diners, JCB; Visa; Mastercard, Maestro; Discover,
-        # UnionPay); requiring that halves the long ids that pass Luhn by chance.
-        return CARD
-    if len(digits) > 15 or label in personal.card_words:
-        return None  # "smart card no: 10052474284" is not a phone; for cards "card" is apt
-    groups = _DIGIT_GROUP.findall(number)[1 if number.startswith("+") else 0 :]
-    if len(groups) > 1 and max(map(len, groups)) > 10:
-        return None  # someone who groups a phone number does not leave 11 digits together: "8-4750000030256"
-    if "." in number and any(not 2 <= len(group) <= 4 for group in groups):
-        return None  # dotted phone numbers have short groups (555.123.4567); "1909 18563.592" is a Windows build
-    return PHONE if _is_phone(number, personal) else None
-
-
-def _is_phone(number: str, personal: _Personal) -> bool:
-    """Read by libphonenumber: an international number ("+358 40 123 4567", "+44 (0)20 7946 0958") that is possible
-    for its country; else a valid national number of one of the languages' regions ("040 123 4567" in FI, "0888 123
-    456" in BG, "912 345 678" in PT, "694 123 4567" in GR), or a well-formed one of the lenient regions (US)."""
-    try:
-        if number.startswith("+"):
-            return phonenumbers.is_possible_number(phonenumbers.parse(number, None))
-        if any(phonenumbers.is_valid_number(phonenumbers.parse(number, r)) for r in personal.regions_valid):
-            return True
-        return any(phonenumbers.is_possible_number(phonenumbers.parse(number, r)) for r in personal.regions_possible)
-    except phonenumbers.NumberParseException:
-        return False
-
-
-def _drop_first_group(number: str, start: int) -> tuple[str, int]:
-    cut = next((i for i, char in enumerate(number) if not char.isdigit()), len(number))
-    return number[cut + 1 :], start + cut + 1
-
-
-def _drop_last_group(number: str, end: int) -> tuple[str, int]:
-    cut = next((i for i in range(len(number) - 1, -1, -1) if not number[i].isdigit()), -1)
-    return number[: max(cut, 0)], end - (len(number) - max(cut, 0))
-
-
-def _in_slashed_token(text: str, start: int, end: int) -> bool:
-    token_start = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start), text.rfind("\t", 0, start)) + 1
-    token_end = min((found for found in (text.find(" ", end), text.find("\n", end)) if found != -1), default=len(text))
-    return text.find("/", token_start, start) != -1 or text.find("/", end, token_end) != -1
-
-
-def _label_before(text: str, start: int, fillers: frozenset[str]) -> str:
-    """The word that names the number, skipping "no.", "number", "#", "is": "order no. 123..." -> "order"."""
-    words = _WORD_OR_HASH.findall(_fold_text(text[max(0, start - 40) : start]))
-    while words and words[-1] in fillers:
-        words.pop()
-    return words[-1] if words else ""
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+@functools.cache
+def personal_rules_of_every_language() -> PersonalRules:
+    """What masking recognises (bot/personal_data.py): the identifier words and phone regions of every language with
+    a triage file, whatever CUSTOMER_LANGUAGES says, since a log line or an export may hold any of them."""
+    return _personal_rules([language_words(code) for code in languages_with_words()])

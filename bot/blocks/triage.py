@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from bot.blocks.figures import number
 from bot.i18n import N_, _, n_
-from bot.triage import CARD, EMAIL, PHONE
+from bot.personal_data import CARD, EMAIL, PHONE
 
 _KINDS = {
     EMAIL: N_("e-mail address"),

@@ -166,6 +166,9 @@ class Settings:
     # Moderation: the page a warning to an author points to, and how many strikes before Block is suggested.
     community_policy_url: str | None = None
     strikes_before_block: int = 3
+    # Where Keep evidence sends the file (it holds the customer's personal data): this private channel, else the DM
+    # of whoever asked; never the card's public thread.
+    evidence_channel: str | None = None
     # Replies to customers: the templates file, and how customers reach the team privately ("Take it private").
     templates_path: Path = Path("replies.toml")
     templates_required: bool = False
@@ -437,6 +440,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         strikes_before_block=reader.integer(
             "STRIKES_BEFORE_BLOCK", 3, low=1, high=100, hint="use how many warnings come before Block, 1 to 100"
         ),
+        evidence_channel=_channel(reader, "EVIDENCE_CHANNEL"),
         templates_path=Path(reader.raw("HEARD_TEMPLATES") or "replies.toml"),
         templates_required=reader.raw("HEARD_TEMPLATES") is not None,
         private_contact=reader.raw("PRIVATE_CONTACT") or "a DM",

@@ -1,10 +1,15 @@
 """The managers' CSV exports, safe to open in a spreadsheet: the complaints posted in the last days, one row each;
-and their SLA attainment (`bot/attainment.py`) per agent and for the team, by day and by week."""
+and their SLA attainment (`bot/attainment.py`) per agent and for the team, by day and by week.
+
+Every CSV Heard writes goes through `csv_writer`, which defuses every cell (`defused`): a cell a spreadsheet would
+read as a formula is shown as text. The customers' e-mail addresses, phone numbers and card numbers are masked in
+the complaints export (a file leaves Slack; the card is where the care team reads them)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +22,7 @@ from bot.blocks.figures import day_range, number
 from bot.business_hours import BusinessCalendar
 from bot.digest import period_of
 from bot.i18n import N_, _, n_
+from bot.personal_data import mask
 from storage.models import Complaint
 
 # Column headers are in the language of the manager who asked (translated when the file is written); cells are data
@@ -114,7 +120,7 @@ def export_csv(session: Session, days: int, tz: ZoneInfo, asked_at: datetime) ->
     """The `days` local days ending with the day `asked_at` falls on, oldest complaint first."""
     window = period_of(asked_at.astimezone(tz).date(), tz, days)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(headers(COLUMNS))
     rows = 0
     complaints = session.scalars(
@@ -174,7 +180,7 @@ def export_attainment_csv(
     )
     counted = "business hours" if attainment.business_hours else "wall clock"
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(headers(ATTAINMENT_COLUMNS))
     rows = 0
     for bucket in (*attainment.days, *attainment.weeks):
@@ -219,7 +225,7 @@ def _attainment_row(bucket: Bucket, row: Row) -> list[str]:
         bucket.first_day.isoformat(),
         bucket.last_day.isoformat(),
         row.scope,
-        _cell(row.agent or ""),
+        row.agent or "",
         *_clock_cells(row.ack),
         *_clock_cells(row.resolve),
     ]
@@ -247,8 +253,8 @@ def _row(complaint: Complaint) -> list[str]:
         str(complaint.id),
         complaint.source,
         complaint.external_id,
-        _cell(complaint.author_handle),
-        _cell(complaint.author_name or ""),
+        mask(complaint.author_handle),
+        mask(complaint.author_name or ""),
         complaint.priority,
         complaint.category or "",
         complaint.status,
@@ -258,10 +264,33 @@ def _row(complaint: Complaint) -> list[str]:
         "yes" if in_window else "no",
         complaint.resolved_at.isoformat() if complaint.resolved_at else "",
         complaint.url or "",
-        _cell(complaint.text),
+        mask(complaint.text),
     ]
 
 
-def _cell(text: str) -> str:
-    """Text from strangers starting with = + - @ would run as a formula when a manager opens the file."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+# What a spreadsheet reads as the start of a formula (tab and CR too: some read past them).
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def defused(cell: object) -> str:
+    """A cell a spreadsheet shows and never runs: text from strangers starting with = + - @ (also after leading
+    spaces), a tab or a carriage return gets a leading apostrophe."""
+    text = "" if cell is None else str(cell)
+    if text[:1] in ("\t", "\r") or text.lstrip()[:1] in _FORMULA_START:
+        return "'" + text
+    return text
+
+
+class _DefusedWriter:
+    """csv.writer with every cell defused: no writer can forget one."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._writer = csv.writer(buffer)
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([defused(cell) for cell in row])
+
+
+def csv_writer(buffer: io.StringIO) -> _DefusedWriter:
+    """The writer for every CSV Heard writes."""
+    return _DefusedWriter(buffer)

@@ -138,8 +138,9 @@ def notify_legal(session: Session, complaint: Complaint, recipients: list[str], 
         )
 
 
-def keep_evidence(session: Session, complaint: Complaint, event: AuditEvent, channel: str, now: datetime) -> None:
-    """The complete record as a file in the card's thread, built when it is sent (so it includes this request)."""
+def keep_evidence(session: Session, complaint: Complaint, event: AuditEvent, to: str, now: datetime) -> None:
+    """The complete record as a file sent privately to `to` (the person who asked, by DM, or EVIDENCE_CHANNEL),
+    never into the card's public thread; built when it is sent (so it includes this request)."""
     session.flush()  # the event's id names the file
     delivery.refresh(
         session,
@@ -148,7 +149,7 @@ def keep_evidence(session: Session, complaint: Complaint, event: AuditEvent, cha
         complaint_id=complaint.id,
         ref_id=event.id,
         now=now,
-        payload={"to": channel, delivery.UPLOAD: True},
+        payload={"to": to, delivery.UPLOAD: True},
         fresh=True,
     )
 
@@ -168,15 +169,45 @@ def _row(row: Base) -> dict[str, Any]:
     return {attribute.key: _plain(getattr(row, attribute.key)) for attribute in inspect(row).mapper.column_attrs}
 
 
+# The columns whose words the source's payload (`raw`) repeats: the payload keeps its shape, not a second copy.
+_REPEATED_IN_RAW = ("text", "author_name", "author_handle", "url")
+
+
+def _post_row(row: Complaint | ComplaintPost, name: str) -> dict[str, Any]:
+    """A post's row with its `raw` payload holding no second copy of personal data: a string there that repeats one
+    of the row's columns becomes {"same_as": "<name>.<column>"}."""
+    record = _row(row)
+    stored = {
+        value: f"{name}.{column}"
+        for column in _REPEATED_IN_RAW
+        if isinstance(value := record.get(column), str) and value.strip("@ ")
+    }
+    if record.get("raw") is not None and stored:
+        record["raw"] = _without_copies(record["raw"], {value.strip("@ "): ref for value, ref in stored.items()})
+    return record
+
+
+def _without_copies(value: Any, stored: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        ref = stored.get(value.strip("@ \t\r\n"))
+        return {"same_as": ref} if ref is not None else value
+    if isinstance(value, list):
+        return [_without_copies(item, stored) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_copies(item, stored) for key, item in value.items()}
+    return value
+
+
 def evidence_record(session: Session, complaint: Complaint, now: datetime) -> dict[str, Any]:
-    """Everything Heard holds about the complaint: the post as the source sent it (`complaint.raw`), the posts
-    that joined it, every audit event, and every other record that names it (escalations, follow-ups, replies,
+    """Everything Heard holds about the complaint: the post as the source sent it (`complaint.raw`, its words said
+    once: where the payload repeats the text, the author or the link it points to the column), the posts that
+    joined it, every audit event, and every other record that names it (escalations, follow-ups, replies,
     write-up, and whatever later features add), plus the author's standing."""
     record: dict[str, Any] = {
         "kept_at": now.astimezone(UTC).isoformat(),
-        "complaint": _row(complaint),
+        "complaint": _post_row(complaint, "complaint"),
         "conversation": [
-            _row(post)
+            _post_row(post, "post")
             for post in session.scalars(
                 select(ComplaintPost).where(ComplaintPost.complaint_id == complaint.id).order_by(ComplaintPost.id)
             )
@@ -251,7 +282,7 @@ class ModerationProjections:
         event = session.get(AuditEvent, row.ref_id)
         if complaint is None or event is None:
             return None
-        if complaint.slack_ts is None or complaint.slack_channel is None:
-            raise NotReady  # the file goes into the card's thread
-        upload = evidence_file(session, complaint, event, now, self.timezone)
-        return Outgoing(complaint.slack_channel, Message(text=upload.title), thread_ts=complaint.slack_ts, file=upload)
+        to = str(row.payload["to"])
+        with speaking_to(self.languages, session, to):  # the person who asked, or EVIDENCE_CHANNEL
+            upload = evidence_file(session, complaint, event, now, self.timezone)
+        return Outgoing(to, Message(text=upload.title), file=upload)

@@ -2,7 +2,8 @@
 
 Every list is cut to fit Block Kit (a section's text at most 3,000 characters, a field 2,000) and says how many
 it left out ("… and 12 more"); untrusted text (authors' handles, sources, categories) is escaped, and sections that
-carry it are `verbatim` so Slack adds no links or mentions of its own.
+carry it are `verbatim` so Slack adds no links or mentions of its own. E-mail addresses, phone numbers and card
+numbers in handles and write-ups are masked: the digest goes beyond the care team's cards (a channel, DMs).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.blocks.text import ELLIPSIS, link_to, mention, safe_mrkdwn, safe_plain,
 from bot.blocks.when import clock, span
 from bot.digest import UNCATEGORISED, Breach, Counted, Digest, HourCount, PeriodFigures, WriteUpItem
 from bot.i18n import _, _c, n_
+from bot.personal_data import mask
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -552,8 +554,8 @@ def _write_up_list(write_ups: Sequence[WriteUpItem]) -> str:
             complaint=_complaint_link(item.complaint_id, item.permalink),
             author=_handle(item.author_handle),
             person=mention(item.written_by),
-            what_happened=safe_mrkdwn(item.what_happened, 300),
-            what_we_learned=safe_mrkdwn(item.what_we_learned, 300),
+            what_happened=safe_mrkdwn(mask(item.what_happened), 300),
+            what_we_learned=safe_mrkdwn(mask(item.what_we_learned), 300),
         )
         for item in write_ups
     ]
@@ -619,7 +621,8 @@ def _fit(text: str, limit: int) -> str:
 
 
 def _handle(handle: str) -> str:
-    return f"@{safe_mrkdwn(handle.lstrip('@'), HANDLE_LIMIT)}"
+    # A source may name its customers by e-mail address or phone number; the digest leaves the care team's cards.
+    return f"@{safe_mrkdwn(mask(handle.lstrip('@')), HANDLE_LIMIT)}"
 
 
 def _complaint_link(complaint_id: int, permalink: str | None) -> str:

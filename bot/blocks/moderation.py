@@ -342,7 +342,8 @@ def moderation_log_words(event: AuditEvent, who: str) -> str:
             return _("%(who)s blocked the author (muted on the source)", who=who)
         return _("%(who)s blocked the author (recorded in Heard)", who=who)
     if event.action == Action.KEEP_EVIDENCE.value:
-        return _("%(who)s kept the evidence: the complete record, in the file below", who=who)
+        # Translators: in the card's public thread; the file itself went to a DM or a private channel.
+        return _("%(who)s kept the evidence: the complete record was sent privately", who=who)
     if detail.get("edited"):
         return _("%(who)s edited the write-up", who=who)
     return _("%(who)s wrote it up", who=who)

@@ -19,6 +19,7 @@ from bot import i18n, lifecycle, projections, routes, sla
 from bot.assignment import BY_ROTATION, Assigner
 from bot.delivery import utcnow
 from bot.lifecycle import Action, Actor, Status
+from bot.personal_data import mask_card_numbers, mask_card_numbers_in
 from bot.platforms.base import NewComplaint, PostUpdate, UpdateKind
 from bot.platforms.webhook import KEY as WEBHOOK
 from bot.platforms.webhook.ingest import storable_words
@@ -289,9 +290,9 @@ class IntakeUseCases(UseCases):
                 if new.lang not in (None, "", "und")
                 else self.settings.customer_languages.detect(new.text),
                 "conversation_id": new.conversation_id,
-                "text": storable_words(new.text),
+                "text": _stored_words(new.text),
                 "url": new.url,
-                "raw": new.raw,
+                "raw": mask_card_numbers_in(new.raw),
                 "posted_at": posted_at,
                 "received_at": now,
                 "status": Status.NEW.value,
@@ -329,11 +330,11 @@ class IntakeUseCases(UseCases):
             complaint_id=complaint.id,
             source=new.source,
             external_id=new.external_id,
-            text=storable_words(new.text),
+            text=_stored_words(new.text),
             url=new.url,
             posted_at=self._posted(new, now),
             received_at=now,
-            raw=new.raw,
+            raw=mask_card_numbers_in(new.raw),
         )
         session.add(post)
         session.flush()
@@ -382,13 +383,14 @@ class IntakeUseCases(UseCases):
         detail: dict[str, object] = {"external_id": update.external_id}
         if update.kind == UpdateKind.EDITED:
             before = post.text if post is not None else complaint.text
-            if update.text is None or update.text == before:
+            after = _stored_words(update.text) if update.text is not None else None
+            if after is None or after == before:
                 return  # a redelivery of an edit already applied
-            detail.update({"before": before, "after": update.text})
+            detail.update({"before": before, "after": after})
             if post is not None:
-                post.text = update.text
+                post.text = after
             else:
-                complaint.text = update.text
+                complaint.text = after
                 complaint.edited_at = update.at
                 # The edit may add personal data or a threat: triage again (it never lowers what was found).
                 _apply_triage(complaint, triage(update.text, complaint.author_followers, self.settings.triage))
@@ -458,6 +460,12 @@ class _NewRow:
             self.values[name] = value
         else:
             raise AttributeError(name)
+
+
+def _stored_words(text: str) -> str:
+    """A customer's words as Heard keeps them: card numbers masked before anything is stored (so no card, thread,
+    export, search index or evidence file holds one); triage has read the words as written."""
+    return storable_words(mask_card_numbers(text))
 
 
 def _conversation_key(post: NewComplaint) -> tuple[str, str, str] | None:

@@ -1,6 +1,7 @@
 """Moderation, never deletion: hide (on the source where its API allows, else in Heard), flag a threat to Legal,
 warn an author (a strike) and, after STRIKES_BEFORE_BLOCK strikes, block them (recorded; muted on X where the API
-allows), keep the evidence as a file in the card's thread, and write up hard cases for the weekly digest.
+allows), keep the evidence as a file sent privately (the asker's DM, or EVIDENCE_CHANNEL), and write up hard cases
+for the weekly digest.
 
 Each is a use case like the card's other buttons: who asks, lock, lifecycle (an audit event), card and thread log
 refreshed through the outbox. Calls to X happen before the lock is taken, with a short timeout (someone waits on
@@ -301,14 +302,13 @@ class ModerationUseCases(UseCases):
                 .limit(1)
             )
             if latest == Action.KEEP_EVIDENCE.value:
-                # A double click, or nothing new since: the file already in the thread is the complete record.
-                return Outcome(
-                    changed=False, notice=_("The evidence file in the thread is already the complete record.")
-                )
+                # A double click, or nothing new since: the file already sent is the complete record.
+                return Outcome(changed=False, notice=_("The evidence file already sent is the complete record."))
             outcome = lifecycle.apply(session, complaint, Action.KEEP_EVIDENCE, requester.actor, now)
             assert outcome.event is not None
-            channel = complaint.slack_channel or self.settings.heard_channel
-            moderation.keep_evidence(session, complaint, outcome.event, channel, now)
+            # It holds the customer's personal data: privately, never into the card's public thread.
+            to = self.settings.evidence_channel or requester.user_id
+            moderation.keep_evidence(session, complaint, outcome.event, to, now)
             return outcome
 
         self._change(complaint_id, requester, keep_now)

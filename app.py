@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
 
+from bot import masked_logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.delivery import DeliveryWorker
 from bot.delivery.direct import SlackDirect
@@ -307,6 +308,7 @@ def open_rotations(settings: Settings) -> RotationsFile | None:
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("waitress.queue").addFilter(OncePerInterval())
+    masked_logs.install(logging.getLogger().handlers)  # no e-mail, phone or card number in any line
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import Heard
-from bot import projections
+from bot import masked_logs, projections
 from bot.config import Settings, format_duration, load_settings
 from bot.delivery import utcnow
 from sandbox import settings as sandbox_settings
@@ -330,6 +330,7 @@ def main(values: Mapping[str, str]) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    masked_logs.install(logging.getLogger().handlers)  # as `python app.py serve` does
     try:
         sandbox = start(port=int(port_text), policy=values)
     except OSError as error:

@@ -1,6 +1,6 @@
 """Moderation end to end, as a care team lives it: hide (on X where the API allows, else in Heard, and saying so),
 flag a threat to Legal, warn an author until Block is suggested, block (recorded, muted on X), keep the evidence as
-a file in the card's thread, and write up a hard case for the weekly digest. Never delete."""
+a file sent to whoever asked, and write up a hard case for the weekly digest. Never delete."""
 
 from __future__ import annotations
 
@@ -283,7 +283,7 @@ def test_block_on_a_webhook_source_is_recorded_in_heard_only(
 # -- evidence --------------------------------------------------------------------------------------------------------
 
 
-def test_keep_evidence_uploads_the_complete_record_into_the_cards_thread(
+def test_keep_evidence_sends_the_complete_record_to_whoever_asked(
     x_api: tuple[FakeX, ModerationX], start: Callable, fake_slack: FakeSlack, database: Database
 ) -> None:
     people, customer, _ = start()
@@ -296,7 +296,8 @@ def test_keep_evidence_uploads_the_complete_record_into_the_cards_thread(
 
     fake_slack.wait_for("files.completeUploadExternal")
     [upload] = fake_slack.files()
-    assert upload["thread_ts"] == card["ts"] and upload["channels"] == [CHANNEL]
+    # By DM: it holds the customer's personal data, so never the card's public thread (tests/test_personal_data.py).
+    assert upload["thread_ts"] is None and upload["channels"] == [fake_slack.dm_channel(ANA)]
     assert upload["name"].startswith("heard-complaint-1-evidence-") and upload["name"].endswith(".json")
     record = json.loads(fake_slack.file(upload["id"])["content"])
     assert record["complaint"]["text"] == "Your driver threatened me"
@@ -306,7 +307,7 @@ def test_keep_evidence_uploads_the_complete_record_into_the_cards_thread(
     thread_shows(people, "kept the evidence", card)
 
     people.click(ANA, "Keep evidence")  # nothing new since: no second file
-    people.told(ANA, "already the complete record")
+    people.told(ANA, "already sent is the complete record")
     assert len(fake_slack.files()) == 1
     assert len(audit(database, "evidence kept")) == 1
     assert fake_slack.problems == []

@@ -337,11 +337,12 @@ def test_the_attainment_csv_has_the_same_figures(
 
 def test_csv_cells_are_defused() -> None:
     from bot.attainment import Bucket, ClockFigures, Row
-    from bot.export import _attainment_row
+    from bot.export import _attainment_row, csv_writer
 
     row = Row("agent", "=cmd|' /C calc'!A0", ClockFigures(), ClockFigures())
-    cells = _attainment_row(Bucket("day", date(2026, 11, 10), date(2026, 11, 10), row), row)
-    assert cells[4].startswith("'=")
+    written = io.StringIO()
+    csv_writer(written).writerow(_attainment_row(Bucket("day", date(2026, 11, 10), date(2026, 11, 10), row), row))
+    assert next(csv.reader(io.StringIO(written.getvalue())))[4].startswith("'=")
 
 
 # -- the arithmetic ----------------------------------------------------------------------------------------------------

@@ -115,9 +115,7 @@ def mask_card_numbers(text: str, rules: PersonalRules | None = None) -> str:
     """`text` with its card numbers masked down to their last four digits (`•••• •••• •••• 1111`)."""
     if _digit_count(text) < 13:
         return text
-    return _masked(
-        text, [found for found in _numbers(text, rules or _every_language(), every_one=True) if found.kind == CARD]
-    )
+    return _masked(text, list(_numbers(text, rules or _every_language(), every_one=True, cards_only=True)))
 
 
 def mask_card_numbers_in(value: Any, rules: PersonalRules | None = None) -> Any:
@@ -202,24 +200,27 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _numbers(text: str, rules: PersonalRules, *, every_one: bool) -> Iterator[Found]:
-    """The phone and card numbers in `text`; unless `every_one`, only cards once a phone is found (the flag needs no
-    more). Most posts have fewer than nine digits in all, so that is checked first."""
-    if _digit_count(text) < 9:
+def _numbers(text: str, rules: PersonalRules, *, every_one: bool, cards_only: bool = False) -> Iterator[Found]:
+    """The phone and card numbers in `text` (only cards when `cards_only`: no number is read as a phone, which is
+    most of the cost); unless `every_one`, only cards once a phone is found (the flag needs no more). Most posts have
+    fewer than nine digits in all, so that is checked first."""
+    if _digit_count(text) < (13 if cards_only else 9):
         return
     has_slash = "/" in text
     phone = False
     for match in _NUMBER.finditer(text):
         digits = len(match.group().translate(_ONLY_DIGITS))
-        if digits < (13 if phone and not every_one else 9):
+        if digits < (13 if cards_only or (phone and not every_one) else 9):
             continue
-        found = _number_kind(text, match.start(), match.end(), has_slash, rules)
+        found = _number_kind(text, match.start(), match.end(), has_slash, rules, cards_only)
         if found is not None:
             phone = phone or found.kind == PHONE
             yield found
 
 
-def _number_kind(text: str, start: int, end: int, has_slash: bool, personal: PersonalRules) -> Found | None:
+def _number_kind(
+    text: str, start: int, end: int, has_slash: bool, personal: PersonalRules, cards_only: bool = False
+) -> Found | None:
     """A phone or card number in the run text[start:end] (its span narrowed to the number), or None; every doubt
     resolves to None."""
     if start and text[start - 1] in "+(":
@@ -263,7 +264,7 @@ def _number_kind(text: str, start: int, end: int, has_slash: bool, personal: Per
         # Real card numbers start with 2-6 (Mastercard; Amex, Diners, JCB; Visa; Mastercard, Maestro; Discover,
         # UnionPay); requiring that halves the long ids that pass Luhn by chance.
         return Found(CARD, start, end)
-    if len(digits) > 15 or label in personal.card_words:
+    if cards_only or len(digits) > 15 or label in personal.card_words:
         return None  # "smart card no: 10052474284" is not a phone; for cards "card" is apt
     groups = _DIGIT_GROUP.findall(number)[1 if number.startswith("+") else 0 :]
     if len(groups) > 1 and max(map(len, groups)) > 10:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from app import Heard
 from bot.export import defused
+from bot.personal_data import mask_card_numbers
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from storage.db import Database
@@ -105,6 +106,29 @@ def test_a_card_number_read_from_x_is_masked_before_it_is_filed(
     everything = complaint.text + json.dumps(complaint.raw, ensure_ascii=False)
     assert MASKED_CARD in everything and holds_none(everything, CARD_IN_FULL)
     assert complaint.raw["post"]["author_id"] == MARIA.id  # a long id is an identifier, not a card number
+
+
+def last_four(digits: str) -> str:
+    return MASKED_CARD.replace("1111", digits)
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("Visa 4111-1111-1111-1111 please refund", f"Visa {last_four('1111')} please refund"),
+        ("mastercard 5555555555554444", f"mastercard {last_four('4444')}"),
+        ("amex 3782 822463 10005.", f"amex {last_four('0005')}."),
+        ("old visa 4222222222222", f"old visa {last_four('2222')}"),
+        ("unionpay 6222 0290 0000 0000 019", f"unionpay {last_four('0019')}"),
+        ("4111 1111 1111 1112 fails the Luhn check", None),
+        ("order no. 4111111111111111 never came", None),
+        ("call me on +358 40 123 4567 or 0888 123 456", None),
+        ("see x.com/acme/status/1578516295611748353", None),
+        ("tracking 1234567890123", None),
+    ],
+)
+def test_card_numbers_are_told_from_order_and_phone_numbers(written: str, kept: str | None) -> None:
+    assert mask_card_numbers(written) == (kept if kept is not None else written)
 
 
 # -- what leaves the cards: the export and the digest ------------------------------------------------------------

@@ -280,7 +280,7 @@ class IntakeUseCases(UseCases):
                 ),
                 "external_id": new.external_id,
                 "author_handle": new.author_handle,
-                "author_name": storable_words(new.author_name) if new.author_name else None,
+                "author_name": _stored_words(new.author_name) if new.author_name else None,
                 "author_id": new.author_id,
                 "author_followers": new.author_followers,
                 "author_verified": new.author_verified,

@@ -28,12 +28,15 @@ from storage.db import Database
 from storage.models import AuditEvent, Complaint
 from tests.care_team import CareTeam, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET, heard_environment
+from tests.meta_desk import MetaDesk
 from tests.support import HeardProcess, Ingester
 from tests.test_lookups import BOSS, Desk, complaint_numbers, desk, shown
+from tests.test_meta_facebook import change_value, comment_on_the_page, graph, start
 from tests.test_moderation import x_api
 from tests.x_api import BRAND_ID, MARIA, FakeX, ModerationX, page, post
 
-__all__ = ["desk", "x_api"]  # fixtures shared with test_lookups and test_moderation
+# Fixtures shared with test_lookups, test_meta_facebook and test_moderation.
+__all__ = ["desk", "graph", "start", "x_api"]
 
 CARD_NUMBER = "4111 1111 1111 1111"
 E_MAIL = "maria.lopez84@example.com"
@@ -106,6 +109,24 @@ def test_a_card_number_read_from_x_is_masked_before_it_is_filed(
     everything = complaint.text + json.dumps(complaint.raw, ensure_ascii=False)
     assert MASKED_CARD in everything and holds_none(everything, CARD_IN_FULL)
     assert complaint.raw["post"]["author_id"] == MARIA.id  # a long id is an identifier, not a card number
+
+
+def test_a_facebook_comment_and_its_edit_keep_no_card_number(start: Callable[..., MetaDesk]) -> None:
+    meta = start()
+    comment = comment_on_the_page(meta, "Charged twice, nobody answers")
+    meta.cards(1)
+    edited = meta.graph.webhook_delivery_for(comment, verb="edited")
+    change_value(edited)["message"] = WORDS
+
+    assert meta.deliver(edited).status == 200
+
+    card = meta.team.card_shows("edited by the author")
+    assert MASKED_CARD in visible_text(card) and E_MAIL in visible_text(card)
+    [event] = meta.events("edited by the author")
+    [complaint] = meta.complaints()
+    for kept in (event.detail["after"], complaint.text, json.dumps(complaint.raw, ensure_ascii=False)):
+        assert holds_none(kept, CARD_IN_FULL)
+    assert MASKED_CARD in complaint.text and "card number" in complaint.personal_data  # triage read the edit
 
 
 def last_four(digits: str) -> str:

@@ -30,6 +30,7 @@ from storage.models import AuditEvent, Base, Complaint, ComplaintPost, Delivery,
 THREAT_NOTICE = "threat_notice"
 EVIDENCE = "evidence"
 LEGAL = "legal"  # the directory department that hears about threats
+PRIVATELY = "privately"  # an evidence row's payload: "to" is the asker's DM or EVIDENCE_CHANNEL
 # Tables that are the complaint's record (everything with a complaint_id) except the outbox, which is Slack's copy.
 NOT_EVIDENCE = {Delivery.__tablename__}
 
@@ -138,9 +139,15 @@ def notify_legal(session: Session, complaint: Complaint, recipients: list[str], 
         )
 
 
+def evidence_recipient(settings: Settings, asked_by: str) -> str:
+    """Where an evidence file goes: it holds the customer's personal data, so EVIDENCE_CHANNEL (private), else the
+    DM of whoever asked; never the card's public thread."""
+    return settings.evidence_channel or asked_by
+
+
 def keep_evidence(session: Session, complaint: Complaint, event: AuditEvent, to: str, now: datetime) -> None:
-    """The complete record as a file sent privately to `to` (the person who asked, by DM, or EVIDENCE_CHANNEL),
-    never into the card's public thread; built when it is sent (so it includes this request)."""
+    """The complete record as a file sent privately to `to` (`evidence_recipient`), built when it is sent (so it
+    includes this request)."""
     session.flush()  # the event's id names the file
     delivery.refresh(
         session,
@@ -149,7 +156,7 @@ def keep_evidence(session: Session, complaint: Complaint, event: AuditEvent, to:
         complaint_id=complaint.id,
         ref_id=event.id,
         now=now,
-        payload={"to": to, delivery.UPLOAD: True},
+        payload={"to": to, delivery.UPLOAD: True, PRIVATELY: True},
         fresh=True,
     )
 
@@ -282,7 +289,8 @@ class ModerationProjections:
         event = session.get(AuditEvent, row.ref_id)
         if complaint is None or event is None:
             return None
-        to = str(row.payload["to"])
+        # Rows queued before evidence went privately named the card's channel: whoever asked gets those too.
+        to = str(row.payload["to"]) if row.payload.get(PRIVATELY) else evidence_recipient(self.settings, event.actor)
         with speaking_to(self.languages, session, to):  # the person who asked, or EVIDENCE_CHANNEL
             upload = evidence_file(session, complaint, event, now, self.timezone)
         return Outgoing(to, Message(text=upload.title), file=upload)

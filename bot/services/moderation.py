@@ -306,8 +306,7 @@ class ModerationUseCases(UseCases):
                 return Outcome(changed=False, notice=_("The evidence file already sent is the complete record."))
             outcome = lifecycle.apply(session, complaint, Action.KEEP_EVIDENCE, requester.actor, now)
             assert outcome.event is not None
-            # It holds the customer's personal data: privately, never into the card's public thread.
-            to = self.settings.evidence_channel or requester.user_id
+            to = moderation.evidence_recipient(self.settings, requester.user_id)
             moderation.keep_evidence(session, complaint, outcome.event, to, now)
             return outcome
 

@@ -184,14 +184,18 @@ def _post_row(row: Complaint | ComplaintPost, name: str) -> dict[str, Any]:
     """A post's row with its `raw` payload holding no second copy of personal data: a string there that repeats one
     of the row's columns becomes {"same_as": "<name>.<column>"}."""
     record = _row(row)
-    stored = {
-        value: f"{name}.{column}"
+    if record.get("raw") is not None:
+        record["raw"] = _without_copies(record["raw"], _said_in(record, name))
+    return record
+
+
+def _said_in(record: Mapping[str, Any], name: str) -> dict[str, str]:
+    """The words of a post's row that its other records repeat, each with where it is said: {value: "name.column"}."""
+    return {
+        value.strip("@ "): f"{name}.{column}"
         for column in _REPEATED_IN_RAW
         if isinstance(value := record.get(column), str) and value.strip("@ ")
     }
-    if record.get("raw") is not None and stored:
-        record["raw"] = _without_copies(record["raw"], {value.strip("@ "): ref for value, ref in stored.items()})
-    return record
 
 
 def _without_copies(value: Any, stored: Mapping[str, str]) -> Any:
@@ -236,7 +240,9 @@ def evidence_record(session: Session, complaint: Complaint, now: datetime) -> di
         rows = session.scalars(select(model).where(model.__table__.c.complaint_id == complaint.id).order_by(primary))
         record[table] = [_row(row) for row in rows]
     author = author_row(session, complaint)
-    record["author_standing"] = _row(author) if author else None
+    # The author's standing names them as the complaint does: said once.
+    standing = _row(author) if author else None
+    record["author_standing"] = _without_copies(standing, _said_in(record["complaint"], "complaint"))
     return record
 
 

@@ -299,6 +299,7 @@ def debug_heard(fake_slack: FakeSlack, database_url: str) -> Iterator[tuple[Hear
     yield process, lines
     process.stop()
     reader.join(10)
+    process.process.stderr.close()
 
 
 def test_at_debug_level_no_log_line_holds_an_e_mail_phone_or_card_number(

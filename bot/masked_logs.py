@@ -6,7 +6,7 @@ Slack sends back, and an error may quote a post.
 whichever logger made them (a filter on a logger would miss what its children propagate), and none below the
 effective level: those are dropped before any handler is asked. It masks the formatted message (args included), a
 traceback and a stack, with the patterns of `bot/personal_data.py` (compiled once; a line without "@" and with
-fewer than nine digits costs two counts).
+fewer than nine digits costs a few counts).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Luhn check; a number a word names as an identifier ("order no. ...") is neither 
 words and phone regions come from the languages' triage files (`[personal_data]` in bot/triage_words/<code>.toml).
 
 Text comes from strangers, so every regex here is linear (no nested ambiguous quantifiers, nothing rescanned from
-every position). Most texts have no "@" and fewer than nine digits, and cost two counts.
+every position). Most texts have no "@" and fewer than nine digits, which a few counts tell.
 """
 
 from __future__ import annotations

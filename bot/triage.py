@@ -39,6 +39,7 @@ __all__ = [
     "languages_with_words",
     "parse_categories",
     "parse_word_list",
+    "personal_rules",
     "personal_rules_of_every_language",
     "triage",
 ]
@@ -493,3 +494,9 @@ def personal_rules_of_every_language() -> PersonalRules:
     """What masking recognises (bot/personal_data.py): the identifier words and phone regions of every language with
     a triage file, whatever CUSTOMER_LANGUAGES says, since a log line or an export may hold any of them."""
     return _personal_rules([language_words(code) for code in languages_with_words()])
+
+
+def personal_rules(rules: TriageRules) -> PersonalRules:
+    """The personal-data rules triage applies with these rules (their languages): intake masks card numbers with
+    them, so a post flagged "card number" is a post whose card number is masked."""
+    return _compiled(rules.urgent_words, rules.threat_words, rules.categories, rules.languages).personal

@@ -19,14 +19,14 @@ from bot import i18n, lifecycle, projections, routes, sla
 from bot.assignment import BY_ROTATION, Assigner
 from bot.delivery import utcnow
 from bot.lifecycle import Action, Actor, Status
-from bot.personal_data import mask_card_numbers, mask_card_numbers_in
+from bot.personal_data import PersonalRules, mask_card_numbers, mask_card_numbers_in
 from bot.platforms.base import NewComplaint, PostUpdate, UpdateKind
 from bot.platforms.webhook import KEY as WEBHOOK
 from bot.platforms.webhook.ingest import storable_words
 from bot.services import storms
 from bot.services.base import MAX_CLOCK_SKEW, Context, IngestResult, UseCases
 from bot.sla import Clock
-from bot.triage import Triage, triage
+from bot.triage import Triage, personal_rules, triage
 from storage.models import AuditEvent, Complaint, ComplaintPost, Delivery
 
 log = logging.getLogger("heard.services")
@@ -41,6 +41,8 @@ class IntakeUseCases(UseCases):
     def __init__(self, context: Context) -> None:
         super().__init__(context)
         self.assigner = Assigner(context.settings, context.rotations, context.database.engine)
+        # Card numbers are masked by the rules triage flags them by (bot/personal_data.py).
+        self._personal = personal_rules(context.settings.triage)
 
     def ingest(self, new: NewComplaint) -> IngestResult:
         """Commit a complaint and its card's delivery together; the same (source, id) again is a duplicate."""
@@ -280,7 +282,7 @@ class IntakeUseCases(UseCases):
                 ),
                 "external_id": new.external_id,
                 "author_handle": new.author_handle,
-                "author_name": _stored_words(new.author_name) if new.author_name else None,
+                "author_name": _stored_words(new.author_name, self._personal) if new.author_name else None,
                 "author_id": new.author_id,
                 "author_followers": new.author_followers,
                 "author_verified": new.author_verified,
@@ -290,9 +292,9 @@ class IntakeUseCases(UseCases):
                 if new.lang not in (None, "", "und")
                 else self.settings.customer_languages.detect(new.text),
                 "conversation_id": new.conversation_id,
-                "text": _stored_words(new.text),
+                "text": _stored_words(new.text, self._personal),
                 "url": new.url,
-                "raw": mask_card_numbers_in(new.raw),
+                "raw": mask_card_numbers_in(new.raw, self._personal),
                 "posted_at": posted_at,
                 "received_at": now,
                 "status": Status.NEW.value,
@@ -330,11 +332,11 @@ class IntakeUseCases(UseCases):
             complaint_id=complaint.id,
             source=new.source,
             external_id=new.external_id,
-            text=_stored_words(new.text),
+            text=_stored_words(new.text, self._personal),
             url=new.url,
             posted_at=self._posted(new, now),
             received_at=now,
-            raw=mask_card_numbers_in(new.raw),
+            raw=mask_card_numbers_in(new.raw, self._personal),
         )
         session.add(post)
         session.flush()
@@ -383,7 +385,7 @@ class IntakeUseCases(UseCases):
         detail: dict[str, object] = {"external_id": update.external_id}
         if update.kind == UpdateKind.EDITED:
             before = post.text if post is not None else complaint.text
-            after = _stored_words(update.text) if update.text is not None else None
+            after = _stored_words(update.text, self._personal) if update.text is not None else None
             if after is None or after == before:
                 return  # a redelivery of an edit already applied
             detail.update({"before": before, "after": after})
@@ -462,10 +464,10 @@ class _NewRow:
             raise AttributeError(name)
 
 
-def _stored_words(text: str) -> str:
+def _stored_words(text: str, personal: PersonalRules) -> str:
     """A customer's words as Heard keeps them: card numbers masked before anything is stored (so no card, thread,
     export, search index or evidence file holds one); triage has read the words as written."""
-    return storable_words(mask_card_numbers(text))
+    return storable_words(mask_card_numbers(text, personal))
 
 
 def _conversation_key(post: NewComplaint) -> tuple[str, str, str] | None:

@@ -296,7 +296,7 @@ def test_keep_evidence_sends_the_complete_record_to_whoever_asked(
 
     fake_slack.wait_for("files.completeUploadExternal")
     [upload] = fake_slack.files()
-    # By DM: it holds the customer's personal data, so never the card's public thread (tests/test_personal_data.py).
+    # By DM: it holds the customer's personal data, so never the card's public thread (tests/test_personal_data_masking.py).
     assert upload["thread_ts"] is None and upload["channels"] == [fake_slack.dm_channel(ANA)]
     assert upload["name"].startswith("heard-complaint-1-evidence-") and upload["name"].endswith(".json")
     record = json.loads(fake_slack.file(upload["id"])["content"])

@@ -128,7 +128,7 @@ class Heard:
             wake_at=self.scheduler.wake_at,
             platforms=self.platforms,
             rotations=self.rotations,
-            deliver_now=self.delivery.deliver_now,
+            prompt=self.delivery,
             languages=self.languages,
         )
         self.services = Services(context, templates)

@@ -23,7 +23,7 @@ from sqlalchemy import select
 import bot.services.base
 from app import Heard
 from bot import projections
-from bot.blocks import Message, home, lookups, modals
+from bot.blocks import Message, as_dicts, home, lookups, modals
 from bot.blocks.language import CHOOSE_LANGUAGE, FOLLOW_SLACK, NAMES, language_picker, with_language_picker
 from bot.delivery import NotReady
 from bot.delivery.direct import SlackUnavailable
@@ -375,7 +375,7 @@ def test_slack_locales_map_to_heards_languages_and_anything_else_to_the_teams() 
 
 def test_the_picker_speaks_the_pseudo_language_but_names_each_language_in_its_own() -> None:
     with speaking(PSEUDO):
-        [_, section] = [block.to_dict() for block in language_picker("el")]
+        [_, section] = as_dicts(language_picker("el"))
     select = section["accessory"]
     assert section["text"]["text"].startswith("⟦") and section["text"]["text"].endswith("⟧")
     assert select["placeholder"]["text"] == "⟦Language⟧"

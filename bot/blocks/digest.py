@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.attainment import DAY, Attainment, Bucket, ClockFigures, Row
-from bot.blocks import Message, context_line
+from bot.blocks import Message, as_dicts, context_line
 from bot.blocks.figures import MINUS, day_range, day_words, hour_range, number, percent, signed, weekday
 from bot.blocks.text import ELLIPSIS, link_to, mention, safe_mrkdwn, safe_plain, utf16_length
 from bot.blocks.when import clock, span
@@ -61,7 +61,7 @@ def digest_message(digest: Digest, tz: ZoneInfo, now: datetime) -> Message:
         blocks.extend(_patterns(digest))
     if digest.weekly and digest.write_ups:
         blocks.append(_section(_write_up_list(digest.write_ups)))
-    return Message(text=_fallback(digest, now, tz), blocks=[block.to_dict() for block in blocks])
+    return Message(text=_fallback(digest, now, tz), blocks=as_dicts(blocks))
 
 
 # -- the period ------------------------------------------------------------------------------------------------------

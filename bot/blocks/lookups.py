@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, context_line, customer_words, ids
+from bot.blocks import Message, as_dicts, context_line, customer_words, ids
 from bot.blocks.digest import attainment_blocks
 from bot.blocks.events import EVENT_SENTENCES
 from bot.blocks.figures import compact, number, percent, short_day
@@ -114,7 +114,7 @@ def _section(text: str) -> SectionBlock:
 
 
 def _message(text: str, blocks: Iterable[Block]) -> Message:
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def bold(text: str) -> str:

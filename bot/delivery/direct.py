@@ -1,6 +1,7 @@
 """Slack calls that cannot wait in the outbox: opening a modal (its trigger lives 3 s and works once), reading who
 belongs to a user group, publishing a person's App Home (a view of state: the next opening publishes it again,
-so one lost is harmless), and `users.info` (a person's name and Slack locale, cached for an hour). Failures are
+so one lost is harmless), and `users.info` (a person's name, Slack locale and whether they are a guest, cached for an
+hour). Failures are
 reported to the caller, never retried behind its back."""
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ class SlackDirect:
         cached (bot/languages.py then speaks the team's language)."""
         return self._person(user).locale
 
+    def is_guest(self, user: str) -> bool:
+        """Whether `user` is a guest account (multi- or single-channel: `is_restricted` / `is_ultra_restricted`),
+        from the same hour-long cache. Raises SlackUnavailable when Slack does not answer and nothing is cached, so
+        a permission check refuses rather than guesses (bot/roles.py)."""
+        return self._person(user).guest
+
     def _person(self, user: str) -> _Person:
         now = time.monotonic()
         with self._lock:
@@ -104,7 +111,11 @@ class SlackDirect:
             raise SlackUnavailable("Slack did not say who this is; try again soon.") from error
         profile = found.get("profile") or {}
         name = str(profile.get("real_name") or profile.get("display_name") or "").strip() or None
-        person = _Person(name=name, locale=str(found.get("locale") or "").strip() or None)
+        person = _Person(
+            name=name,
+            locale=str(found.get("locale") or "").strip() or None,
+            guest=bool(found.get("is_restricted") or found.get("is_ultra_restricted")),
+        )
         with self._lock:
             self._people[user] = (now, person)
         return person
@@ -112,7 +123,9 @@ class SlackDirect:
 
 @dataclass(frozen=True)
 class _Person:
-    """What Heard keeps of `users.info`: the name for replies, the locale for the person's own views."""
+    """What Heard keeps of `users.info`: the name for replies, the locale for the person's own views, and whether
+    they are a guest (never on the care team)."""
 
     name: str | None
     locale: str | None
+    guest: bool

@@ -15,9 +15,9 @@ from bot.config import ConfigError, load_settings, parse_duration
 ROOT = Path(__file__).resolve().parent.parent
 VALID = {
     "SLACK_BOT_TOKEN": "xoxb-123-abc",
-    "SLACK_SIGNING_SECRET": "shh-signing",
+    "SLACK_SIGNING_SECRET": "shh-signing-0123456789abcdef01234",
     "HEARD_CHANNEL": "C0123ABCD",
-    "INGEST_SECRET": "shh-ingest",
+    "INGEST_SECRET": "shh-ingest-0123456789abcdef012345",
 }
 
 

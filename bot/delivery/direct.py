@@ -21,6 +21,9 @@ log = logging.getLogger("heard.delivery.direct")
 
 GROUP_CACHE_SECONDS = 300.0
 NAME_CACHE_SECONDS = 3600.0
+# After users.info fails for someone Heard knows nothing of, it is not asked again about them this long: during an
+# outage each click would otherwise wait out the call's timeout (for the guest check, then for the language).
+FAILED_LOOKUP_SECONDS = 10.0
 
 
 class SlackUnavailable(Exception):
@@ -32,6 +35,7 @@ class SlackDirect:
         self.client = client
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._people: dict[str, tuple[float, _Person]] = {}
+        self._failed_lookups: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
@@ -102,12 +106,18 @@ class SlackDirect:
             cached = self._people.get(user)
         if cached and now - cached[0] < NAME_CACHE_SECONDS:
             return cached[1]
+        with self._lock:
+            failed_at = self._failed_lookups.get(user)
+        if cached is None and failed_at is not None and now - failed_at < FAILED_LOOKUP_SECONDS:
+            raise SlackUnavailable("Slack did not say who this is; try again soon.")
         try:
             found = self.client.users_info(user=user, include_locale=True).get("user") or {}
         except Exception as error:
             log.warning("could not read users.info of %s (%s)", user, type(error).__name__)
             if cached:
                 return cached[1]
+            with self._lock:
+                self._failed_lookups[user] = time.monotonic()
             raise SlackUnavailable("Slack did not say who this is; try again soon.") from error
         profile = found.get("profile") or {}
         name = str(profile.get("real_name") or profile.get("display_name") or "").strip() or None
@@ -118,6 +128,7 @@ class SlackDirect:
         )
         with self._lock:
             self._people[user] = (now, person)
+            self._failed_lookups.pop(user, None)
         return person
 
 

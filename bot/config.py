@@ -423,7 +423,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         database_url=_database_url(reader),
         port=reader.integer("PORT", 3000, low=0, high=65535, hint="use a TCP port number such as 3000"),
         host=_host(reader),
-        http_channel_timeout=_whole_seconds(reader, "HTTP_CHANNEL_TIMEOUT", "15s"),
+        http_channel_timeout=reader.duration("HTTP_CHANNEL_TIMEOUT", "15s"),  # whole seconds, as waitress takes it
         http_connection_limit=reader.integer(
             "HTTP_CONNECTION_LIMIT",
             500,
@@ -539,15 +539,6 @@ def _host(reader: _Reader) -> str:
     if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]+", host):
         reader.problems.append(f"HOST={host!r} is not an address: use an IP address such as 0.0.0.0 or 127.0.0.1")
     return host.strip("[]")
-
-
-def _whole_seconds(reader: _Reader, name: str, default: str) -> timedelta:
-    """A duration waitress takes as whole seconds."""
-    value = reader.duration(name, default)
-    if value.total_seconds() % 1 or value < timedelta(seconds=1):
-        reader.problems.append(f"{name} must be whole seconds, at least 1s, e.g. {default}")
-        return parse_duration(default)
-    return value
 
 
 def _channel(reader: _Reader, name: str) -> str | None:

@@ -390,9 +390,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's Basic Information page "
             "(or set SLACK_APP_TOKEN to use Socket Mode)"
         )
-    elif signing_secret is not None and len(signing_secret) < SECRET_MIN_LENGTH:
+    elif signing_secret is not None and not app_token and len(signing_secret) < SECRET_MIN_LENGTH:
         # Slack issues it (Heard cannot lengthen it), always 32 hexadecimal characters: a shorter one is half a
-        # paste, or a made-up value anyone could sign clicks with.
+        # paste, or a made-up value anyone could sign clicks with. Socket Mode does not use it.
         reader.problems.append(
             f"SLACK_SIGNING_SECRET is too short ({len(signing_secret)} characters): Slack's Signing Secret is "
             f"{SECRET_MIN_LENGTH} characters; copy all of it from your Slack app's Basic Information page"

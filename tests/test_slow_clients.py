@@ -18,8 +18,8 @@ from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
 from tests.support import Ingester
 
 SLOW_CLIENTS = 150
-CHANNEL_TIMEOUT_SECONDS = 2  # HTTP_CHANNEL_TIMEOUT in these tests; waitress looks for idle sockets every second
-ANSWER_WITHIN_SECONDS = 1.5  # well inside the channel timeout: answered beside the stalled sockets, not after them
+CHANNEL_TIMEOUT_SECONDS = 3  # HTTP_CHANNEL_TIMEOUT in these tests; waitress looks for idle sockets every second
+ANSWER_WITHIN_SECONDS = 2.0  # well inside the channel timeout: answered beside the stalled sockets, not after them
 HALF_REQUESTS = (
     b"GET /healthz HTTP/1.1\r\nHost: heard\r\n",  # headers never finished
     b'POST /ingest HTTP/1.1\r\nHost: heard\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{"sou',

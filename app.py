@@ -34,6 +34,7 @@ from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
 from bot.projections import CHANNEL_NOTICE, Projections, prefetch_cards
 from bot.replies import TemplatesError, TemplatesFile
+from bot.roles import warn_about_open_roles
 from bot.rotations import RotationsError, RotationsFile
 from bot.scheduler import Scheduler
 from bot.services import Context, Services
@@ -45,7 +46,13 @@ from storage.db import Database, migrate
 
 log = logging.getLogger("heard")
 
+# Threads that run requests. A slow client does not take one: waitress reads a request whole before handing it
+# over, and buffers the answer, so these only run Heard's own (short) work; connections are bounded apart, by
+# HTTP_CONNECTION_LIMIT and HTTP_CHANNEL_TIMEOUT.
 HTTP_THREADS = 16
+# How often waitress looks for idle connections to close: often enough that an idle one goes within about 1.5 x
+# HTTP_CHANNEL_TIMEOUT (waitress's default looks every 30 s, whatever the timeout).
+LONGEST_CLEANUP_INTERVAL_SECONDS = 30
 DIRECT_CALL_TIMEOUT_SECONDS = 2
 PROMPT_CALL_TIMEOUT_SECONDS = 1
 
@@ -53,9 +60,10 @@ PROMPT_CALL_TIMEOUT_SECONDS = 1
 class Heard:
     """One running copy of Heard. Several may share one PostgreSQL database."""
 
-    def __init__(self, settings: Settings, *, host: str = "0.0.0.0", apply_migrations: bool = True) -> None:
+    def __init__(self, settings: Settings, *, host: str | None = None, apply_migrations: bool = True) -> None:
         self.settings = settings
         set_team_language(settings.language)
+        warn_about_open_roles(settings.agents, settings.managers)
         self.database = Database(settings.database_url)
         if apply_migrations:
             migrate(self.database)
@@ -152,11 +160,17 @@ class Heard:
             self.intake,
             self.platforms.routes(platform_intake),
         )
+        channel_timeout = int(settings.http_channel_timeout.total_seconds())
         self.server = create_server(
             self.web,
-            host=host,
+            host=host or settings.host,
             port=settings.port,
             threads=HTTP_THREADS,
+            channel_timeout=channel_timeout,
+            cleanup_interval=max(1, min(channel_timeout // 2, LONGEST_CLEANUP_INTERVAL_SECONDS)),
+            connection_limit=settings.http_connection_limit,
+            # select() cannot watch a socket numbered past 1024; poll() can, and connections may number 500 or more.
+            asyncore_use_poll=True,
             ident="heard",
             clear_untrusted_proxy_headers=True,
             # Heard answers 413 itself (INGEST_MAX_BYTES, Slack's size) once waitress has read the body; waitress's own

@@ -380,9 +380,9 @@ def test_moderation_settings_are_checked_at_start_up() -> None:
 
     base = {
         "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_SIGNING_SECRET": "secret-0123456789abcdef0123456789",
         "HEARD_CHANNEL": CHANNEL,
-        "INGEST_SECRET": "ingest",
+        "INGEST_SECRET": "ingest-0123456789abcdef0123456789",
     }
     settings = load_settings(base, env_file=None)
     assert (settings.strikes_before_block, settings.community_policy_url, settings.x_user_auth) == (3, None, None)

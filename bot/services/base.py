@@ -44,7 +44,10 @@ NOT_AN_AGENT = N_(
     "to add you to HEARD_AGENTS."
 )
 # Translators: HEARD_MANAGERS is the name of a setting: keep it as it is.
-NOT_A_MANAGER = N_("Only managers (HEARD_MANAGERS) can approve or decline escalations.")
+NOT_A_MANAGER = N_(
+    "Only managers can approve or decline escalations. If you should, ask your Heard admin to add you to "
+    "HEARD_MANAGERS."
+)
 GONE = N_("This complaint no longer exists in Heard.")
 # A click or a modal whose value Heard cannot read as one it wrote (forged, garbled, or from a card drawn long ago).
 OUT_OF_DATE = N_("This card is out of date, so Heard did nothing. Please use the card as it shows in the channel now.")

@@ -197,6 +197,9 @@ class Settings:
     # HEARD_LANGUAGE (bot/i18n): the language of shared messages (cards, channel notices, thread lines, storm
     # cards); each person's own views follow their Slack locale or their choice on the Home tab.
     language: str = "en"
+    # PERSONAL_DATA_RETENTION (bot/privacy.py): the personal data of complaints resolved longer ago than this is
+    # redacted, daily; None keeps everything.
+    personal_data_retention: timedelta | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -442,6 +445,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         private_contact=reader.raw("PRIVATE_CONTACT") or "a DM",
         meta=_meta_settings(reader),
         language=reader.language("HEARD_LANGUAGE", "en"),
+        personal_data_retention=(
+            reader.duration("PERSONAL_DATA_RETENTION", "365d") if reader.raw("PERSONAL_DATA_RETENTION") else None
+        ),
     )
     settings = _with_storms_and_routes(reader, settings)
     settings = _with_rotations(reader, settings)

@@ -230,10 +230,9 @@ class PrivacyUseCases(UseCases):
             return render_notice(_(NOT_A_MANAGER_PRIVACY))
         words = typed.split()
         if len(words) != 1 or not queries.author_key(words[0]) or len(words[0]) > 257:
+            example = f"`/complaints {subcommand} @maria_l`"
             # Translators: the command is typed as it is: keep it.
-            return render_notice(
-                _("Type the author's handle, e.g. %(example)s.", example=f"`/complaints {subcommand} @maria_l`")
-            )
+            return render_notice(_("Type the author's handle, e.g. %(example)s.", example=example))
         return None
 
 
@@ -248,11 +247,9 @@ def _held(complaints: list[Complaint]) -> str | None:
         "Heard cannot erase this author's personal data yet: %(count)s complaints are on legal hold.",
         len(held),
     )
+    example = f"`/complaints hold lift #{held[0].id}`"
     # Translators: the command is typed as it is: keep it.
-    tail = _(
-        "Once Legal agrees, a manager lifts a hold with %(example)s; then erase again.",
-        example=f"`/complaints hold lift #{held[0].id}`",
-    )
+    tail = _("Once Legal agrees, a manager lifts a hold with %(example)s; then erase again.", example=example)
     return f"{head}\n{lines}\n{tail}"
 
 

@@ -71,6 +71,8 @@ RETENTION_ACTOR = Actor("scheduler", "retention")
 def author_complaints(session: Session, author: str, *, up_to: int | None = None) -> list[Complaint]:
     """Every complaint of one author (a handle in any case, with or without the @), oldest first; through the
     lookups' index on the handle."""
+    if queries.author_key(author) in ("", REDACTED):
+        return []  # erased complaints belong to nobody any more
     matches = literal_column(queries.AUTHOR_KEY) == queries.author_key(author)
     statement = select(Complaint).where(matches).order_by(Complaint.id)
     if up_to is not None:
@@ -99,6 +101,7 @@ def redact(
     """Redact the author's personal data of `complaint` (locked by the caller) everywhere Heard keeps it; the one
     function an erasure request and the retention policy share."""
     author_key = moderation.author_key(complaint)
+    _forget_exports(session, queries.author_key(complaint.author_handle))
     complaint.text = REDACTED
     complaint.author_handle = REDACTED
     complaint.author_name = None
@@ -147,6 +150,14 @@ def redacted_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
         key: REDACTED if key in PERSONAL_DETAIL_KEYS and value not in (None, "", REDACTED) else value
         for key, value in detail.items()
     }
+
+
+def _forget_exports(session: Session, handle: str) -> None:
+    """Access files asked for this author keep no handle in the outbox (one not sent yet is not sent)."""
+    exports = select(Delivery).where(Delivery.complaint_id.is_(None), Delivery.kind == PRIVACY_EXPORT)
+    for row in session.scalars(exports):
+        if row.payload.get("author") == handle:
+            row.payload = {**row.payload, "author": REDACTED}
 
 
 def _set(session: Session, model: Any, where: Mapping[str, Any], **values: Any) -> None:
@@ -206,6 +217,8 @@ class PrivacyProjections:
         return {PRIVACY_EXPORT: self.export}
 
     def export(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
+        if row.payload["author"] == REDACTED:
+            return None  # erased before it was sent
         to = str(row.payload["to"])
         with speaking_to(self.languages, session, to):
             upload = privacy_file(session, str(row.payload["author"]), row.id, now, self.settings.timezone)

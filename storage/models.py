@@ -357,7 +357,7 @@ class DigestRun(Base):
     __table_args__ = (UniqueConstraint("kind", "last_day", "recipient", name="uq_digest_runs_kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "daily" or "weekly"
+    kind: Mapped[str] = mapped_column(String(16))  # "daily" or "weekly"; "retention" for the retention sweep's day
     # The period's last local day (the digest covers `last_day`, or the 7 days ending on it).
     last_day: Mapped[date] = mapped_column(Date)
     # A user id (sent by DM) or a channel id.

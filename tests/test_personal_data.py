@@ -167,6 +167,7 @@ def test_erasure_redacts_the_author_everywhere_and_keeps_the_timeline(desk: Desk
     before = [action for action, _, _ in trail(database, first)]
     assert desk.heard.services.lookups.search_complaints("blender").total == 3
 
+    assert "is on its way" in visible_text(desk.ask("privacy @maria_l", BOSS))  # an access request came first
     question = visible_text(desk.ask("erase @maria_l", BOSS))
     assert "2 complaints will be redacted" in question
     done = desk.erase("@maria_l", "Erase 2 complaints")
@@ -202,6 +203,11 @@ def test_erasure_redacts_the_author_everywhere_and_keeps_the_timeline(desk: Desk
         assert any("erased the author" in line for line in thread)
         for words in ("blender", "Sevilla", "María", "Maria_L", "maria_l", "Calle Mayor"):
             assert words not in shown and not any(words in line for line in thread), words
+    # Nor does the outbox keep her: not in any message Heard queued, nor in the access request's row.
+    with database.unit_of_work() as session:
+        queued = json.dumps([row.payload for row in session.scalars(select(Delivery))], ensure_ascii=False)
+    for words in ("blender", "Sevilla", "María", "maria_l", "Maria_L"):
+        assert words not in queued, words
     # Nothing is left to erase; asking again says so.
     assert "no personal data of @maria_l to erase" in visible_text(desk.ask("erase @maria_l", BOSS))
 

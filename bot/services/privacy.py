@@ -116,11 +116,11 @@ class PrivacyUseCases(UseCases):
                         privacy.ON_REQUEST,
                         thread_log=self.settings.thread_log,
                     )
+                # Not naming the author: this answer waits in the outbox like any other.
                 answer = n_(
-                    "Done: the personal data of @%(handle)s is erased from %(count)s complaint; its card shows it.",
-                    "Done: the personal data of @%(handle)s is erased from %(count)s complaints; their cards show it.",
+                    "Done: the author's personal data is erased from %(count)s complaint; its card shows it.",
+                    "Done: the author's personal data is erased from %(count)s complaints; their cards show it.",
                     len(complaints),
-                    handle=_handle(request.author),
                 )
                 log.info(
                     "personal data of one author erased from %d complaint(s) by %s", len(complaints), requester.user_id

@@ -15,17 +15,25 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app import Heard
+from bot import privacy
+from bot.blocks.card import CardView, render_card
 from bot.blocks.digest import digest_message
+from bot.blocks.notice import render_notice
+from bot.blocks.privacy import ErasureRequest, erase_question
 from bot.delivery import utcnow
 from bot.digest import compute_digest
+from bot.i18n import PSEUDO, speaking
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from storage.db import Database
 from storage.models import AuditEvent, Complaint, Delivery, DigestRun, Reply
 from tests.care_team import CareTeam, open_reply_modal, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
+from tests.i18n_support import escaped_strings
 from tests.meta_desk import wait_until
 from tests.support import Ingester
+from tests.test_card_golden import MADRID, POSTED
+from tests.test_card_golden import complaint as golden_complaint
 
 ANA = "U0ANA"  # an agent
 BOSS = "U0BOSS"  # a manager
@@ -310,3 +318,38 @@ def test_retention_redacts_old_resolved_complaints_once_across_copies_and_respec
         week = compute_digest(session, day=now.date(), tz=utc, now=now, ack_window=timedelta(hours=1), days=7)
     shown = json.dumps(digest_message(week, utc, now).blocks, ensure_ascii=False)
     assert "1 complaint's personal data redacted under the retention policy" in shown
+
+
+# -- in every language -----------------------------------------------------------------------------------------------
+
+
+def test_the_erased_card_the_question_and_the_hold_speak_from_the_catalogs() -> None:
+    """Rendered in the pseudo-language, where every catalogued message shows in ⟦ ⟧: no word is left outside."""
+    erased_at = POSTED + timedelta(days=2)
+    by_manager = golden_complaint(text="[erased]", author_handle="[erased]", erased_at=erased_at, erased_by=BOSS)
+    by_policy = golden_complaint(
+        text="[erased]", author_handle="[erased]", status="resolved", erased_at=erased_at, erased_by="heard:retention"
+    )
+    threat = golden_complaint(threats=["i know where you live"], threat_flagged_at=POSTED, threat_flagged_by=ANA)
+    with speaking(PSEUDO):
+        rendered = [
+            render_card(CardView(complaint=by_manager), erased_at, MADRID),
+            render_card(CardView(complaint=by_policy), erased_at, MADRID),
+            erase_question("maria_l", 3, ErasureRequest("maria_l", 42)),
+            render_notice(privacy.hold_reason(threat)),
+            render_notice(privacy.hold_reason(golden_complaint(threats=["i know where you live"]))),
+        ]
+        escaped = escaped_strings(
+            rendered, ["[erased]", "maria_l", "i know where you live", "facebook", "Facebook", "CET"]
+        )
+    assert escaped == [], escaped
+    assert "⟦:wastebasket: Personal data erased on" in json.dumps(rendered[0].blocks, ensure_ascii=False)
+    assert "[erased]" not in json.dumps(rendered[0].blocks)  # the card says it in words instead
+
+
+def test_the_erasure_button_reads_only_what_heard_wrote() -> None:
+    request = ErasureRequest("maria_l", 42)
+    assert ErasureRequest.decode(request.encode()) == request
+    for forged in ('["maria_l", 0]', '["Maria_L", 4]', '["a b", 4]', '["x", "4"]', "[]", "nonsense", '["x", 1e30]'):
+        with pytest.raises(ValueError):
+            ErasureRequest.decode(forged)

@@ -119,7 +119,9 @@ def redact(
     _set(session, ComplaintPost, of_complaint, text=REDACTED, url=None, raw=None)
     _set(session, Reply, of_complaint, text=REDACTED)
     _set(session, Escalation, of_complaint, reason=REDACTED)
-    _set(session, FollowUp, of_complaint, note=REDACTED)
+    follow_ups = FollowUp.__table__
+    noted = (follow_ups.c.complaint_id == complaint.id, follow_ups.c.note != "")
+    session.execute(update(follow_ups).where(*noted).values(note=REDACTED))  # an empty note stays empty
     _set(session, WriteUp, of_complaint, what_happened=REDACTED, what_we_learned=REDACTED)
     session.execute(
         delete(ModeratedAuthor).where(

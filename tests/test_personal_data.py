@@ -26,7 +26,7 @@ from bot.i18n import PSEUDO, speaking
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from storage.db import Database
-from storage.models import AuditEvent, Complaint, Delivery, DigestRun, Reply
+from storage.models import AuditEvent, Complaint, Delivery, DigestRun, FollowUp, Reply
 from tests.care_team import CareTeam, open_reply_modal, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
 from tests.i18n_support import escaped_strings
@@ -171,7 +171,10 @@ def test_erasure_redacts_the_author_everywhere_and_keeps_the_timeline(desk: Desk
     second = desk.complain(author=MARIA, text=AGAIN)
     other = desk.complain(author={"handle": "pedro"}, text="The blender I bought has no plug.")
     desk.draft_reply(first, DRAFT)
-    wait_until(settled(database), 10, "the reply's thread lines")
+    view = desk.team.open_form(ANA, "Schedule follow-up", on=desk.card_of(second))
+    note = {"Date": "2099-05-04", "Time": "09:30", "Note": "Call María back at Calle Mayor 5"}
+    assert desk.driver.submit_view(view, ANA, note).field_errors() == {}
+    wait_until(settled(database), 10, "the reply's and follow-up's thread lines")
     before = [action for action, _, _ in trail(database, first)]
     assert desk.heard.services.lookups.search_complaints("blender").total == 3
 
@@ -194,6 +197,7 @@ def test_erasure_redacts_the_author_everywhere_and_keeps_the_timeline(desk: Desk
     assert desk.heard.services.lookups.complaints_by_author("@maria_l").total == 0
     with database.unit_of_work() as session:
         assert [reply.text for reply in session.scalars(select(Reply))] == ["[erased]"]
+        assert [follow_up.note for follow_up in session.scalars(select(FollowUp))] == ["[erased]"]
     # The timeline keeps every step, plus the erasure; the reply's words are gone from the audit trail.
     events = trail(database, first)
     assert [action for action, _, _ in events] == [*before, "erased"]

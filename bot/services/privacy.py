@@ -34,6 +34,8 @@ NOT_A_MANAGER_PRIVACY = N_("Only managers (HEARD_MANAGERS) can answer personal d
 # The once-a-day claim of the retention sweep (a `digest_runs` row: unique per kind, day and recipient).
 RETENTION_RUN = "retention"
 RETENTION_RUNNER = "heard"
+# A handle as stored (complaints.author_handle is 256 characters at most).
+MAX_HANDLE_CHARS = 256
 _COMPLAINT_ID = re.compile(r"#?([1-9][0-9]{0,17})")
 
 
@@ -229,7 +231,7 @@ class PrivacyUseCases(UseCases):
         if not self._safely(self.roles.is_manager, requester.user_id):
             return render_notice(_(NOT_A_MANAGER_PRIVACY))
         words = typed.split()
-        if len(words) != 1 or not queries.author_key(words[0]) or len(words[0]) > 257:
+        if len(words) != 1 or not 0 < len(queries.author_key(words[0])) <= MAX_HANDLE_CHARS:
             example = f"`/complaints {subcommand} @maria_l`"
             # Translators: the command is typed as it is: keep it.
             return render_notice(_("Type the author's handle, e.g. %(example)s.", example=example))

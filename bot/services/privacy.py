@@ -34,6 +34,8 @@ NOT_A_MANAGER_PRIVACY = N_("Only managers (HEARD_MANAGERS) can answer personal d
 # The once-a-day claim of the retention sweep (a `digest_runs` row: unique per kind, day and recipient).
 RETENTION_RUN = "retention"
 RETENTION_RUNNER = "heard"
+# Complaints redacted per unit of work by the retention sweep.
+RETENTION_BATCH = 200
 # A handle as stored (complaints.author_handle is 256 characters at most).
 MAX_HANDLE_CHARS = 256
 _COMPLAINT_ID = re.compile(r"#?([1-9][0-9]{0,17})")
@@ -176,7 +178,11 @@ class PrivacyUseCases(UseCases):
 
     def apply_retention(self) -> datetime | None:
         """Sweep: once a day (claimed across copies), redact the personal data of complaints resolved longer ago than
-        PERSONAL_DATA_RETENTION, except those on legal hold. Says when the next day begins."""
+        PERSONAL_DATA_RETENTION, except those on legal hold. Says when the next day begins.
+
+        The day is claimed in a unit of work of its own (a `digest_runs` row under its unique key: another copy's
+        claim stops this one), then the complaints are redacted in batches, each its own unit of work, so no lock is
+        held long; a copy stopped midway leaves the rest to the next day's run."""
         keep_for = self.settings.personal_data_retention
         if keep_for is None:
             return None
@@ -189,18 +195,23 @@ class PrivacyUseCases(UseCases):
         try:
             with self.database.unit_of_work() as session:
                 session.add(DigestRun(kind=RETENTION_RUN, last_day=today, recipient=RETENTION_RUNNER, created_at=now))
-                session.flush()  # another copy's claim of today stops this one here
+        except IntegrityError:
+            return tomorrow  # another copy claimed today's run
+        redacted, after = 0, 0
+        while True:
+            with self.database.unit_of_work() as session:
                 due = session.scalars(
                     select(Complaint)
                     .where(
+                        Complaint.id > after,
                         Complaint.status == Status.RESOLVED.value,
                         Complaint.resolved_at < now - keep_for,
                         Complaint.erased_at.is_(None),
                     )
                     .order_by(Complaint.id)
+                    .limit(RETENTION_BATCH)
                     .with_for_update()
                 ).all()
-                redacted = 0
                 for complaint in due:
                     if privacy.on_hold(complaint):
                         continue
@@ -213,11 +224,13 @@ class PrivacyUseCases(UseCases):
                         thread_log=self.settings.thread_log,
                     )
                     redacted += 1
-        except IntegrityError:
-            return tomorrow  # another copy claimed today's run
+            if due:
+                self._wake_delivery()
+            if len(due) < RETENTION_BATCH:
+                break
+            after = due[-1].id
         if redacted:
             log.info("retention: personal data of %d resolved complaint(s) redacted", redacted)
-            self._wake_delivery()
         return tomorrow
 
     def _retention_ran(self, day: object) -> bool:

@@ -1,5 +1,6 @@
-"""The button under `/complaints erase @handle`'s question: ack at once, then the erasure (one unit of work; its
-Slack messages go through the outbox)."""
+"""The button under `/complaints erase @handle`'s question: acked at once; the erasure (one unit of work over all the
+author's complaints, however many) then runs on Bolt's worker thread (a lazy listener), so it never holds the ack
+past Slack's 3 seconds. Its answer replaces the question through the click's response_url."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from handlers.actions import requester_from
 
 
 def register(app: App, services: Services) -> None:
-    def confirm_erase(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def acknowledge(ack: Ack) -> None:
         ack()
+
+    def confirm_erase(body: dict[str, Any], action: dict[str, Any]) -> None:
         services.privacy.erase(str(action.get("value", "")), requester_from(body))
 
-    app.action(CONFIRM_ERASE)(confirm_erase)
+    app.action(CONFIRM_ERASE)(ack=acknowledge, lazy=[confirm_erase])

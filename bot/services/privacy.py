@@ -20,7 +20,7 @@ from bot.blocks.notice import render_notice
 from bot.blocks.privacy import ErasureRequest, erase_question, held_line
 from bot.blocks.text import safe_mrkdwn
 from bot.delivery import utcnow
-from bot.i18n import N_, _, n_
+from bot.i18n import N_, _, n_, speaking
 from bot.lifecycle import Action, Status
 from bot.services.base import GONE, Requester, UseCases
 from bot.services.lookups import Answer
@@ -97,6 +97,10 @@ class PrivacyUseCases(UseCases):
     def erase(self, value: str, requester: Requester) -> None:
         """The manager confirmed: redact every complaint the question counted, unless one went on hold meanwhile.
         The answer replaces the question, so its button cannot be clicked twice."""
+        with speaking(self.language_of(requester.user_id)):  # also on Bolt's lazy-listener thread
+            self._erase(value, requester)
+
+    def _erase(self, value: str, requester: Requester) -> None:
         try:
             request = ErasureRequest.decode(value)
         except ValueError:

@@ -164,7 +164,8 @@ class PrivacyUseCases(UseCases):
                 return render_notice(_("Complaint #%(id)s is not on legal hold.", id=complaint_id))
             reason = privacy.hold_reason(complaint)
             complaint.hold_lifted_at, complaint.hold_lifted_by = now, requester.user_id
-            outcome = lifecycle.apply(session, complaint, Action.LIFT_HOLD, requester.actor, now, {"was": reason})
+            held_for = {"flagged_by": complaint.threat_flagged_by, "threats": list(complaint.threats or ())}
+            outcome = lifecycle.apply(session, complaint, Action.LIFT_HOLD, requester.actor, now, held_for)
             projections.refresh_card(session, complaint, now)
             if self.settings.thread_log and outcome.event is not None:
                 projections.log_in_thread(session, complaint, outcome.event, now)

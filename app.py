@@ -32,6 +32,7 @@ from bot.i18n import set_team_language
 from bot.languages import Languages
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
+from bot.privacy import PrivacyProjections
 from bot.projections import CHANNEL_NOTICE, Projections, prefetch_cards
 from bot.replies import TemplatesError, TemplatesFile
 from bot.roles import warn_about_open_roles
@@ -40,7 +41,19 @@ from bot.scheduler import Scheduler
 from bot.services import Context, Services
 from bot.services.group_commit import GroupCommit
 from bot.services.rotations import HandoffProjection
-from handlers import actions, card_menu, commands, events, languages, moderation, replies, rotations, storms, views
+from handlers import (
+    actions,
+    card_menu,
+    commands,
+    events,
+    languages,
+    moderation,
+    privacy,
+    replies,
+    rotations,
+    storms,
+    views,
+)
 from handlers.web import MAX_SLACK_BODY_BYTES, SERVER_BODY_LIMIT_BYTES, HeardWeb
 from storage.db import Database, migrate
 
@@ -94,6 +107,7 @@ class Heard:
             renderers={
                 **projections.renderers,
                 **HandoffProjection(settings, self.rotations, self.languages).renderers,
+                **PrivacyProjections(settings, self.languages).renderers,
             },
             on_posted=projections.on_posted,
             prefetch=prefetch_cards,
@@ -122,6 +136,8 @@ class Heard:
                 lambda: self.services.storms.sweep(),
                 # Rotations: whoever comes on duty gets their handoff DM with the open queue (once).
                 lambda: self.services.rotations.hand_off(),
+                # PERSONAL_DATA_RETENTION: once a day, across copies, old resolved complaints' personal data redacted.
+                lambda: self.services.privacy.apply_retention(),
             ]
         )
         self.platforms = Platforms(settings)
@@ -213,6 +229,7 @@ class Heard:
         card_menu.register(bolt, self.services)
         storms.register(bolt, self.services)
         rotations.register(bolt, self.services)
+        privacy.register(bolt, self.services)
         languages.register(bolt, self.services)  # whoever asks is answered in their language
         return bolt
 

@@ -208,6 +208,9 @@ class Settings:
     host: str = "0.0.0.0"
     http_channel_timeout: timedelta = timedelta(seconds=15)
     http_connection_limit: int = 500
+    # PERSONAL_DATA_RETENTION (bot/privacy.py): the personal data of complaints resolved longer ago than this is
+    # redacted, daily; None keeps everything.
+    personal_data_retention: timedelta | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -474,6 +477,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         private_contact=reader.raw("PRIVATE_CONTACT") or "a DM",
         meta=_meta_settings(reader),
         language=reader.language("HEARD_LANGUAGE", "en"),
+        personal_data_retention=(
+            reader.duration("PERSONAL_DATA_RETENTION", "365d") if reader.raw("PERSONAL_DATA_RETENTION") else None
+        ),
     )
     settings = _with_storms_and_routes(reader, settings)
     settings = _with_rotations(reader, settings)

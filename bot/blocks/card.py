@@ -19,6 +19,7 @@ from bot.assignment import BY_ROTATION
 from bot.blocks import BlockDict, Message, as_dicts, context_line, customer_words, ids, markup_section, plain_text
 from bot.blocks.menu import MenuItem, more_menu
 from bot.blocks.moderation import ModerationView, moderation_blocks, moderation_menu_items
+from bot.blocks.privacy import erased_line
 from bot.blocks.replies import ReplyWords, reply_blocks
 from bot.blocks.text import (
     BUTTON_TEXT_LIMIT,
@@ -62,12 +63,17 @@ class CardView:
 
 def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     complaint = view.complaint
-    blocks: list[Block | BlockDict] = [markup_section(who_and_where(complaint), verbatim=True)]
+    if complaint.erased_at is not None:
+        # The author's name, handle and words were redacted (bot/privacy.py): the card says when and by whom.
+        blocks: list[Block | BlockDict] = [markup_section(erased_line(complaint.erased_by, complaint.erased_at, tz))]
+    else:
+        blocks = [markup_section(who_and_where(complaint), verbatim=True)]
     flags = triage_lines(complaint)
     if flags:
         blocks.append(markup_section(flags))
     words = at_a_glance(complaint.text)
-    blocks.append(customer_words(words.text))
+    if complaint.erased_at is None:
+        blocks.append(customer_words(words.text))
     posted = [
         # Translators: when the customer posted it; pieces of this line are joined with " · ".
         _("Posted %(time)s", time=clock(complaint.posted_at, now, tz)),

@@ -61,6 +61,15 @@ def digest_message(digest: Digest, tz: ZoneInfo, now: datetime) -> Message:
         blocks.extend(_patterns(digest))
     if digest.weekly and digest.write_ups:
         blocks.append(_section(_write_up_list(digest.write_ups)))
+    if digest.weekly and digest.redacted_under_retention:
+        count = digest.redacted_under_retention
+        # Translators: in the weekly digest; the retention policy is PERSONAL_DATA_RETENTION.
+        redacted = n_(
+            ":wastebasket: %(count)s complaint's personal data redacted under the retention policy",
+            ":wastebasket: %(count)s complaints' personal data redacted under the retention policy",
+            count,
+        )
+        blocks.append(_section(redacted))
     return Message(text=_fallback(digest, now, tz), blocks=as_dicts(blocks))
 
 

@@ -12,6 +12,7 @@ from bot.blocks import Message, as_dicts, context_line, customer_words, ids, mar
 from bot.blocks.card import SECTION_TEXT_LIMIT, complaint_number, escalation_line, fallback, who_and_where
 from bot.blocks.events import EVENT_SENTENCES
 from bot.blocks.moderation import MODERATION_ACTIONS, POLICE_LINE, moderation_log_words, strikes_words
+from bot.blocks.privacy import erased_line
 from bot.blocks.replies import ReplyWords, reply_log_words
 from bot.blocks.text import (
     BUTTON_TEXT_LIMIT,
@@ -264,6 +265,9 @@ def thread_log_line(
 def joined_post_message(complaint: Complaint, post: ComplaintPost, now: datetime, tz: ZoneInfo) -> Message:
     """In the card's thread: the author wrote again in the same conversation. The owner is mentioned, so the
     person handling the complaint hears about it."""
+    if complaint.erased_at is not None:
+        erased = erased_line(complaint.erased_by, complaint.erased_at, tz)
+        return Message(text=erased, blocks=[markup_section(erased)])
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
     link = link_to(post.url, _(THE_POST))
     heads_up = f" <@{complaint.owner_id}>" if complaint.owner_id else ""

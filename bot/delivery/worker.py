@@ -21,7 +21,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.delivery.gate import RateGate, retry_after_seconds
@@ -387,9 +387,12 @@ class DeliveryWorker:
                 log.exception("delivery %s failed unexpectedly", job.key)
                 result = _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=repr(exc)[:300])
             outcomes.append((job, result))
+        # Nothing posted anew (a click's card update, the commonest): Core statements alone record the outcome,
+        # without a Session's bookkeeping, which cost more than the statements.
+        plain = all(result.posted is None for _, result in outcomes)
         try:
             # One transaction records them all; each row's own conditions (lease, generation) still decide.
-            with self.database.unit_of_work() as session:
+            with self.database.statements() if plain else self.database.unit_of_work() as session:
                 for job, result in outcomes:
                     self._record(session, job, result)
             return
@@ -632,7 +635,8 @@ class DeliveryWorker:
         with self.database.unit_of_work() as session:
             self._record(session, job, result)
 
-    def _record(self, session: Session, job: _Job, result: _Result) -> None:
+    def _record(self, session: Session | Connection, job: _Job, result: _Result) -> None:
+        """`session` is a Session when the outcome posted a message (its hook may need the ORM), else either."""
         now = utcnow()
         # Core statements on the table: the ORM's bookkeeping for an UPDATE cost more than the statement here.
         mine = and_(_outbox.c.id == job.id, _outbox.c.lease_owner == self.worker_id)
@@ -641,6 +645,7 @@ class DeliveryWorker:
             channel, ts = result.posted
             released.update(channel=channel, ts=ts)
             hook = self.on_posted.get(job.kind)
+            assert isinstance(session, Session)
             row = session.get(Delivery, job.id)
             if hook is not None and row is not None:
                 hook(session, row, channel, ts, result.permalink)

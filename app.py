@@ -33,20 +33,40 @@ from bot.i18n import set_team_language
 from bot.languages import Languages
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
+from bot.privacy import PrivacyProjections
 from bot.projections import CHANNEL_NOTICE, Projections, prefetch_cards
 from bot.replies import TemplatesError, TemplatesFile
+from bot.roles import warn_about_open_roles
 from bot.rotations import RotationsError, RotationsFile
 from bot.scheduler import Scheduler
 from bot.services import Context, Services
 from bot.services.group_commit import GroupCommit
 from bot.services.rotations import HandoffProjection
-from handlers import actions, card_menu, commands, events, languages, moderation, replies, rotations, storms, views
+from handlers import (
+    actions,
+    card_menu,
+    commands,
+    events,
+    languages,
+    moderation,
+    privacy,
+    replies,
+    rotations,
+    storms,
+    views,
+)
 from handlers.web import MAX_SLACK_BODY_BYTES, SERVER_BODY_LIMIT_BYTES, HeardWeb
 from storage.db import Database, migrate
 
 log = logging.getLogger("heard")
 
+# Threads that run requests. A slow client does not take one: waitress reads a request whole before handing it
+# over, and buffers the answer, so these only run Heard's own (short) work; connections are bounded apart, by
+# HTTP_CONNECTION_LIMIT and HTTP_CHANNEL_TIMEOUT.
 HTTP_THREADS = 16
+# How often waitress looks for idle connections to close: often enough that an idle one goes within about 1.5 x
+# HTTP_CHANNEL_TIMEOUT (waitress's default looks every 30 s, whatever the timeout).
+LONGEST_CLEANUP_INTERVAL_SECONDS = 30
 DIRECT_CALL_TIMEOUT_SECONDS = 2
 PROMPT_CALL_TIMEOUT_SECONDS = 1
 
@@ -54,9 +74,10 @@ PROMPT_CALL_TIMEOUT_SECONDS = 1
 class Heard:
     """One running copy of Heard. Several may share one PostgreSQL database."""
 
-    def __init__(self, settings: Settings, *, host: str = "0.0.0.0", apply_migrations: bool = True) -> None:
+    def __init__(self, settings: Settings, *, host: str | None = None, apply_migrations: bool = True) -> None:
         self.settings = settings
         set_team_language(settings.language)
+        warn_about_open_roles(settings.agents, settings.managers)
         self.database = Database(settings.database_url)
         if apply_migrations:
             migrate(self.database)
@@ -87,6 +108,7 @@ class Heard:
             renderers={
                 **projections.renderers,
                 **HandoffProjection(settings, self.rotations, self.languages).renderers,
+                **PrivacyProjections(settings, self.languages).renderers,
             },
             on_posted=projections.on_posted,
             prefetch=prefetch_cards,
@@ -115,6 +137,8 @@ class Heard:
                 lambda: self.services.storms.sweep(),
                 # Rotations: whoever comes on duty gets their handoff DM with the open queue (once).
                 lambda: self.services.rotations.hand_off(),
+                # PERSONAL_DATA_RETENTION: once a day, across copies, old resolved complaints' personal data redacted.
+                lambda: self.services.privacy.apply_retention(),
             ]
         )
         self.platforms = Platforms(settings)
@@ -129,7 +153,7 @@ class Heard:
             wake_at=self.scheduler.wake_at,
             platforms=self.platforms,
             rotations=self.rotations,
-            deliver_now=self.delivery.deliver_now,
+            prompt=self.delivery,
             languages=self.languages,
         )
         self.services = Services(context, templates)
@@ -153,11 +177,17 @@ class Heard:
             self.intake,
             self.platforms.routes(platform_intake),
         )
+        channel_timeout = int(settings.http_channel_timeout.total_seconds())
         self.server = create_server(
             self.web,
-            host=host,
+            host=host or settings.host,
             port=settings.port,
             threads=HTTP_THREADS,
+            channel_timeout=channel_timeout,
+            cleanup_interval=max(1, min(channel_timeout // 2, LONGEST_CLEANUP_INTERVAL_SECONDS)),
+            connection_limit=settings.http_connection_limit,
+            # select() cannot watch a socket numbered past 1024; poll() can, and connections may number 500 or more.
+            asyncore_use_poll=True,
             ident="heard",
             clear_untrusted_proxy_headers=True,
             # Heard answers 413 itself (INGEST_MAX_BYTES, Slack's size) once waitress has read the body; waitress's own
@@ -200,6 +230,7 @@ class Heard:
         card_menu.register(bolt, self.services)
         storms.register(bolt, self.services)
         rotations.register(bolt, self.services)
+        privacy.register(bolt, self.services)
         languages.register(bolt, self.services)  # whoever asks is answered in their language
         return bolt
 

@@ -53,8 +53,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import percentile, prepare_schema, safe_url, server_version  # noqa: E402
 
-SIGNING_SECRET = "bench-signing-secret"
-INGEST_SECRET = "bench-ingest-secret"
+SIGNING_SECRET = "bench-signing-secret-0123456789abcd"
+INGEST_SECRET = "bench-ingest-secret-0123456789abcde"
 BOT_TOKEN = "xoxb-bench"
 CHANNEL = "C0BENCH"
 

@@ -685,9 +685,9 @@ def services_for(database: Database) -> Services:
     settings = load_settings(
         {
             "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": "bench",
+            "SLACK_SIGNING_SECRET": "bench-signing-secret-0123456789abcd",
             "HEARD_CHANNEL": CHANNEL,
-            "INGEST_SECRET": "bench",
+            "INGEST_SECRET": "bench-ingest-secret-0123456789abcde",
             "DATABASE_URL": database.url,
         },
         env_file=None,

@@ -46,6 +46,10 @@ _X_HANDLE = re.compile(r"^@?([A-Za-z0-9_]{1,15})$")
 # X's recent search takes queries up to 512 characters; Heard appends its own exclusions.
 X_QUERY_LIMIT = 512
 X_SEARCH_REACH = timedelta(days=7)
+# The shared secrets Heard checks signatures or tokens with, and that an admin chooses or that are issued at this
+# length: shorter ones are guessed or forged too easily, so start-up refuses them.
+SECRET_MIN_LENGTH = 32
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))"'
 
 
 class ConfigError(Exception):
@@ -200,6 +204,16 @@ class Settings:
     # HEARD_LANGUAGE (bot/i18n): the language of shared messages (cards, channel notices, thread lines, storm
     # cards); each person's own views follow their Slack locale or their choice on the Home tab.
     language: str = "en"
+    # The HTTP server (waitress): the address it binds, how long a connection may sit idle (a client that sends
+    # half a request and stalls holds its socket no longer than this), and how many connections it holds at once
+    # before it stops accepting: far above what slow clients can take up within the timeout, so /healthz,
+    # /slack/events and /ingest keep answering. Behind a reverse proxy (README) its own timeouts come first.
+    host: str = "0.0.0.0"
+    http_channel_timeout: timedelta = timedelta(seconds=15)
+    http_connection_limit: int = 500
+    # PERSONAL_DATA_RETENTION (bot/privacy.py): the personal data of complaints resolved longer ago than this is
+    # redacted, daily; None keeps everything.
+    personal_data_retention: timedelta | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -382,6 +396,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's Basic Information page "
             "(or set SLACK_APP_TOKEN to use Socket Mode)"
         )
+    elif signing_secret is not None and not app_token and len(signing_secret) < SECRET_MIN_LENGTH:
+        # Slack issues it (Heard cannot lengthen it), always 32 hexadecimal characters: a shorter one is half a
+        # paste, or a made-up value anyone could sign clicks with. Socket Mode does not use it.
+        reader.problems.append(
+            f"SLACK_SIGNING_SECRET is too short ({len(signing_secret)} characters): Slack's Signing Secret is "
+            f"{SECRET_MIN_LENGTH} characters; copy all of it from your Slack app's Basic Information page"
+        )
     channel = reader.required("HEARD_CHANNEL", "the id of the channel for complaint cards, e.g. C0123456789")
     if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
         reader.problems.append(
@@ -390,8 +411,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         )
     ingest_secret = reader.required(
         "INGEST_SECRET",
-        "a long random string that webhook senders use to sign POST /ingest (openssl rand -hex 32)",
+        f"a long random string that webhook senders use to sign POST /ingest ({GENERATE_SECRET})",
     )
+    if ingest_secret and len(ingest_secret) < SECRET_MIN_LENGTH:
+        reader.problems.append(
+            f"INGEST_SECRET is too short ({len(ingest_secret)} characters): use at least {SECRET_MIN_LENGTH} random "
+            f"characters, e.g. from {GENERATE_SECRET}, and give the same to whatever posts to /ingest"
+        )
     timezone = reader.zone("HEARD_TZ", "UTC")
     customer_languages = _parsed(reader, "CUSTOMER_LANGUAGES", parse_customer_languages, DEFAULT_CUSTOMER_LANGUAGES)
     settings = Settings(
@@ -402,6 +428,15 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         heard_channel=channel,
         database_url=_database_url(reader),
         port=reader.integer("PORT", 3000, low=0, high=65535, hint="use a TCP port number such as 3000"),
+        host=_host(reader),
+        http_channel_timeout=reader.duration("HTTP_CHANNEL_TIMEOUT", "15s"),  # whole seconds, as waitress takes it
+        http_connection_limit=reader.integer(
+            "HTTP_CONNECTION_LIMIT",
+            500,
+            low=10,
+            high=10_000,
+            hint="use how many connections the HTTP server holds at once, 10 to 10000",
+        ),
         ingest_secret=ingest_secret,
         ack_window=reader.duration("ACK_WINDOW", "60m"),
         nag_before=reader.durations("NAG_BEFORE", "15m,5m"),
@@ -446,6 +481,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         private_contact=reader.raw("PRIVATE_CONTACT") or "a DM",
         meta=_meta_settings(reader),
         language=reader.language("HEARD_LANGUAGE", "en"),
+        personal_data_retention=(
+            reader.duration("PERSONAL_DATA_RETENTION", "365d") if reader.raw("PERSONAL_DATA_RETENTION") else None
+        ),
     )
     settings = _with_storms_and_routes(reader, settings)
     settings = _with_rotations(reader, settings)
@@ -503,6 +541,14 @@ def _with_rotations(reader: _Reader, settings: Settings) -> Settings:
         auto_assign=mode,
         agent_cap=cap or None,
     )
+
+
+def _host(reader: _Reader) -> str:
+    """HOST: the address the HTTP server binds (0.0.0.0: every interface; 127.0.0.1 behind a local proxy)."""
+    host = reader.raw("HOST") or Settings.host
+    if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]+", host):
+        reader.problems.append(f"HOST={host!r} is not an address: use an IP address such as 0.0.0.0 or 127.0.0.1")
+    return host.strip("[]")
 
 
 def _channel(reader: _Reader, name: str) -> str | None:
@@ -627,8 +673,9 @@ def _first_lookback(reader: _Reader) -> timedelta:
 
 META_NAMES = ("META_APP_SECRET", "META_VERIFY_TOKEN", "META_PAGE_ID", "META_PAGE_TOKEN", "INSTAGRAM_ACCOUNT_ID")
 DEFAULT_META_GRAPH_URL = "https://graph.facebook.com/v23.0/"
-# Meta's App Secrets are 32 hexadecimal characters; a verify token is ours to choose, and guessable ones let anyone
-# subscribe a callback. Either shorter than this is a paste mistake or too weak.
+# META_APP_SECRET is Meta's to issue (32 hexadecimal characters today), not ours: Heard cannot make it longer, so
+# only a clear paste mistake is refused, and a change in what Meta issues does not stop Heard. META_VERIFY_TOKEN is
+# ours to choose (guessable ones let anyone subscribe a callback): it takes SECRET_MIN_LENGTH, like INGEST_SECRET.
 META_SECRET_MIN = 16
 
 
@@ -659,13 +706,13 @@ def _meta_settings(reader: _Reader) -> MetaSettings | None:
         )
     if not verify_token:
         reader.problems.append(
-            "META_VERIFY_TOKEN is not set: choose a long random string (openssl rand -hex 16) and type the same "
+            f"META_VERIFY_TOKEN is not set: choose a long random string ({GENERATE_SECRET}) and type the same "
             "into the Verify Token of your Meta app's Webhooks settings"
         )
-    elif len(verify_token) < META_SECRET_MIN:
+    elif len(verify_token) < SECRET_MIN_LENGTH:
         reader.problems.append(
-            f"META_VERIFY_TOKEN is too short ({len(verify_token)} characters): use at least {META_SECRET_MIN} "
-            "random characters (openssl rand -hex 16), the same as in your Meta app's Webhooks settings"
+            f"META_VERIFY_TOKEN is too short ({len(verify_token)} characters): use at least {SECRET_MIN_LENGTH} "
+            f"random characters, e.g. from {GENERATE_SECRET}, the same as in your Meta app's Webhooks settings"
         )
     if not page_token:
         reader.problems.append(

@@ -191,6 +191,8 @@ class Digest:
     write_ups: tuple[WriteUpItem, ...] = ()
     # Per agent and for the team: acknowledged and resolved within the windows, and how long it took.
     attainment: Attainment | None = None
+    # Complaints whose personal data PERSONAL_DATA_RETENTION redacted in the period (bot/privacy.py); weekly digests.
+    redacted_under_retention: int = 0
 
     @property
     def quiet(self) -> bool:
@@ -263,6 +265,7 @@ def compute_digest(
         ack_seconds=ack_seconds,
         ack_sample_truncated=truncated,
         write_ups=_write_ups(session, period),
+        redacted_under_retention=_redacted_under_retention(session, period),
         attainment=compute_attainment(
             session,
             first_day=period.first_day,
@@ -278,6 +281,20 @@ def compute_digest(
 
 
 # -- the queries -----------------------------------------------------------------------------------------------------
+
+
+def _redacted_under_retention(session: Session, period: Period) -> int:
+    # The retention sweep's `erased` events (surface "retention"), through ix_audit_events_action_at.
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == Action.ERASE.value, _in(AuditEvent.at, period), AuditEvent.surface == "retention"
+            )
+        )
+        or 0
+    )
 
 
 def _write_ups(session: Session, period: Period) -> tuple[WriteUpItem, ...]:

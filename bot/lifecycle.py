@@ -82,6 +82,9 @@ class Action(StrEnum):
     # What the author did on the network after Heard filed the post (bot/services/intake.py); Heard keeps its record.
     EDITED_BY_AUTHOR = "edited by the author"
     REMOVED_BY_AUTHOR = "removed by the author"
+    # Data-subject requests and retention (bot/privacy.py): the author's personal data redacted, the record kept.
+    ERASE = "erased"
+    LIFT_HOLD = "legal hold lifted"
 
 
 _OPEN = (Status.NEW, Status.ACKNOWLEDGED)
@@ -132,6 +135,8 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.REPLY_FAILED: _same(*_ANY),
     Action.EDITED_BY_AUTHOR: _same(*_ANY),
     Action.REMOVED_BY_AUTHOR: _same(*_ANY),
+    Action.ERASE: _same(*_ANY),
+    Action.LIFT_HOLD: _same(*_ANY),
 }
 
 ESCALATION_TRANSITIONS: dict[Action, dict[EscalationStatus, EscalationStatus]] = {

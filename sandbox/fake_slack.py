@@ -13,7 +13,8 @@ travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/que
 * keeps the bot's direct messages: ``conversations.open`` gives a stable ``D…`` channel per user, and
   ``chat.postMessage`` to a user id posts there and answers with that channel (``dms``);
 * answers ``usergroups.users.list`` (groups set with ``set_user_group``) and ``users.info`` (any ``U…`` id; its
-  ``locale`` only with ``include_locale``, as Slack does: ``DEFAULT_USER_LOCALE`` unless ``set_user`` says);
+  ``locale`` only with ``include_locale``, as Slack does: ``DEFAULT_USER_LOCALE`` unless ``set_user`` says; a
+  member unless ``set_user(guest=...)`` makes them a multi- or single-channel guest);
 * takes file uploads the way ``WebClient.files_upload_v2`` makes them: ``files.getUploadURLExternal`` hands out an
   upload URL on the fake itself, the raw bytes are POSTed there (recorded as ``upload_url`` calls), and
   ``files.completeUploadExternal`` shares the file, posting a message that carries it into each channel (``files``,
@@ -127,6 +128,8 @@ TRIGGER_LIFETIME = 3.0
 VIEW_SUBMISSION_DEADLINE = 3.0
 #: Views one modal can stack (the root and two pushed); another ``views.push`` fails with push_limit_reached.
 MAX_VIEW_STACK = 3
+#: The kinds of guest account ``set_user(guest=...)`` makes.
+GUEST_KINDS = ("multi-channel", "single-channel")
 #: The time zone ``users.info`` reports for users not configured with ``set_user``.
 DEFAULT_USER_TZ = "America/Los_Angeles"
 #: The locale ``users.info`` reports (with ``include_locale``) for users not configured with ``set_user``.
@@ -1052,16 +1055,20 @@ class FakeSlack(LoopbackFake):
         real_name: str | None = None,
         tz: str | None = None,
         locale: str | None = None,
+        guest: str | None = None,
     ) -> None:
         """Say what ``users.info`` answers for ``user``: by default a name derived from the id (``U0ANA``: ``ana``,
         ``Ana``) in ``DEFAULT_USER_TZ``. ``tz`` is an IANA zone name (ZoneInfoNotFoundError if unknown); ``locale``
-        is what Slack reports with ``include_locale`` (``pt-BR``; default ``DEFAULT_USER_LOCALE``)."""
+        is what Slack reports with ``include_locale`` (``pt-BR``; default ``DEFAULT_USER_LOCALE``). ``guest``:
+        ``"multi-channel"`` (Slack's ``is_restricted``) or ``"single-channel"`` (``is_ultra_restricted``)."""
         if not _is_user_id(user):
             raise ValueError(f"user ids look like U0123ABC or W0123ABC, not {user!r}")
         if tz is not None:
             ZoneInfo(tz)
+        if guest not in (None, *GUEST_KINDS):
+            raise ValueError(f"guest is one of {', '.join(GUEST_KINDS)}, not {guest!r}")
         with self._lock:
-            fields = {"name": name, "real_name": real_name, "tz": tz, "locale": locale}
+            fields = {"name": name, "real_name": real_name, "tz": tz, "locale": locale, "guest": guest}
             self._users.setdefault(user, {}).update({k: v for k, v in fields.items() if v is not None})
 
     def new_trigger(self, user: str, *, view_id: str | None = None) -> str:
@@ -2458,8 +2465,9 @@ class FakeSlack(LoopbackFake):
             "is_admin": False,
             "is_owner": False,
             "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            # Slack marks a single-channel guest with both flags, a multi-channel guest with the first only.
+            "is_restricted": override.get("guest") in GUEST_KINDS,
+            "is_ultra_restricted": override.get("guest") == "single-channel",
             "is_bot": is_bot,
             "is_app_user": False,
             "updated": int(time.time()),

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +47,7 @@ def make_engine(database_url: str) -> Engine:
 
 
 class Database:
-    """Owns the engine; `unit_of_work()` is the only way code touches the database."""
+    """Owns the engine; `unit_of_work()` (or `statements()`, Core only) is the only way code touches the database."""
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
@@ -64,6 +64,13 @@ class Database:
         """One transaction: committed when the block ends normally, rolled back when it raises."""
         with self._turn(), self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def statements(self) -> Iterator[Connection]:
+        """One transaction for a few Core statements that need none of the ORM's bookkeeping (a hot path's
+        outcome): committed when the block ends normally, rolled back when it raises."""
+        with self._turn(), self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def _turn(self) -> Iterator[None]:

@@ -134,6 +134,13 @@ class Complaint(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # The storm it was filed into (bot/services/storms.py): its place in Slack is a line in the storm's thread.
     storm_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    # The author's personal data was redacted (bot/privacy.py: an erasure request, or the retention policy); the
+    # complaint's timeline and audit trail stay.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    erased_by: Mapped[str | None] = mapped_column(String(64))
+    # A threat puts a complaint on legal hold (no erasure) until a manager lifts it.
+    hold_lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    hold_lifted_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Storm(Base):
@@ -263,7 +270,8 @@ class Lease(Base):
 
 
 class AuditEvent(Base):
-    """Append-only record of who did what, when and from where (database triggers refuse UPDATE/DELETE)."""
+    """Append-only record of who did what, when and from where (database triggers refuse UPDATE/DELETE; the one
+    UPDATE they allow turns `detail` values of an erased complaint into the redacted marker, migration 0017)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -349,7 +357,7 @@ class DigestRun(Base):
     __table_args__ = (UniqueConstraint("kind", "last_day", "recipient", name="uq_digest_runs_kind"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "daily" or "weekly"
+    kind: Mapped[str] = mapped_column(String(16))  # "daily" or "weekly"; "retention" for the retention sweep's day
     # The period's last local day (the digest covers `last_day`, or the 7 days ending on it).
     last_day: Mapped[date] = mapped_column(Date)
     # A user id (sent by DM) or a channel id.

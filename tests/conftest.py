@@ -19,8 +19,8 @@ from storage.db import Database, migrate
 from tests.support import Ingester
 
 CHANNEL = "C0COMPLAINTS"
-SIGNING_SECRET = "test-signing-secret"
-INGEST_SECRET = "test-ingest-secret"
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+INGEST_SECRET = "test-ingest-secret-0123456789abcdef0"
 BOT_TOKEN = "xoxb-test"
 TABLES = (
     "audit_events",

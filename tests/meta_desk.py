@@ -39,7 +39,7 @@ PAGE_ID = "1234567890321"
 INSTAGRAM_ID = "17841400000000001"
 # Made up for the tests; each must stay out of logs and Slack.
 APP_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-VERIFY_TOKEN = "heard-test-verify-token-7f3a9c"
+VERIFY_TOKEN = "heard-test-verify-token-7f3a9c0b1d2e"
 PAGE_TOKEN = "EAAGheardTestPageToken0123456789abcdefZZ"
 SECRETS = (APP_SECRET, VERIFY_TOKEN, PAGE_TOKEN)
 

@@ -15,9 +15,9 @@ from bot.config import ConfigError, load_settings, parse_duration
 ROOT = Path(__file__).resolve().parent.parent
 VALID = {
     "SLACK_BOT_TOKEN": "xoxb-123-abc",
-    "SLACK_SIGNING_SECRET": "shh-signing",
+    "SLACK_SIGNING_SECRET": "shh-signing-0123456789abcdef01234",
     "HEARD_CHANNEL": "C0123ABCD",
-    "INGEST_SECRET": "shh-ingest",
+    "INGEST_SECRET": "shh-ingest-0123456789abcdef012345",
 }
 
 
@@ -99,6 +99,64 @@ def test_serving_without_slack_credentials_says_what_is_missing(tmp_path: Path) 
     assert any(line.startswith("heard: SLACK_SIGNING_SECRET is not set") for line in lines)
     assert any(line.startswith("heard: HEARD_CHANNEL is not set") for line in lines)
     assert "Traceback" not in result.stderr
+
+
+def test_short_shared_secrets_stop_start_up_with_the_line_that_makes_a_good_one(tmp_path: Path) -> None:
+    short_signing, short_ingest = "0123456789abcdef0123456789abcde", "x"  # 31 characters, and one
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "serve"],
+        cwd=tmp_path,
+        env={**VALID, "PATH": "/usr/bin:/bin", "SLACK_SIGNING_SECRET": short_signing, "INGEST_SECRET": short_ingest},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert "heard: SLACK_SIGNING_SECRET is too short (31 characters): Slack's Signing Secret is 32 characters; " in (
+        "\n".join(lines)
+    )
+    [ingest] = [line for line in lines if line.startswith("heard: INGEST_SECRET is too short (1 characters)")]
+    assert 'python -c "import secrets; print(secrets.token_hex(32))"' in ingest
+    assert short_signing not in result.stderr and "Traceback" not in result.stderr
+    assert "listening" not in result.stderr
+
+
+def test_secrets_of_32_characters_or_more_are_accepted() -> None:
+    settings = load_settings({**VALID, "INGEST_SECRET": "a" * 32, "SLACK_SIGNING_SECRET": "b" * 32}, env_file=None)
+    assert (len(settings.ingest_secret), len(settings.slack_signing_secret)) == (32, 32)
+    # Socket Mode needs no signing secret at all.
+    socket_mode = load_settings(
+        {**VALID, "SLACK_SIGNING_SECRET": "", "SLACK_APP_TOKEN": "xapp-1-socket"}, env_file=None
+    )
+    assert socket_mode.socket_mode
+
+
+def test_the_http_servers_address_timeout_and_connection_limit() -> None:
+    defaults = load_settings(VALID, env_file=None)
+    assert (defaults.host, defaults.http_channel_timeout, defaults.http_connection_limit) == (
+        "0.0.0.0",
+        timedelta(seconds=15),
+        500,
+    )
+    chosen = load_settings(
+        {**VALID, "HOST": "127.0.0.1", "HTTP_CHANNEL_TIMEOUT": "1m", "HTTP_CONNECTION_LIMIT": "2000"}, env_file=None
+    )
+    assert (chosen.host, chosen.http_channel_timeout, chosen.http_connection_limit) == (
+        "127.0.0.1",
+        timedelta(minutes=1),
+        2000,
+    )
+    with pytest.raises(ConfigError) as error:
+        load_settings(
+            {**VALID, "HOST": "localhost; rm", "HTTP_CHANNEL_TIMEOUT": "0s", "HTTP_CONNECTION_LIMIT": "5"},
+            env_file=None,
+        )
+    problems = error.value.problems
+    assert any(p.startswith("HOST='localhost; rm' is not an address") for p in problems)
+    assert any(p.startswith("HTTP_CHANNEL_TIMEOUT must be longer than zero") for p in problems)
+    assert any(p.startswith("HTTP_CONNECTION_LIMIT='5' is not valid") for p in problems)
 
 
 def test_business_hours_and_holidays_are_checked_at_start_up() -> None:

@@ -47,9 +47,9 @@ PHONE = "phone number"
 ANA = "U0ANA"
 VALID = {
     "SLACK_BOT_TOKEN": "xoxb-123-abc",
-    "SLACK_SIGNING_SECRET": "shh-signing",
+    "SLACK_SIGNING_SECRET": "shh-signing-0123456789abcdef01234",
     "HEARD_CHANNEL": "C0123ABCD",
-    "INGEST_SECRET": "shh-ingest",
+    "INGEST_SECRET": "shh-ingest-0123456789abcdef012345",
 }
 
 

@@ -1050,6 +1050,23 @@ def test_user_groups_and_users_info(fake: FakeSlack, client: WebClient) -> None:
     assert fake.problems == []
 
 
+def test_users_info_marks_guests_as_slack_does_and_heard_reads_them(fake: FakeSlack, client: WebClient) -> None:
+    fake.set_user("U0GUS", guest="multi-channel")
+    fake.set_user("U0SOL", guest="single-channel")
+    with pytest.raises(ValueError, match="multi-channel"):
+        fake.set_user("U0MAY", guest="maybe")
+
+    flags = {
+        user: (found["is_restricted"], found["is_ultra_restricted"])
+        for user in (ANA, "U0GUS", "U0SOL")
+        for found in [client.users_info(user=user)["user"]]
+    }
+
+    assert flags == {ANA: (False, False), "U0GUS": (True, False), "U0SOL": (True, True)}
+    direct = SlackDirect(client)
+    assert [direct.is_guest(user) for user in (ANA, "U0GUS", "U0SOL")] == [False, True, True]
+
+
 # -- driving modals --------------------------------------------------------------------------------------------
 
 

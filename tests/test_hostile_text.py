@@ -6,6 +6,7 @@ import unicodedata
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.blocks import as_dicts
 from bot.blocks.lookups import complaint_entry
 from bot.blocks.messages import joined_post_message
 from bot.blocks.text import Glance, at_a_glance, graphemes, plain_chunks, safe_mrkdwn, utf16_length
@@ -181,7 +182,7 @@ def test_a_list_shows_each_customers_words_as_plain_text_at_a_glance() -> None:
         permalink=None,
     )
 
-    head, words = [block.to_dict() for block in complaint_entry(line, posted, ZoneInfo("UTC"))]
+    head, words = as_dicts(complaint_entry(line, posted, ZoneInfo("UTC")))
 
     assert head["text"]["text"].startswith("*#7*") and "bold" not in head["text"]["text"]
     assert words["text"]["type"] == "plain_text" and words["text"]["text"].startswith("*bold* word word")

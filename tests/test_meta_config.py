@@ -11,12 +11,12 @@ from bot.config import ConfigError, MetaSettings, load_settings
 
 VALID = {
     "SLACK_BOT_TOKEN": "xoxb-123-abc",
-    "SLACK_SIGNING_SECRET": "shh-signing",
+    "SLACK_SIGNING_SECRET": "shh-signing-0123456789abcdef01234",
     "HEARD_CHANNEL": "C0123ABCD",
-    "INGEST_SECRET": "shh-ingest",
+    "INGEST_SECRET": "shh-ingest-0123456789abcdef012345",
 }
 APP_SECRET = "0123456789abcdef0123456789abcdef"
-VERIFY_TOKEN = "verify-me-please-0123"
+VERIFY_TOKEN = "verify-me-please-0123456789abcdef"
 PAGE_TOKEN = "EAAGpagetoken-secret-value"
 META = {
     "META_APP_SECRET": APP_SECRET,
@@ -112,7 +112,7 @@ def test_secrets_alone_ask_for_an_id() -> None:
         ({"META_PAGE_ID": "acme.store"}, "META_PAGE_ID='acme.store' is not an id: use the numeric id"),
         ({"INSTAGRAM_ACCOUNT_ID": "@acme"}, "INSTAGRAM_ACCOUNT_ID='@acme' is not an id"),
         ({"META_APP_SECRET": "abc123"}, "META_APP_SECRET is too short (6 characters): Meta's App Secret is 32"),
-        ({"META_VERIFY_TOKEN": "hunter2"}, "META_VERIFY_TOKEN is too short (7 characters): use at least 16"),
+        ({"META_VERIFY_TOKEN": "hunter2"}, "META_VERIFY_TOKEN is too short (7 characters): use at least 32"),
         ({"META_GRAPH_URL": "graph.facebook.com"}, "META_GRAPH_URL='graph.facebook.com' is not a URL"),
         ({"META_POLL_INTERVAL": "often"}, "META_POLL_INTERVAL='often' is not a duration"),
         ({"META_TIMEOUT": "0s"}, "META_TIMEOUT must be longer than zero"),

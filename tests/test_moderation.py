@@ -296,7 +296,7 @@ def test_keep_evidence_sends_the_complete_record_to_whoever_asked(
 
     fake_slack.wait_for("files.completeUploadExternal")
     [upload] = fake_slack.files()
-    # By DM: it holds the customer's personal data, so never the card's public thread (tests/test_personal_data_masking.py).
+    # By DM: it holds the customer's personal data, never the card's public thread (test_personal_data_masking.py).
     assert upload["thread_ts"] is None and upload["channels"] == [fake_slack.dm_channel(ANA)]
     assert upload["name"].startswith("heard-complaint-1-evidence-") and upload["name"].endswith(".json")
     record = json.loads(fake_slack.file(upload["id"])["content"])
@@ -381,9 +381,9 @@ def test_moderation_settings_are_checked_at_start_up() -> None:
 
     base = {
         "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_SIGNING_SECRET": "secret-0123456789abcdef0123456789",
         "HEARD_CHANNEL": CHANNEL,
-        "INGEST_SECRET": "ingest",
+        "INGEST_SECRET": "ingest-0123456789abcdef0123456789",
     }
     settings = load_settings(base, env_file=None)
     assert (settings.strikes_before_block, settings.community_policy_url, settings.x_user_auth) == (3, None, None)

@@ -87,7 +87,7 @@ def test_the_sandbox_takes_policy_from_the_environment_and_nothing_else(tmp_path
             "SLACK_BOT_TOKEN": "xoxb-production",
             "HEARD_CHANNEL": "C0PRODUCTION",
             "X_BEARER_TOKEN": "AAAA",
-            "INGEST_SECRET": "production-secret",
+            "INGEST_SECRET": "production-ingest-secret-0123456789ab",
             "META_APP_SECRET": "production-app-secret-0123456789",
             "META_GRAPH_URL": "https://graph.facebook.com/v23.0/",
             "META_PAGE_TOKEN": "EAAproduction",

@@ -10,19 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    StaticSelectElement,
-)
+from slack_sdk.models.blocks import Block
 
 from bot.assignment import BY_ROTATION
-from bot.blocks import Message, context_line, customer_words, ids, markup_section
+from bot.blocks import BlockDict, Message, as_dicts, context_line, customer_words, ids, markup_section, plain_text
 from bot.blocks.menu import MenuItem, more_menu
 from bot.blocks.moderation import ModerationView, moderation_blocks, moderation_menu_items
+from bot.blocks.privacy import erased_line
 from bot.blocks.replies import ReplyWords, reply_blocks
 from bot.blocks.text import (
     BUTTON_TEXT_LIMIT,
@@ -66,12 +63,17 @@ class CardView:
 
 def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     complaint = view.complaint
-    blocks: list[Block] = [markup_section(who_and_where(complaint), verbatim=True)]
+    if complaint.erased_at is not None:
+        # The author's name, handle and words were redacted (bot/privacy.py): the card says when and by whom.
+        blocks: list[Block | BlockDict] = [markup_section(erased_line(complaint.erased_by, complaint.erased_at, tz))]
+    else:
+        blocks = [markup_section(who_and_where(complaint), verbatim=True)]
     flags = triage_lines(complaint)
     if flags:
         blocks.append(markup_section(flags))
     words = at_a_glance(complaint.text)
-    blocks.append(customer_words(words.text))
+    if complaint.erased_at is None:
+        blocks.append(customer_words(words.text))
     posted = [
         # Translators: when the customer posted it; pieces of this line are joined with " · ".
         _("Posted %(time)s", time=clock(complaint.posted_at, now, tz)),
@@ -95,8 +97,8 @@ def render_card(view: CardView, now: datetime, tz: ZoneInfo) -> Message:
     blocks.extend(reply_blocks(view.replies, ReplyWords.of(complaint), now, tz))
     if view.moderation is not None:
         blocks.extend(moderation_blocks(complaint, view.moderation, now, tz))
-    blocks.append(ActionsBlock(block_id=ids.CARD_ACTIONS_BLOCK, elements=_actions(view)))
-    return Message(text=fallback(complaint), blocks=[block.to_dict() for block in blocks])
+    blocks.append({"block_id": ids.CARD_ACTIONS_BLOCK, "elements": _actions(view), "type": "actions"})
+    return Message(text=fallback(complaint), blocks=as_dicts(blocks))
 
 
 def complaint_number(complaint_id: int) -> str:
@@ -104,15 +106,23 @@ def complaint_number(complaint_id: int) -> str:
     return _("Complaint #%(id)s", id=complaint_id)
 
 
-def button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+def button(
+    text: str, action_id: str, value: str, style: str | None = None, confirm: dict[str, Any] | None = None
+) -> BlockDict:
     """A button with Heard's own (translated) words, cut to Slack's 75 characters in any language."""
-    return ButtonElement(text=safe_plain(text, BUTTON_TEXT_LIMIT), action_id=action_id, value=value, style=style)
+    element: BlockDict = {"action_id": action_id}
+    if confirm is not None:
+        element["confirm"] = confirm
+    if style is not None:
+        element["style"] = style
+    element.update(text=plain_text(safe_plain(text, BUTTON_TEXT_LIMIT)), type="button", value=value)
+    return element
 
 
-def _actions(view: CardView) -> list[ButtonElement | StaticSelectElement]:
+def _actions(view: CardView) -> list[BlockDict]:
     """One row that reads at a glance: the primary buttons, then everything else in the "More…" menu."""
     ref = ids.ComplaintRef(view.complaint.id, view.complaint.revision)
-    elements: list[ButtonElement | StaticSelectElement] = _buttons(view, ref.encode())
+    elements = _buttons(view, ref.encode())
     menu = more_menu(_menu_items(view), ref)
     if menu is not None:
         elements.append(menu)
@@ -140,13 +150,13 @@ TAKE_PRIVATE = N_("Take it private")
 REASSIGN = N_("Reassign")
 
 
-def _buttons(view: CardView, ref: str) -> list[ButtonElement]:
+def _buttons(view: CardView, ref: str) -> list[BlockDict]:
     """The primary actions: Acknowledge, Claim (Release once claimed), Escalate, Schedule follow-up, Resolve; on a
     resolved card Reopen, the quick follow-up and Schedule follow-up. Take it private joins them, first, when the
     post shows personal data: then it is the suggested step."""
     complaint = view.complaint
 
-    def card_button(text: str, action_id: str, style: str | None = None) -> ButtonElement:
+    def card_button(text: str, action_id: str, style: str | None = None) -> BlockDict:
         return button(text, action_id, ref, style)
 
     if complaint.status == Status.RESOLVED:

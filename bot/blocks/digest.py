@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.attainment import DAY, Attainment, Bucket, ClockFigures, Row
-from bot.blocks import Message, context_line
+from bot.blocks import Message, as_dicts, context_line
 from bot.blocks.figures import MINUS, day_range, day_words, hour_range, number, percent, signed, weekday
 from bot.blocks.text import ELLIPSIS, link_to, mention, safe_mrkdwn, safe_plain, utf16_length
 from bot.blocks.when import clock, span
@@ -63,7 +63,16 @@ def digest_message(digest: Digest, tz: ZoneInfo, now: datetime) -> Message:
         blocks.extend(_patterns(digest))
     if digest.weekly and digest.write_ups:
         blocks.append(_section(_write_up_list(digest.write_ups)))
-    return Message(text=_fallback(digest, now, tz), blocks=[block.to_dict() for block in blocks])
+    if digest.weekly and digest.redacted_under_retention:
+        count = digest.redacted_under_retention
+        # Translators: in the weekly digest; the retention policy is PERSONAL_DATA_RETENTION.
+        redacted = n_(
+            ":wastebasket: %(count)s complaint's personal data redacted under the retention policy",
+            ":wastebasket: %(count)s complaints' personal data redacted under the retention policy",
+            count,
+        )
+        blocks.append(_section(redacted))
+    return Message(text=_fallback(digest, now, tz), blocks=as_dicts(blocks))
 
 
 # -- the period ------------------------------------------------------------------------------------------------------

@@ -46,4 +46,7 @@ EVENT_SENTENCES = {
     Action.REPLY_FAILED.value: N_("%(who)s could not send the reply"),
     Action.EDITED_BY_AUTHOR.value: N_("%(who)s edited the post"),
     Action.REMOVED_BY_AUTHOR.value: N_("%(who)s removed the post"),
+    # Translators: "who" is a manager, or Heard under the retention policy; the customer's words and name are gone.
+    Action.ERASE.value: N_("%(who)s erased the author's personal data"),
+    Action.LIFT_HOLD.value: N_("%(who)s lifted the legal hold"),
 }

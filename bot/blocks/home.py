@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks import context_line
+from bot.blocks import as_dicts, context_line
 from bot.blocks.figures import number
 from bot.blocks.lookups import NAME_LIMIT, bold, complaint_entry, escalation_line, follow_up_line
 from bot.blocks.rotations import home_duty
@@ -90,7 +90,7 @@ def _figure(value: int, cap: int) -> str:
 
 
 def _view(blocks: Sequence[Block]) -> dict[str, Any]:
-    return {"type": "home", "blocks": [block.to_dict() for block in blocks]}
+    return {"type": "home", "blocks": as_dicts(blocks)}
 
 
 def _section(text: str) -> SectionBlock:

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, Option, SectionBlock, StaticSelectElement
 
+from bot.blocks import as_dicts
 from bot.i18n import LANGUAGES, _
 
 CHOOSE_LANGUAGE = "choose_language"
@@ -37,7 +38,7 @@ def language_picker(chosen: str | None) -> list[Block]:
 
 def with_language_picker(view: dict[str, Any], chosen: str | None) -> dict[str, Any]:
     """The Home tab `view` with the picker at its end."""
-    return {**view, "blocks": [*view["blocks"], *(block.to_dict() for block in language_picker(chosen))]}
+    return {**view, "blocks": [*view["blocks"], *as_dicts(language_picker(chosen))]}
 
 
 def chosen_language(value: str) -> str | None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, context_line, customer_words, ids
+from bot.blocks import Message, as_dicts, context_line, customer_words, ids
 from bot.blocks.digest import attainment_blocks
 from bot.blocks.events import EVENT_SENTENCES
 from bot.blocks.figures import compact, number, percent, short_day
@@ -95,6 +95,12 @@ HELP_LINES = (
         # Translators: help for `/complaints export attainment [7d|30d]`.
         N_("SLA attainment per agent and team, by day and week, as a CSV file (managers)"),
     ),
+    # Translators: help for `/complaints privacy @handle`: a customer's data access request.
+    ("privacy @handle", N_("everything Heard holds about one author, as a JSON file by DM (managers)")),
+    # Translators: help for `/complaints erase @handle`: a customer's erasure request.
+    ("erase @handle", N_("erase one author's personal data, after a question naming how many complaints (managers)")),
+    # Translators: help for `/complaints hold lift <id>`: complaints flagged as threats are kept for Legal.
+    ("hold lift <id>", N_("lift the legal hold a threat puts on a complaint, so it can be erased (managers)")),
     # Translators: help for `/complaints help`.
     ("help", N_("this list")),
 )
@@ -114,7 +120,7 @@ def _section(text: str) -> SectionBlock:
 
 
 def _message(text: str, blocks: Iterable[Block]) -> Message:
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def bold(text: str) -> str:

@@ -19,9 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import Option, StaticSelectElement
-
-from bot.blocks import ids
+from bot.blocks import BlockDict, ids, plain_text
 from bot.blocks.text import OPTION_TEXT_LIMIT, PLACEHOLDER_LIMIT, safe_plain
 from bot.i18n import N_, _
 
@@ -40,17 +38,21 @@ class MenuItem:
     action_id: str
 
 
-def more_menu(items: Sequence[MenuItem], ref: ids.ComplaintRef) -> StaticSelectElement | None:
+def more_menu(items: Sequence[MenuItem], ref: ids.ComplaintRef) -> BlockDict | None:
     """The "More…" select for `items` on the complaint `ref`; None when there is nothing to put in it."""
     if not items:
         return None
     if len(items) > OPTIONS_LIMIT:
         raise ValueError(f"{len(items)} menu choices do not fit in one select ({OPTIONS_LIMIT} at most)")
-    return StaticSelectElement(
-        action_id=ids.CARD_MORE,
-        placeholder=safe_plain(_(PLACEHOLDER), PLACEHOLDER_LIMIT),
-        options=[
-            Option(text=safe_plain(item.text, OPTION_TEXT_LIMIT), value=ids.MenuChoice(item.action_id, ref).encode())
+    return {
+        "action_id": ids.CARD_MORE,
+        "options": [
+            {
+                "text": plain_text(safe_plain(item.text, OPTION_TEXT_LIMIT)),
+                "value": ids.MenuChoice(item.action_id, ref).encode(),
+            }
             for item in items
         ],
-    )
+        "placeholder": plain_text(safe_plain(_(PLACEHOLDER), PLACEHOLDER_LIMIT)),
+        "type": "static_select",
+    }

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.blocks import Message, context_line, customer_words, ids, markup_section
+from bot.blocks import Message, as_dicts, context_line, customer_words, ids, markup_section
 from bot.blocks.card import SECTION_TEXT_LIMIT, complaint_number, escalation_line, fallback, who_and_where
 from bot.blocks.events import EVENT_SENTENCES
 from bot.blocks.moderation import MODERATION_ACTIONS, POLICE_LINE, moderation_log_words, strikes_words
+from bot.blocks.privacy import erased_line
 from bot.blocks.replies import ReplyWords, reply_log_words
 from bot.blocks.text import (
     BUTTON_TEXT_LIMIT,
@@ -124,7 +125,7 @@ def escalation_notice(
         department=department,
         complaint=fallback(complaint),
     )
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def approval_request(complaint: Complaint, escalation: Escalation, now: datetime, tz: ZoneInfo) -> Message:
@@ -161,7 +162,7 @@ def approval_request(complaint: Complaint, escalation: Escalation, now: datetime
             decided = _("Approved by %(who)s at %(time)s", **values)
         blocks.append(context_line(decided))
     text = _("Approval needed: escalate complaint #%(id)s to %(department)s", id=complaint.id, department=department)
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def follow_up_reminder(complaint: Complaint, follow_up: FollowUp, now: datetime, tz: ZoneInfo) -> Message:
@@ -190,7 +191,7 @@ def follow_up_reminder(complaint: Complaint, follow_up: FollowUp, now: datetime,
         snoozed = _("Snoozed until %(time)s", time=clock(follow_up.due_at, now, tz))
         blocks.append(context_line(f":zzz: {snoozed}"))
     text = _("Follow-up due for complaint #%(id)s: %(complaint)s", id=complaint.id, complaint=fallback(complaint))
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 # The same, for an escalation's steps, naming the department.
@@ -258,12 +259,15 @@ def thread_log_line(
             line=line,
         )
     text = f"{line} · {clock(event.at, now, tz)}"
-    return Message(text=text, blocks=[context_line(text).to_dict()])
+    return Message(text=text, blocks=[context_line(text)])
 
 
 def joined_post_message(complaint: Complaint, post: ComplaintPost, now: datetime, tz: ZoneInfo) -> Message:
     """In the card's thread: the author wrote again in the same conversation. The owner is mentioned, so the
     person handling the complaint hears about it."""
+    if complaint.erased_at is not None:
+        erased = erased_line(complaint.erased_by, complaint.erased_at, tz)
+        return Message(text=erased, blocks=[markup_section(erased)])
     handle = safe_mrkdwn(complaint.author_handle.lstrip("@"), 120)
     link = link_to(post.url, _(THE_POST))
     heads_up = f" <@{complaint.owner_id}>" if complaint.owner_id else ""
@@ -275,7 +279,7 @@ def joined_post_message(complaint: Complaint, post: ComplaintPost, now: datetime
         command = complaints_command(complaint.id)
         blocks.append(context_line(_("Shortened here: the whole post with %(command)s", command=command)))
     text = _("@%(handle)s wrote again: %(excerpt)s", handle=handle, excerpt=safe_mrkdwn(post.text, EXCERPT))
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 # -- moderation -----------------------------------------------------------------------------------------------------
@@ -302,7 +306,7 @@ def warning_message(complaint: Complaint, strikes: int, threshold: int, draft: s
         # Translators: COMMUNITY_POLICY_URL is a setting's name: keep it as it is.
         lines.append("_" + _("Set COMMUNITY_POLICY_URL so warnings link to the policy.") + "_")
     text = "\n".join(lines)
-    return Message(text=text, blocks=[markup_section(text).to_dict()])
+    return Message(text=text, blocks=[markup_section(text)])
 
 
 def threat_notice(complaint: Complaint, posts: list[ComplaintPost], mentions: str, tz: ZoneInfo) -> Message:
@@ -340,4 +344,4 @@ def threat_notice(complaint: Complaint, posts: list[ComplaintPost], mentions: st
         handle=handle,
         excerpt=safe_mrkdwn(complaint.text, 300),
     )
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.blocks import Message, context_line, customer_words, ids, markup_section
+from bot.blocks import Message, as_dicts, context_line, customer_words, ids, markup_section
 from bot.blocks.card import ACKNOWLEDGE, CLAIM, NAME_LIMIT, RESOLVE, button, fallback
 from bot.blocks.messages import OPEN_THE_CARD, complaint_summary
 from bot.blocks.text import at_a_glance, complaints_command, link_to, person, safe_mrkdwn
@@ -88,7 +88,7 @@ def nag(complaint: Complaint, which: Clock, mention: str, now: datetime, tz: Zon
         blocks.append(_buttons(complaint, which))
     else:
         blocks.append(context_line(_stopped(complaint, which, now, tz)))
-    return Message(text=_nag_text(which, deadline, now, complaint), blocks=[block.to_dict() for block in blocks])
+    return Message(text=_nag_text(which, deadline, now, complaint), blocks=as_dicts(blocks))
 
 
 def _owner(complaint: Complaint) -> str:
@@ -129,7 +129,7 @@ def breach(complaint: Complaint, which: Clock, reminder: int, now: datetime, tz:
         text = _("Overdue (acknowledge): %(complaint)s", complaint=fallback(complaint))
     else:
         text = _("Overdue (resolve): %(complaint)s", complaint=fallback(complaint))
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 # -- several complaints in one message (a storm: nags due together, breach alerts to one manager) -------------------
@@ -193,7 +193,7 @@ def nag_list(items: list[tuple[Complaint, Clock]], mention: str, now: datetime, 
             blocks += [markup_section(f"{line}\n{stopped}"), _listed_words(complaint)]
     blocks += _and_more([complaint for complaint, _which in items[shown:]], overdue=False)
     text = f"{soon}: {_numbers([c for c, _which in items])}"
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def breach_list(items: list[tuple[Complaint, Clock, int]], now: datetime, tz: ZoneInfo) -> Message:
@@ -217,7 +217,7 @@ def breach_list(items: list[tuple[Complaint, Clock, int]], now: datetime, tz: Zo
         blocks.append(_listed_words(complaint))
     blocks += _and_more([complaint for complaint, _which, _reminder in items[MAX_LISTED:]], overdue=True)
     text = f"{overdue}: {_numbers([c for c, _which, _reminder in items])}"
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def _and_more(rest: list[Complaint], overdue: bool) -> list[Block]:

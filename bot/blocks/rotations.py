@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, context_line
+from bot.blocks import Message, as_dicts, context_line
 from bot.blocks.card import button
 from bot.blocks.lookups import complaint_entry
 from bot.blocks.text import cut_markup, mention, person, safe_mrkdwn
@@ -89,7 +89,7 @@ def render_duty(board: DutyBoard, now: datetime, tz: ZoneInfo) -> Message:
     on_duty = sorted({user for duty in board.rotations if duty.closed_until is None for user in duty.people})
     people = ", ".join(person(user) for user in on_duty) or _("nobody")
     text = _("On duty now: %(people)s", people=people)
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def home_duty(board: DutyBoard, user: str, now: datetime, tz: ZoneInfo) -> list[Block]:
@@ -154,4 +154,4 @@ def handoff_message(
         until=clock(duty.until, now, tz),
         open=number(open_total),
     )
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))

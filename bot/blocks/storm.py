@@ -12,13 +12,12 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
     ConfirmObject,
     InputBlock,
     PlainTextInputElement,
 )
 
-from bot.blocks import Message, context_line, customer_words, ids, markup_section
+from bot.blocks import BlockDict, Message, as_dicts, context_line, customer_words, ids, markup_section
 from bot.blocks.card import ACKNOWLEDGE, CLAIM, RELEASE, RESOLVE, button
 from bot.blocks.modals import modal_frame
 from bot.blocks.replies import (
@@ -154,15 +153,14 @@ def storm_card(view: StormView, now: datetime, tz: ZoneInfo) -> Message:
         else:
             state.append(_("Ended by itself at %(time)s, arrivals calmed down", time=at))
     blocks.append(context_line("\n".join(state)))
-    buttons: list[ButtonElement] = []
+    buttons: list[BlockDict] = []
     value = str(storm.id)
     if view.open:
         # Translators: a button: send the holding statement to every waiting customer.
         buttons.append(button(_("Send holding statement"), SEND_STATEMENT, value, style="primary"))
         # Translators: a button: claim every complaint of the storm.
         buttons.append(button(_("Claim all"), CLAIM_ALL, value))
-        resolve_all = button(_("Resolve all"), RESOLVE_ALL, value)
-        resolve_all.confirm = ConfirmObject(
+        confirm = ConfirmObject(
             title=safe_plain(_("Resolve all?"), CONFIRM_TITLE_LIMIT),
             text=cut_markup(
                 n_(
@@ -175,14 +173,14 @@ def storm_card(view: StormView, now: datetime, tz: ZoneInfo) -> Message:
             confirm=safe_plain(_("Resolve all"), CONFIRM_BUTTON_LIMIT),
             deny=safe_plain(_("Cancel"), CONFIRM_BUTTON_LIMIT),
         )
-        buttons.append(resolve_all)
+        buttons.append(button(_("Resolve all"), RESOLVE_ALL, value, confirm=confirm.to_dict()))
     if storm.ended_at is None:
         # Translators: a button: the storm is over; complaints get their own cards again.
         buttons.append(button(_("End storm"), END_STORM, value, style="danger"))
     if buttons:
         blocks.append(ActionsBlock(block_id=STORM_ACTIONS_BLOCK, elements=buttons))
     text = headline(view, now, tz).replace("*", "").replace(":tornado: ", "").replace(":white_check_mark: ", "")
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def storm_line(complaint: Complaint, replies: Sequence[Reply], now: datetime, tz: ZoneInfo) -> Message:
@@ -194,7 +192,7 @@ def storm_line(complaint: Complaint, replies: Sequence[Reply], now: datetime, tz
     blocks.extend(reply_blocks(replies, ReplyWords.of(complaint), now, tz))
     if actions := _line_buttons(complaint, ()):
         blocks.append(actions)
-    return Message(text=_line_text(complaint), blocks=[block.to_dict() for block in blocks])
+    return Message(text=_line_text(complaint), blocks=as_dicts(blocks))
 
 
 def storm_lines(lines: Sequence[tuple[Complaint, Sequence[Reply]]], now: datetime, tz: ZoneInfo) -> Message:
@@ -232,7 +230,7 @@ def storm_lines(lines: Sequence[tuple[Complaint, Sequence[Reply]]], now: datetim
         len(listed),
         who=who,
     )
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+    return Message(text=text, blocks=as_dicts(blocks))
 
 
 def _who(complaint: Complaint) -> str:
@@ -279,7 +277,7 @@ def _line_buttons(complaint: Complaint, replies: Sequence[Reply]) -> ActionsBloc
     if complaint.status == Status.RESOLVED:
         return None
     ref = ids.ComplaintRef(complaint.id, complaint.revision).encode()
-    buttons: list[ButtonElement] = []
+    buttons: list[BlockDict] = []
     if complaint.acknowledged_at is None:
         buttons.append(button(_(ACKNOWLEDGE), ids.ACKNOWLEDGE, ref, style="primary"))
     if complaint.owner_id:

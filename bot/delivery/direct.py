@@ -1,6 +1,7 @@
 """Slack calls that cannot wait in the outbox: opening a modal (its trigger lives 3 s and works once), reading who
 belongs to a user group, publishing a person's App Home (a view of state: the next opening publishes it again,
-so one lost is harmless), and `users.info` (a person's name and Slack locale, cached for an hour). Failures are
+so one lost is harmless), and `users.info` (a person's name, Slack locale and whether they are a guest, cached for an
+hour). Failures are
 reported to the caller, never retried behind its back."""
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ log = logging.getLogger("heard.delivery.direct")
 
 GROUP_CACHE_SECONDS = 300.0
 NAME_CACHE_SECONDS = 3600.0
+# After users.info fails for someone Heard knows nothing of, it is not asked again about them this long: during an
+# outage each click would otherwise wait out the call's timeout (for the guest check, then for the language).
+FAILED_LOOKUP_SECONDS = 10.0
 
 
 class SlackUnavailable(Exception):
@@ -31,6 +35,7 @@ class SlackDirect:
         self.client = client
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._people: dict[str, tuple[float, _Person]] = {}
+        self._failed_lookups: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
@@ -89,30 +94,49 @@ class SlackDirect:
         cached (bot/languages.py then speaks the team's language)."""
         return self._person(user).locale
 
+    def is_guest(self, user: str) -> bool:
+        """Whether `user` is a guest account (multi- or single-channel: `is_restricted` / `is_ultra_restricted`),
+        from the same hour-long cache. Raises SlackUnavailable when Slack does not answer and nothing is cached, so
+        a permission check refuses rather than guesses (bot/roles.py)."""
+        return self._person(user).guest
+
     def _person(self, user: str) -> _Person:
         now = time.monotonic()
         with self._lock:
             cached = self._people.get(user)
         if cached and now - cached[0] < NAME_CACHE_SECONDS:
             return cached[1]
+        with self._lock:
+            failed_at = self._failed_lookups.get(user)
+        if cached is None and failed_at is not None and now - failed_at < FAILED_LOOKUP_SECONDS:
+            raise SlackUnavailable("Slack did not say who this is; try again soon.")
         try:
             found = self.client.users_info(user=user, include_locale=True).get("user") or {}
         except Exception as error:
             log.warning("could not read users.info of %s (%s)", user, type(error).__name__)
             if cached:
                 return cached[1]
+            with self._lock:
+                self._failed_lookups[user] = time.monotonic()
             raise SlackUnavailable("Slack did not say who this is; try again soon.") from error
         profile = found.get("profile") or {}
         name = str(profile.get("real_name") or profile.get("display_name") or "").strip() or None
-        person = _Person(name=name, locale=str(found.get("locale") or "").strip() or None)
+        person = _Person(
+            name=name,
+            locale=str(found.get("locale") or "").strip() or None,
+            guest=bool(found.get("is_restricted") or found.get("is_ultra_restricted")),
+        )
         with self._lock:
             self._people[user] = (now, person)
+            self._failed_lookups.pop(user, None)
         return person
 
 
 @dataclass(frozen=True)
 class _Person:
-    """What Heard keeps of `users.info`: the name for replies, the locale for the person's own views."""
+    """What Heard keeps of `users.info`: the name for replies, the locale for the person's own views, and whether
+    they are a guest (never on the care team)."""
 
     name: str | None
     locale: str | None
+    guest: bool

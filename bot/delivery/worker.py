@@ -21,7 +21,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.delivery.gate import RateGate, retry_after_seconds
@@ -185,22 +185,26 @@ class DeliveryWorker:
             # make them queue for the same rows.
             self._condition.notify()
 
-    def deliver_now(self, key: str) -> None:
-        """Update the posted message `key` from the calling thread, right after the change that asked for it was
-        committed (a click: its card changes without waiting for a worker thread to be woken and scheduled, and a
-        flood of clicks cannot outrun the updates they ask for). Anything else (the message is with another sender,
-        not posted yet, Slack rate-limiting or slow) leaves the row to the worker, as if this was never called."""
-        now = utcnow()
+    def claim_now(self, session: Session, key: str, now: datetime) -> _Job | None:
+        """Inside the unit of work of a change (a click): claim the posted message `key` and render it, for the
+        same thread to send once the change is committed (`send_claimed`). Its card changes without waiting for a
+        worker thread to be woken and scheduled, a flood of clicks cannot outrun the updates they ask for, and the
+        claim costs no transaction of its own. Anything else (the message is with another sender, not posted yet,
+        Slack rate-limiting or slow) leaves the row to the worker, as if this was never called; so does a message
+        that cannot be rendered, which must not cost the change its commit."""
         try:
-            with self.database.unit_of_work() as session:
-                row = session.scalars(_CLAIM_POSTED, {"key": key, "now": now}).first()
-                job = self._prepare(session, row, now) if row is not None else None
-        except Exception as error:
-            self._failures.report("delivery: could not read the outbox", error)
-            return
+            row = session.scalars(_CLAIM_POSTED, {"key": key, "now": now}).first()
+            job = self._prepare(session, row, now) if row is not None else None
+        except Exception:
+            log.exception("could not prepare %s for sending at once; the worker sends it", key)
+            return None
         if job is not None:
             job.client = self.prompt_client
-            self._deliver([job])
+        return job
+
+    def send_claimed(self, job: _Job) -> None:
+        """Send what `claim_now` claimed, after its unit of work committed, and record the outcome."""
+        self._deliver([job])
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -383,9 +387,12 @@ class DeliveryWorker:
                 log.exception("delivery %s failed unexpectedly", job.key)
                 result = _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=repr(exc)[:300])
             outcomes.append((job, result))
+        # Nothing posted anew (a click's card update, the commonest): Core statements alone record the outcome,
+        # without a Session's bookkeeping, which cost more than the statements.
+        plain = all(result.posted is None for _, result in outcomes)
         try:
             # One transaction records them all; each row's own conditions (lease, generation) still decide.
-            with self.database.unit_of_work() as session:
+            with self.database.statements() if plain else self.database.unit_of_work() as session:
                 for job, result in outcomes:
                     self._record(session, job, result)
             return
@@ -628,7 +635,8 @@ class DeliveryWorker:
         with self.database.unit_of_work() as session:
             self._record(session, job, result)
 
-    def _record(self, session: Session, job: _Job, result: _Result) -> None:
+    def _record(self, session: Session | Connection, job: _Job, result: _Result) -> None:
+        """`session` is a Session when the outcome posted a message (its hook may need the ORM), else either."""
         now = utcnow()
         # Core statements on the table: the ORM's bookkeeping for an UPDATE cost more than the statement here.
         mine = and_(_outbox.c.id == job.id, _outbox.c.lease_owner == self.worker_id)
@@ -637,17 +645,24 @@ class DeliveryWorker:
             channel, ts = result.posted
             released.update(channel=channel, ts=ts)
             hook = self.on_posted.get(job.kind)
+            assert isinstance(session, Session)
             row = session.get(Delivery, job.id)
             if hook is not None and row is not None:
                 hook(session, row, channel, ts, result.permalink)
         if result.forget_ts:
             released.update(ts=None)
         if result.delivered:
-            done = session.execute(
-                update(_outbox)
-                .where(mine, _outbox.c.generation == job.generation)
-                .values(status=DONE, delivered_at=now, maybe_sent=False, **released)
-            ).rowcount
+            if result.posted is None and not result.forget_ts:  # an update, the commonest: a statement built once
+                done = session.execute(
+                    _UPDATED,
+                    {"job_id": job.id, "owner": self.worker_id, "job_generation": job.generation, "at": now},
+                ).rowcount
+            else:
+                done = session.execute(
+                    update(_outbox)
+                    .where(mine, _outbox.c.generation == job.generation)
+                    .values(status=DONE, delivered_at=now, maybe_sent=False, **released)
+                ).rowcount
             if not done:  # the state changed while we were sending: render and send again
                 session.execute(
                     update(_outbox).where(mine).values(status=PENDING, due_at=now, maybe_sent=False, **released)
@@ -662,6 +677,20 @@ class DeliveryWorker:
             # Keep an older doubt we could not clear; a message found (adopted, then not updated) clears it.
             values["maybe_sent"] = job.lookup_since is not None and result.posted is None
         session.execute(update(_outbox).where(mine).values(**values, **released))
+
+
+# A message updated as asked, by the sender holding it, still at the generation it sent: done.
+_UPDATED = (
+    update(_outbox)
+    .where(
+        _outbox.c.id == bindparam("job_id"),
+        _outbox.c.lease_owner == bindparam("owner"),
+        _outbox.c.generation == bindparam("job_generation"),
+    )
+    .values(
+        status=DONE, delivered_at=bindparam("at"), maybe_sent=False, lease_owner=None, lease_until=None, last_error=None
+    )
+)
 
 
 def _claim_statement(may_post: Any) -> Any:
@@ -695,6 +724,8 @@ _CLAIM_POSTED = (
         Delivery.due_at <= bindparam("now"),
     )
     .with_for_update(skip_locked=True)
+    # Claimed in the unit of work that bumped it with a Core statement: a copy already loaded there is stale.
+    .execution_options(populate_existing=True)
 )
 
 

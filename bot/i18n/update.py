@@ -39,7 +39,16 @@ def main() -> None:
         # so English's copies of the source would otherwise become every other language's "translations".
         catalog = update(language, extract_catalog())
         with catalog_path(language).open("wb") as po:
-            write_po(po, catalog, width=120, omit_header=False, sort_output=False, include_previous=True)
+            # A message gone from the code leaves its catalogs too: translators keep only what Heard says.
+            write_po(
+                po,
+                catalog,
+                width=120,
+                omit_header=False,
+                sort_output=False,
+                include_previous=True,
+                ignore_obsolete=True,
+            )
         untranslated = sum(1 for message in catalog if message.id and not all(_forms(message)))
         fuzzy = sum(1 for message in catalog if message.id and message.fuzzy)
         print(f"{language}: {len(catalog)} messages, {untranslated} untranslated, {fuzzy} fuzzy")

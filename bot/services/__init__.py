@@ -20,6 +20,7 @@ from bot.services.intake import IntakeUseCases
 from bot.services.languages import LanguageUseCases
 from bot.services.lookups import LookupUseCases
 from bot.services.moderation import ModerationUseCases
+from bot.services.privacy import PrivacyUseCases
 from bot.services.replies import ReplyUseCases
 from bot.services.rotations import RotationUseCases
 from bot.services.sla_clocks import SlaUseCases
@@ -39,7 +40,8 @@ class Services:
         self.follow_ups = FollowUpUseCases(context)
         self.sla = SlaUseCases(context)
         self.digests = DigestUseCases(context)
-        self.lookups = LookupUseCases(context, self.digests.subcommands)
+        self.privacy = PrivacyUseCases(context)
+        self.lookups = LookupUseCases(context, lambda: {**self.digests.subcommands(), **self.privacy.subcommands()})
         self.moderation = ModerationUseCases(context)
         self.replies = ReplyUseCases(
             context,

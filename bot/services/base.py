@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from bot.blocks.notice import render_notice
 from bot.config import Settings
 from bot.delivery import utcnow
 from bot.delivery.direct import SlackDirect, SlackUnavailable
+from bot.delivery.prompt import NoPromptSender, PromptSender
 from bot.directory import DirectoryFile
 from bot.i18n import N_, _
 from bot.languages import Languages
@@ -43,7 +44,10 @@ NOT_AN_AGENT = N_(
     "to add you to HEARD_AGENTS."
 )
 # Translators: HEARD_MANAGERS is the name of a setting: keep it as it is.
-NOT_A_MANAGER = N_("Only managers (HEARD_MANAGERS) can approve or decline escalations.")
+NOT_A_MANAGER = N_(
+    "Only managers can approve or decline escalations. If you should, ask your Heard admin to add you to "
+    "HEARD_MANAGERS."
+)
 GONE = N_("This complaint no longer exists in Heard.")
 # A click or a modal whose value Heard cannot read as one it wrote (forged, garbled, or from a card drawn long ago).
 OUT_OF_DATE = N_("This card is out of date, so Heard did nothing. Please use the card as it shows in the channel now.")
@@ -96,9 +100,9 @@ class Context:
     sla: SlaPolicy
     wake_at: Callable[[datetime], None] = lambda _due: None
     rotations: RotationsFile | None = None  # ROTATIONS_FILE; None: no rotations
-    # Sends a posted message's update from the calling thread once its change is committed (the worker's
-    # `deliver_now`); the worker, woken as well, does it when this cannot.
-    deliver_now: Callable[[str], None] = lambda _key: None
+    # Sends a posted message's update from the calling thread once its change is committed (claimed inside the
+    # change's unit of work); the worker, woken as well, does it when this cannot.
+    prompt: PromptSender = field(default_factory=NoPromptSender)
     # Each person's language for their own views (bot/languages.py); None only where nothing is built with it.
     languages: Languages | None = None
 
@@ -113,7 +117,7 @@ class Context:
         wake_at: Callable[[datetime], None] = lambda _due: None,
         platforms: Platforms | None = None,
         rotations: RotationsFile | None = None,
-        deliver_now: Callable[[str], None] = lambda _key: None,
+        prompt: PromptSender | None = None,
         languages: Languages | None = None,
     ) -> Context:
         return cls(
@@ -134,7 +138,7 @@ class Context:
             ),
             wake_at=wake_at,
             rotations=rotations,
-            deliver_now=deliver_now,
+            prompt=prompt or NoPromptSender(),
             languages=languages or Languages(database, slack),
         )
 
@@ -152,7 +156,7 @@ class UseCases:
         self.directory = context.directory
         self.roles = context.roles
         self._wake_at = context.wake_at
-        self._deliver_now = context.deliver_now
+        self._prompt = context.prompt
         self.sla = context.sla
         self.languages = context.languages
 
@@ -185,6 +189,7 @@ class UseCases:
         now = utcnow()
         changed = False
         due: datetime | None = None
+        card: Any = None
         with self.database.unit_of_work() as session:
             complaint = session.get(Complaint, complaint_id, with_for_update=True)
             if complaint is None:
@@ -199,6 +204,8 @@ class UseCases:
                         due = self._rearm_sla(session, complaint, now)
                         projections.refresh_card(session, complaint, now)
                         self._log(session, complaint, outcome, now)
+                        # The card first, by this thread once committed: the person who clicked is looking at it.
+                        card = self._prompt.claim_now(session, projections.card_key(complaint.id), now)
                 except TransitionRefused as refused:
                     notice = str(refused)
                     projections.refresh_card(session, complaint, now)  # the card they used may be stale
@@ -207,9 +214,8 @@ class UseCases:
                 self._enqueue_notice(session, requester, notice, channel, now)
         if due is not None:
             self._wake_at(due)
-        if changed:
-            # The card first, by this thread: the person who clicked is looking at it.
-            self._deliver_now(projections.card_key(complaint_id))
+        if card is not None:
+            self._prompt.send_claimed(card)
         self._wake_delivery()
         return changed
 

@@ -28,7 +28,7 @@ class ComplaintUseCases(UseCases):
         self._act(complaint_id, Action.CLAIM, requester)
 
     def release(self, complaint_id: int, requester: Requester) -> None:
-        as_manager = bool(self.settings.managers) and self._safely(self.roles.is_manager, requester.user_id)
+        as_manager = self._safely(self.roles.is_manager, requester.user_id)
         self._act(complaint_id, Action.RELEASE, requester, {"as_manager": as_manager})
 
     def acknowledge(self, complaint_id: int, requester: Requester) -> None:

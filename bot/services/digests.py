@@ -27,7 +27,9 @@ log = logging.getLogger("heard.services")
 DAILY = "daily"
 WEEKLY = "weekly"
 # Translators: HEARD_MANAGERS is the name of a setting: keep it as it is.
-NOT_A_MANAGER_EXPORT = N_("Only managers (HEARD_MANAGERS) can export complaints.")
+NOT_A_MANAGER_EXPORT = N_(
+    "Only managers can export complaints. If you need the file, ask your Heard admin to add you to HEARD_MANAGERS."
+)
 EXPORT_PERIODS = {"7d": 7, "30d": 30}
 EXPORT_ATTAINMENT = ("attainment", "sla")
 

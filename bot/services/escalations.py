@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import lifecycle, projections
@@ -98,9 +99,20 @@ class EscalationUseCases(UseCases):
         self._escalation_step(escalation_id, requester, action)
 
     def accept_escalation(self, escalation_id: int, requester: Requester) -> None:
-        self._escalation_step(escalation_id, requester, Action.ACCEPT_ESCALATION)
+        may_accept = self._may_accept(escalation_id, requester)
+        self._escalation_step(escalation_id, requester, Action.ACCEPT_ESCALATION, may_accept=may_accept)
 
-    def _escalation_step(self, escalation_id: int, requester: Requester, action: Action) -> None:
+    def _may_accept(self, escalation_id: int, requester: Requester) -> bool:
+        """Asked before the step's unit of work, never while it holds the rows: the check may ask Slack (user
+        groups, guests)."""
+        with self.database.unit_of_work() as session:
+            key = session.scalar(select(Escalation.department_key).where(Escalation.id == escalation_id))
+        department = self.directory.current().get(key) if self.directory and key else None
+        return self._safely(self.roles.may_accept, requester.user_id, department)
+
+    def _escalation_step(
+        self, escalation_id: int, requester: Requester, action: Action, *, may_accept: bool = False
+    ) -> None:
         now = utcnow()
         notice: str | None = None
         with self.database.unit_of_work() as session:
@@ -110,9 +122,7 @@ class EscalationUseCases(UseCases):
                 notice = _(GONE)
             else:
                 department = self.directory.current().get(escalation.department_key) if self.directory else None
-                if action is Action.ACCEPT_ESCALATION and not self._safely(
-                    self.roles.may_accept, requester.user_id, department
-                ):
+                if action is Action.ACCEPT_ESCALATION and not may_accept:
                     # Translators: %(department)s is the name of a department, e.g. Legal.
                     notice = _(
                         "Only the contacts of %(department)s or a manager can accept this escalation.",

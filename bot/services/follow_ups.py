@@ -75,12 +75,14 @@ class FollowUpUseCases(UseCases):
         now = utcnow()
         notice: str | None = None
         snoozed_until: datetime | None = None
+        # Asked before the unit of work: the check may ask Slack (user groups, guests).
+        is_agent = self._safely(self.roles.is_agent, requester.user_id)
         with self.database.unit_of_work() as session:
             follow_up = session.get(FollowUp, follow_up_id, with_for_update=True)
             complaint = session.get(Complaint, follow_up.complaint_id, with_for_update=True) if follow_up else None
             if follow_up is None or complaint is None:
                 notice = _(GONE)
-            elif requester.user_id != follow_up.assignee and not self._safely(self.roles.is_agent, requester.user_id):
+            elif requester.user_id != follow_up.assignee and not is_agent:
                 notice = _(NOT_AN_AGENT)
             else:
                 detail = {"until": now + SNOOZE} if action is Action.SNOOZE_FOLLOW_UP else None

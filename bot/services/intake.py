@@ -374,6 +374,8 @@ class IntakeUseCases(UseCases):
                     complaint = session.get(Complaint, post.complaint_id, with_for_update=True)
                     if complaint is None:
                         continue
+                if complaint.erased_at is not None:
+                    continue  # its author's data was erased (bot/privacy.py): an edit must not bring it back
                 self._apply_update(session, complaint, post, update)
         self._wake_delivery()
 

@@ -51,11 +51,17 @@ class TimeoutSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
+# tweepy logs each request's headers at DEBUG, the bearer token and OAuth signatures among them; oauthlib and
+# requests_oauthlib (which sign X writes) log the consumer key, the access token and the signed headers.
+SECRET_LOGGING_LIBRARIES = ("tweepy", "oauthlib", "requests_oauthlib")
+
+
 def quiet_tweepy() -> None:
-    """tweepy logs each request's headers at DEBUG, the bearer token and OAuth signatures among them: never let
-    that reach a log, whatever LOG_LEVEL says."""
-    if logging.getLogger("tweepy").getEffectiveLevel() < logging.INFO:
-        logging.getLogger("tweepy").setLevel(logging.INFO)
+    """Never let X's credentials reach a log, whatever LOG_LEVEL says: the libraries that see them stay at INFO."""
+    for name in SECRET_LOGGING_LIBRARIES:
+        # Their own level, not the effective one: a root logger set to DEBUG later must not open them up again.
+        if logging.getLogger(name).level < logging.INFO:
+            logging.getLogger(name).setLevel(logging.INFO)
 
 
 def make_user_client(auth: XUserAuth, timeout: timedelta) -> tweepy.Client:

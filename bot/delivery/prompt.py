@@ -1,0 +1,27 @@
+"""Sending a message from the thread whose change asked for it (a click updating its card), rather than waiting
+for a worker thread: the use case claims it inside its own unit of work and sends it once that has committed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+
+class PromptSender(Protocol):
+    def claim_now(self, session: Session, key: str, now: datetime) -> Any | None:
+        """Claim and render the posted message `key` in `session`; None leaves it to the worker."""
+
+    def send_claimed(self, job: Any) -> None:
+        """Send what `claim_now` returned, after its unit of work committed."""
+
+
+class NoPromptSender:
+    """Everything is left to the worker (use cases built without one, in tools and tests)."""
+
+    def claim_now(self, session: Session, key: str, now: datetime) -> None:
+        return None
+
+    def send_claimed(self, job: Any) -> None:
+        raise AssertionError("nothing was claimed")

@@ -180,11 +180,11 @@ def _row(row: Base) -> dict[str, Any]:
 _REPEATED_IN_RAW = ("text", "author_name", "author_handle", "url")
 
 
-def _post_row(row: Complaint | ComplaintPost, name: str) -> dict[str, Any]:
-    """A post's row with its `raw` payload holding no second copy of personal data: a string there that repeats one
-    of the row's columns becomes {"same_as": "<name>.<column>"}."""
+def _post_row(row: Complaint | ComplaintPost, name: str, said_once: bool) -> dict[str, Any]:
+    """A post's row; `said_once`: its `raw` payload holds no second copy of personal data (a string there that
+    repeats one of the row's columns becomes {"same_as": "<name>.<column>"})."""
     record = _row(row)
-    if record.get("raw") is not None:
+    if said_once and record.get("raw") is not None:
         record["raw"] = _without_copies(record["raw"], _said_in(record, name))
     return record
 
@@ -209,16 +209,19 @@ def _without_copies(value: Any, stored: Mapping[str, str]) -> Any:
     return value
 
 
-def evidence_record(session: Session, complaint: Complaint, now: datetime) -> dict[str, Any]:
-    """Everything Heard holds about the complaint: the post as the source sent it (`complaint.raw`, its words said
-    once: where the payload repeats the text, the author or the link it points to the column), the posts that
+def evidence_record(
+    session: Session, complaint: Complaint, now: datetime, *, said_once: bool = False
+) -> dict[str, Any]:
+    """Everything Heard holds about the complaint: the post as the source sent it (`complaint.raw`), the posts that
     joined it, every audit event, and every other record that names it (escalations, follow-ups, replies,
-    write-up, and whatever later features add), plus the author's standing."""
+    write-up, and whatever later features add), plus the author's standing. `said_once` (the evidence file, sent
+    to Slack): the customer's words once, where the payload or the standing repeat the text, the author or the link
+    they point to the column; an access request's file (bot/privacy.py) has them as stored."""
     record: dict[str, Any] = {
         "kept_at": now.astimezone(UTC).isoformat(),
-        "complaint": _post_row(complaint, "complaint"),
+        "complaint": _post_row(complaint, "complaint", said_once),
         "conversation": [
-            _post_row(post, "post")
+            _post_row(post, "post", said_once)
             for post in session.scalars(
                 select(ComplaintPost).where(ComplaintPost.complaint_id == complaint.id).order_by(ComplaintPost.id)
             )
@@ -240,14 +243,16 @@ def evidence_record(session: Session, complaint: Complaint, now: datetime) -> di
         rows = session.scalars(select(model).where(model.__table__.c.complaint_id == complaint.id).order_by(primary))
         record[table] = [_row(row) for row in rows]
     author = author_row(session, complaint)
-    # The author's standing names them as the complaint does: said once.
     standing = _row(author) if author else None
-    record["author_standing"] = _without_copies(standing, _said_in(record["complaint"], "complaint"))
+    if said_once:  # the author's standing names them as the complaint does
+        standing = _without_copies(standing, _said_in(record["complaint"], "complaint"))
+    record["author_standing"] = standing
     return record
 
 
 def evidence_file(session: Session, complaint: Complaint, event: AuditEvent, now: datetime, tz: ZoneInfo) -> FileUpload:
-    content = json.dumps(evidence_record(session, complaint, now), ensure_ascii=False, indent=2, default=str)
+    record = evidence_record(session, complaint, now, said_once=True)
+    content = json.dumps(record, ensure_ascii=False, indent=2, default=str)
     kept = _(
         "Evidence kept by %(who)s: the post as the source sent it, the conversation and every action, so it can be "
         "shown even if the post is deleted.",

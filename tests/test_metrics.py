@@ -1,5 +1,5 @@
 """An operator's view of Heard: `/metrics` scraped as Prometheus does, after complaints arrive, are acknowledged or
-breach, after Slack and X fail, and with two copies running."""
+breach, after Slack, X and Meta fail, and with two copies running."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from app import Heard
 from bot.projections import CARD
 from sandbox.fake_slack import Call, FakeSlack
 from sandbox.slack_driver import SlackDriver
+from storage.db import Database
 from tests.care_team import CareTeam, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
+from tests.meta_desk import PAGE_ID, meta_settings, running_graph, start_desk
 from tests.support import Ingester
 from tests.x_api import BRAND_ID, FakeX
 
@@ -174,3 +176,15 @@ def test_a_failing_x_feed_shows_as_down_with_the_status_x_answered(
     poller.clock = lambda: later  # type: ignore[attr-defined]
     poller.poll()
     scrape_until(heard, lambda s: s.labelled("heard_poller_up", "feed") == {"mentions": 1, "search": 1})
+
+
+def test_a_graph_api_failure_is_counted_and_the_backfill_shows_as_down(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    with running_graph() as graph:
+        graph.fail_next(f"{PAGE_ID}/posts", "500")  # the start-up backfill's first call
+        desk = start_desk(start_heard, graph, fake_slack, database, **meta_settings(graph, instagram=False))
+
+        down = scrape_until(desk.heard, lambda s: s.value("heard_poller_up", feed="facebook:comments") == 0)
+        assert down.value("heard_platform_api_errors_total", platform="facebook", status="500") == 1
+        assert down.value("heard_platform_api_errors_total", platform="instagram", status="500") is None

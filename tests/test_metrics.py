@@ -9,10 +9,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import responses
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.exc import OperationalError
 
 from app import Heard
 from bot.projections import CARD
@@ -188,3 +190,18 @@ def test_a_graph_api_failure_is_counted_and_the_backfill_shows_as_down(
         down = scrape_until(desk.heard, lambda s: s.value("heard_poller_up", feed="facebook:comments") == 0)
         assert down.value("heard_platform_api_errors_total", platform="facebook", status="500") == 1
         assert down.value("heard_platform_api_errors_total", platform="instagram", status="500") is None
+
+
+def test_a_scrape_during_a_database_outage_still_answers_and_says_so(
+    heard: Heard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable() -> Any:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(heard.database, "_sessions", unreachable)
+
+    down = scrape(heard)
+    assert down.value("heard_database_up") == 0
+    assert down.labelled("heard_outbox_depth", "kind") == {}  # unknown, not zero
+    monkeypatch.undo()
+    assert scrape_until(heard, lambda s: s.value("heard_database_up") == 1).value("heard_outbox_depth", kind=CARD) == 0

@@ -85,19 +85,21 @@ class HeardWeb:
         try:
             return self._route(environ, _echoing(start_response, request_id, answered))
         finally:
-            path = environ.get("PATH_INFO", "")
-            # Probes and scrapes come every few seconds: their lines only at DEBUG. A path nobody serves is not
-            # repeated (it is whatever the caller sent).
-            shown = path if path in self._known_paths else "(other path)"
-            access_log.log(
-                logging.DEBUG if path in QUIET_PATHS else logging.INFO,
-                "%s %s %s in %.0f ms",
-                environ.get("REQUEST_METHOD", "GET")[:16],
-                shown,
-                answered[0].split(" ", 1)[0] if answered else "-",
-                (time.perf_counter() - started) * 1000,
-            )
+            self._log_access(environ, answered[0] if answered else "-", time.perf_counter() - started)
             REQUEST_ID.reset(token)  # waitress's threads serve one request after another
+
+    def _log_access(self, environ: Environ, status: str, seconds: float) -> None:
+        path = environ.get("PATH_INFO", "")
+        access_log.log(
+            # Probes and scrapes come every few seconds: their lines only at DEBUG.
+            logging.DEBUG if path in QUIET_PATHS else logging.INFO,
+            "%s %s %s in %.0f ms",
+            environ.get("REQUEST_METHOD", "GET")[:16],
+            # A path nobody serves is not repeated: it is whatever the caller sent.
+            path if path in self._known_paths else "(other path)",
+            status.split(" ", 1)[0],
+            seconds * 1000,
+        )
 
     def _route(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

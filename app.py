@@ -24,13 +24,15 @@ from waitress.server import create_server
 
 from bot import masked_logs
 from bot.config import ConfigError, Settings, load_settings
-from bot.delivery import DeliveryWorker
+from bot.delivery import EPHEMERAL, DeliveryWorker
 from bot.delivery.direct import SlackDirect
 from bot.delivery.lag import LagWatch
 from bot.directory import DirectoryError, DirectoryFile
 from bot.failure_log import OncePerInterval
 from bot.i18n import set_team_language
 from bot.languages import Languages
+from bot.observability.logs import JsonFormatter
+from bot.observability.metrics import HeardMetrics
 from bot.platforms.base import Intake, Listener
 from bot.platforms.registry import Platforms
 from bot.privacy import PrivacyProjections
@@ -81,6 +83,8 @@ class Heard:
         self.database = Database(settings.database_url)
         if apply_migrations:
             migrate(self.database)
+        # This copy's own registry (/metrics): counters of what it did, gauges read from the database at each scrape.
+        self.metrics = HeardMetrics(settings.ack_window)
         self.client = WebClient(
             token=settings.slack_bot_token,
             base_url=settings.slack_api_url,
@@ -97,7 +101,8 @@ class Heard:
                 base_url=settings.slack_api_url,
                 # These calls happen while someone waits on Slack's 3 seconds.
                 timeout=DIRECT_CALL_TIMEOUT_SECONDS,
-            )
+            ),
+            on_error=self.metrics.slack_failed,
         )
         # Each person's language for their own views: DMs rendered by the worker read it, never asking Slack.
         self.languages = Languages(self.database, slack_direct)
@@ -122,7 +127,9 @@ class Heard:
                 timeout=PROMPT_CALL_TIMEOUT_SECONDS,
                 retry_handlers=[],
             ),
+            on_slack_error=self.metrics.slack_failed,
         )
+        self.metrics.observe(self.database, outbox_kinds=[*self.delivery.renderers, EPHEMERAL])
         self.delivery.watch = LagWatch(
             self.database, settings.delivery_lag_alert, CHANNEL_NOTICE, wake=self.delivery.wake
         ).check
@@ -141,7 +148,7 @@ class Heard:
                 lambda: self.services.privacy.apply_retention(),
             ]
         )
-        self.platforms = Platforms(settings)
+        self.platforms = Platforms(settings, api_failed=self.metrics.platform_failed)
         templates = TemplatesFile(settings.templates_path, settings.templates_required)
         templates.current()  # a broken reply templates file stops start-up, naming the problem
         context = Context.build(
@@ -155,6 +162,7 @@ class Heard:
             rotations=self.rotations,
             prompt=self.delivery,
             languages=self.languages,
+            metrics=self.metrics,
         )
         self.services = Services(context, templates)
         platform_intake = Intake(
@@ -176,6 +184,7 @@ class Heard:
             None if settings.socket_mode else self.bolt,
             self.intake,
             self.platforms.routes(platform_intake),
+            self.metrics.registry,
         )
         channel_timeout = int(settings.http_channel_timeout.total_seconds())
         self.server = create_server(
@@ -336,8 +345,11 @@ def open_rotations(settings: Settings) -> RotationsFile | None:
     return RotationsFile(settings.rotations_path, settings.timezone)
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_format: str = "text") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if log_format == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     logging.getLogger("waitress.queue").addFilter(OncePerInterval())
     masked_logs.install(logging.getLogger().handlers)  # no e-mail, phone or card number in any line
 
@@ -362,7 +374,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
             print(f"heard: {problem}", file=sys.stderr)
         print("heard: see README.md 'Settings' or copy .env.example to .env", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     if args.command == "migrate":
         migrate(Database(settings.database_url))
         log.info("database is up to date")

@@ -157,6 +157,7 @@ class Settings:
     on_duty: tuple[str, ...]
     calendar: BusinessCalendar
     log_level: str
+    log_format: str = "text"  # LOG_FORMAT: "text" lines, or "json" (one object per line, bot/observability/logs.py)
     triage: TriageRules = field(default_factory=TriageRules)
     # CUSTOMER_LANGUAGES (bot/language.py): the languages customers write in; the detector is limited to them, and
     # triage adds their words (bot/triage_words/<code>.toml) to the English lists.
@@ -463,6 +464,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         on_duty=reader.people("HEARD_ON_DUTY"),
         calendar=reader.calendar(timezone),
         log_level=_log_level(reader),
+        log_format=_log_format(reader),
         triage=_triage_rules(reader, customer_languages),
         customer_languages=CustomerLanguages(customer_languages),
         x=_x_settings(reader),
@@ -745,6 +747,14 @@ def _meta_graph_url(reader: _Reader) -> str:
         )
     # Paths are joined onto it; without the trailing slash the version segment would be replaced.
     return url if url.endswith("/") else url + "/"
+
+
+def _log_format(reader: _Reader) -> str:
+    value = (reader.raw("LOG_FORMAT") or "text").lower()
+    if value not in ("text", "json"):
+        reader.problems.append(f"LOG_FORMAT={value!r} is not a format: use text or json")
+        return "text"
+    return value
 
 
 def _log_level(reader: _Reader) -> str:

@@ -34,6 +34,8 @@ class MaskPersonalData(logging.Filter):
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = mask(record.exc_text)
+            # Formatters write the masked text then; given the exception itself, JsonFormatter would format it anew.
+            record.exc_info = None
         if record.stack_info:
             record.stack_info = mask(record.stack_info)
         return True

@@ -45,7 +45,13 @@ class Scheduler:
                 log.exception("scheduled job %s failed; it runs again in %s", name, interval)
 
         self._scheduler.add_job(
-            run, IntervalTrigger(seconds=interval.total_seconds()), id=name, next_run_time=datetime.now(UTC)
+            run,
+            IntervalTrigger(seconds=interval.total_seconds()),
+            id=name,
+            next_run_time=datetime.now(UTC),
+            # The first run is due when the job is added, before start(): a start-up slower than APScheduler's
+            # default second of grace skipped it (and a poll late by seconds is still worth doing).
+            misfire_grace_time=None,
         )
 
     def start(self) -> None:

@@ -1,15 +1,18 @@
-"""The HTTP surface as one WSGI app: `/slack/events` (Bolt), `/ingest`, `/healthz`, and the networks' webhooks
-(`/webhooks/meta`, ...) that their adapters declare. Served by waitress."""
+"""The HTTP surface as one WSGI app: `/slack/events` (Bolt), `/ingest`, `/healthz`, `/metrics` (Prometheus), and the
+networks' webhooks (`/webhooks/meta`, ...) that their adapters declare. Served by waitress. Each request has an id
+(the caller's `X-Request-Id` if sane, else a new one), echoed in the answer and carried by every log line it writes."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import func, select
@@ -17,6 +20,7 @@ from sqlalchemy import func, select
 from bot.delivery import FAILED, PENDING, utcnow
 from bot.delivery.lag import oldest_waiting
 from bot.failure_log import FailureLog
+from bot.observability.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id_for
 from bot.platforms.base import WebAnswer, WebRequest, WebRoute
 from bot.services import Services
 from bot.services.group_commit import GroupCommit
@@ -25,6 +29,9 @@ from storage.db import is_outage
 from storage.models import Delivery
 
 log = logging.getLogger("heard.handlers.web")
+# One line per request: method, path, status, time taken (and, with LOG_FORMAT=json, the request's id).
+access_log = logging.getLogger("heard.http")
+QUIET_PATHS = frozenset({"/healthz", "/metrics"})
 
 # Slack's own payloads stay far below this; anything larger on /slack/events is not from Slack.
 MAX_SLACK_BODY_BYTES = 2 * 1024 * 1024
@@ -58,16 +65,43 @@ class HeardWeb:
         bolt: App | None,
         intake: GroupCommit,
         routes: Mapping[str, WebRoute] | None = None,
+        metrics: CollectorRegistry | None = None,
     ) -> None:
         self.services = services
+        self.metrics = metrics
         self.intake = intake
         self.routes = dict(routes or {})
+        self._known_paths = frozenset({"/slack/events", "/ingest", "/healthz", "/metrics", *self.routes})
         # An outage fails every request that arrives during it: one line per kind of failure a minute says as much.
         self._failures = FailureLog(log)
         # In Socket Mode Slack does not sign HTTP requests, so /slack/events is not served at all.
         self.slack = SlackRequestHandler(bolt, path="/slack/events") if bolt is not None else None
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        answered: list[str] = []
+        try:
+            return self._route(environ, _echoing(start_response, request_id, answered))
+        finally:
+            self._log_access(environ, answered[0] if answered else "-", time.perf_counter() - started)
+            REQUEST_ID.reset(token)  # waitress's threads serve one request after another
+
+    def _log_access(self, environ: Environ, status: str, seconds: float) -> None:
+        path = environ.get("PATH_INFO", "")
+        access_log.log(
+            # Probes and scrapes come every few seconds: their lines only at DEBUG.
+            logging.DEBUG if path in QUIET_PATHS else logging.INFO,
+            "%s %s %s in %.0f ms",
+            environ.get("REQUEST_METHOD", "GET")[:16],
+            # A path nobody serves is not repeated: it is whatever the caller sent.
+            path if path in self._known_paths else "(other path)",
+            status.split(" ", 1)[0],
+            seconds * 1000,
+        )
+
+    def _route(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and self.slack is not None:
@@ -84,6 +118,10 @@ class HeardWeb:
             return _answer(start_response, self._platform_webhook(route, environ, method))
         if path == "/healthz" and method in ("GET", "HEAD"):
             return _json(start_response, self._health())
+        if path == "/metrics" and self.metrics is not None:
+            if method not in ("GET", "HEAD"):
+                return _json(start_response, Reply(405, {"error": "use GET"}))
+            return self._metrics(start_response)
         return _json(start_response, Reply(404, {"error": "not found"}))
 
     def _ingest(self, environ: Environ) -> Reply:
@@ -132,6 +170,16 @@ class HeardWeb:
                 self._failures.report(where, error, level=logging.ERROR, traceback=True)
             return WebAnswer(503, UNAVAILABLE)
 
+    def _metrics(self, start_response: StartResponse) -> Iterable[bytes]:
+        assert self.metrics is not None
+        try:
+            payload = generate_latest(self.metrics)
+        except Exception as error:  # the database's gauges answer without the database; anything else is a bug
+            self._failures.report("metrics failed", error, level=logging.ERROR, traceback=True)
+            return _json(start_response, Reply(500, {"error": "internal error"}))
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(payload)))])
+        return [payload]
+
     def _health(self) -> Reply:
         try:
             with self.services.database.unit_of_work() as session:
@@ -177,6 +225,16 @@ def _unreadable_slack_request(environ: Environ) -> Reply | None:
     except UnicodeDecodeError:
         return Reply(400, {"error": "invalid payload", "field": "body", "message": "body is not UTF-8 text"})
     return None
+
+
+def _echoing(start_response: StartResponse, request_id: str, answered: list[str]) -> StartResponse:
+    """`start_response` with the request's id added to the answer's headers; the status is noted in `answered`."""
+
+    def start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+        answered[:] = [status]
+        return start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)], *args)
+
+    return start
 
 
 def _too_large(limit: int) -> Reply:

@@ -56,6 +56,11 @@ class Database:
         self._sqlite_writer = threading.Lock() if self.is_sqlite else None
 
     @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The factory of `unit_of_work()`'s sessions, for session events (bot/observability/metrics.py)."""
+        return self._sessions
+
+    @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 

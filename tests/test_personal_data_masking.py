@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,9 @@ import time_machine
 from sqlalchemy import select
 
 from app import Heard
+from bot import masked_logs
 from bot.export import defused
+from bot.observability.logs import JsonFormatter
 from bot.personal_data import mask_card_numbers
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
@@ -288,10 +291,13 @@ def test_evidence_of_a_hidden_comment_goes_privately_never_into_the_cards_thread
 # -- logs ------------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def debug_heard(fake_slack: FakeSlack, database_url: str) -> Iterator[tuple[HeardProcess, list[str]]]:
-    """`python app.py` at LOG_LEVEL=DEBUG, everything it writes to stderr collected."""
-    process = HeardProcess(heard_environment(fake_slack, database_url, LOG_LEVEL="DEBUG"))
+@pytest.fixture(params=["text", "json"])
+def debug_heard(
+    request: pytest.FixtureRequest, fake_slack: FakeSlack, database_url: str
+) -> Iterator[tuple[HeardProcess, list[str]]]:
+    """`python app.py` at LOG_LEVEL=DEBUG, in each LOG_FORMAT, everything it writes to stderr collected."""
+    environment = heard_environment(fake_slack, database_url, LOG_LEVEL="DEBUG", LOG_FORMAT=request.param)
+    process = HeardProcess(environment)
     lines = list(process.log)
     assert process.process.stderr is not None
     reader = threading.Thread(target=lambda: lines.extend(process.process.stderr or ()), daemon=True)
@@ -300,6 +306,15 @@ def debug_heard(fake_slack: FakeSlack, database_url: str) -> Iterator[tuple[Hear
     process.stop()
     reader.join(10)
     process.process.stderr.close()
+
+
+def as_read(line: str) -> str:
+    """A log line as a person reads it: a JSON line's level, logger, message and traceback; a text line as it is."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line
+    return " ".join(str(entry.get(key) or "") for key in ("level", "logger", "message", "exception"))
 
 
 def test_at_debug_level_no_log_line_holds_an_e_mail_phone_or_card_number(
@@ -315,6 +330,28 @@ def test_at_debug_level_no_log_line_holds_an_e_mail_phone_or_card_number(
     fake_slack.wait_for("chat.update")
     process.stop()
 
-    log = "".join(lines)
-    assert "DEBUG slack_sdk" in log and MASKED_E_MAIL in log and MASKED_PHONE in log  # the bodies, masked
-    assert holds_none(log, CARD_IN_FULL + CONTACTS_IN_FULL + (E_MAIL, PHONE))
+    written, read = "".join(lines), "\n".join(as_read(line) for line in lines)
+    assert "DEBUG slack_sdk" in read and MASKED_E_MAIL in read and MASKED_PHONE in read  # the bodies, masked
+    for log in (written, read):
+        assert holds_none(log, (*CARD_IN_FULL, *CONTACTS_IN_FULL, E_MAIL, PHONE))
+
+
+def test_a_traceback_is_masked_too_in_either_format() -> None:
+    """An error may quote a post; the traceback a handler writes is masked like the message."""
+    for formatter in (logging.Formatter("%(levelname)s %(message)s"), JsonFormatter()):
+        written = io.StringIO()
+        handler = logging.StreamHandler(written)
+        handler.setFormatter(formatter)
+        masked_logs.install([handler])
+        logger = logging.getLogger(f"heard.test.masked.{type(formatter).__name__}")
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            raise ValueError(f"cannot file {WORDS!r}")
+        except ValueError:
+            logger.exception("filing failed for %s", E_MAIL)
+        logger.removeHandler(handler)
+
+        read = as_read(written.getvalue())
+        assert "filing failed for" in read and "ValueError: cannot file" in read and MASKED_CARD in read
+        assert holds_none(read, (*CARD_IN_FULL, *CONTACTS_IN_FULL, E_MAIL, PHONE))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +31,17 @@ class SlackUnavailable(Exception):
     """Slack could not be asked right now; `str()` says so in words for the person waiting."""
 
 
+def _not_counted(method: str, status: int | None, error: str | None) -> None:
+    return None
+
+
 class SlackDirect:
-    def __init__(self, client: WebClient) -> None:
+    def __init__(
+        self, client: WebClient, on_error: Callable[[str, int | None, str | None], None] = _not_counted
+    ) -> None:
         self.client = client
+        # Told of each failed call (method, HTTP status or None for no answer, Slack's error code): /metrics.
+        self._failed = on_error
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._people: dict[str, tuple[float, _Person]] = {}
         self._failed_lookups: dict[str, float] = {}
@@ -43,9 +52,11 @@ class SlackDirect:
             self.client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as error:
             reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            self._failed("views.open", error.response.status_code, reason)
             log.warning("views.open failed: %s", reason or error.response.status_code)
             raise SlackUnavailable(_("Slack did not open the form; please click the button again.")) from error
         except Exception as error:
+            self._failed("views.open", None, None)
             log.warning("views.open failed: %s", type(error).__name__)
             raise SlackUnavailable(_("Slack did not open the form; please click the button again.")) from error
 
@@ -54,9 +65,11 @@ class SlackDirect:
             self.client.views_publish(user_id=user, view=view)
         except SlackApiError as error:
             reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            self._failed("views.publish", error.response.status_code, reason)
             log.warning("views.publish failed: %s", reason or error.response.status_code)
             raise SlackUnavailable(_("Slack did not show your Home tab; open it again.")) from error
         except Exception as error:
+            self._failed("views.publish", None, None)
             log.warning("views.publish failed: %s", type(error).__name__)
             raise SlackUnavailable(_("Slack did not show your Home tab; open it again.")) from error
 
@@ -70,6 +83,7 @@ class SlackDirect:
         try:
             users = frozenset(self.client.usergroups_users_list(usergroup=group_id).get("users") or [])
         except Exception as error:
+            self._count("usergroups.users.list", error)
             if cached:
                 return cached[1]
             log.warning("could not read members of user group %s (%s)", group_id, type(error).__name__)
@@ -113,6 +127,7 @@ class SlackDirect:
         try:
             found = self.client.users_info(user=user, include_locale=True).get("user") or {}
         except Exception as error:
+            self._count("users.info", error)
             log.warning("could not read users.info of %s (%s)", user, type(error).__name__)
             if cached:
                 return cached[1]
@@ -130,6 +145,13 @@ class SlackDirect:
             self._people[user] = (now, person)
             self._failed_lookups.pop(user, None)
         return person
+
+    def _count(self, method: str, error: Exception) -> None:
+        if isinstance(error, SlackApiError):
+            reason = error.response.get("error") if isinstance(error.response.data, dict) else None
+            self._failed(method, error.response.status_code, reason)
+        else:
+            self._failed(method, None, None)
 
 
 @dataclass(frozen=True)

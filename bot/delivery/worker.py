@@ -84,6 +84,12 @@ Renderer = Callable[[Session, Delivery, datetime], Outgoing | None]
 PostedHook = Callable[[Session, Delivery, str, str, str | None], None]
 # Given the rows a claim may render, before it renders them: loads what they need in a few queries.
 Prefetch = Callable[[Session, Sequence[Delivery]], None]
+# Told of each failed Slack call: the method, the HTTP status (None: no answer) and Slack's error code (/metrics).
+SlackFailed = Callable[[str, int | None, str | None], None]
+
+
+def _not_counted(method: str, status: int | None, error: str | None) -> None:
+    return None
 
 
 @dataclass
@@ -151,6 +157,7 @@ class DeliveryWorker:
     # gives it; a call that runs out is retried by the worker.
     prompt_client: WebClient | None = None
     worker_id: str = field(default_factory=lambda: f"heard-{uuid.uuid4().hex[:12]}")
+    on_slack_error: SlackFailed = _not_counted
 
     def __post_init__(self) -> None:
         self._signal = 0
@@ -445,6 +452,7 @@ class DeliveryWorker:
         except SlackApiError as exc:
             return self._slack_failure(job, exc)
         except Exception as exc:  # timeouts and connection errors: Slack may or may not have acted
+            self.on_slack_error(job.method, None, None)
             log.warning("Slack did not answer %s for %s (%s); will retry", job.method, job.key, type(exc).__name__)
             return _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=type(exc).__name__)
 
@@ -466,6 +474,7 @@ class DeliveryWorker:
         except SlackApiError as exc:
             failed = self._slack_failure(job, exc)
         except Exception as exc:
+            self.on_slack_error("chat.update", None, None)
             log.warning("Slack did not answer chat.update for %s (%s); will retry", job.key, type(exc).__name__)
             failed = _Result(delivered=False, retry_in=self._backoff(job), error=type(exc).__name__)
         if not failed.forget_ts:
@@ -494,6 +503,7 @@ class DeliveryWorker:
         except SlackApiError as exc:
             return self._slack_failure(job, exc)
         except Exception as exc:
+            self.on_slack_error(job.method, None, None)
             log.warning("Slack did not answer the upload of %s (%s); will retry", job.key, type(exc).__name__)
             return _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=type(exc).__name__)
 
@@ -574,6 +584,8 @@ class DeliveryWorker:
                     response_type="ephemeral",
                     replace_original=bool(payload.get("replace_original")),
                 )
+                if response.status_code != 200:
+                    self.on_slack_error("response_url", response.status_code, None)
                 if response.status_code == 429:
                     return _Result(delivered=False, retry_in=retry_after_seconds(response.headers), error="429")
                 if response.status_code >= 500:
@@ -593,12 +605,14 @@ class DeliveryWorker:
         except SlackApiError as exc:
             return self._slack_failure(job, exc)
         except Exception as exc:
+            self.on_slack_error(job.method, None, None)
             return _Result(delivered=False, retry_in=self._backoff(job), error=type(exc).__name__)
 
     def _slack_failure(self, job: _Job, exc: SlackApiError) -> _Result:
         method = job.method
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+        self.on_slack_error(method, status, error or None)
         if status == 429:
             retry_after = retry_after_seconds(exc.response.headers)
             self.gate.block(method, job.channel, retry_after)

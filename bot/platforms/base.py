@@ -253,6 +253,15 @@ class Platform:
         return None
 
 
+# Told of each failed call to a network's API: the platform's key and the HTTP status, or "timeout" / "connection"
+# when there was no answer (/metrics counts them).
+ApiFailed = Callable[[str, str], None]
+
+
+def not_counted(platform: str, status: str) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Registration:
     """One platform folder's contribution: its adapters, its pollers and its web routes (e.g. `/webhooks/meta`)."""

@@ -8,11 +8,11 @@ from typing import Protocol
 
 from bot.config import Settings
 from bot.platforms import meta, x
-from bot.platforms.base import Intake, Listener, Platform, Registration, WebRoute
+from bot.platforms.base import ApiFailed, Intake, Listener, Platform, Registration, WebRoute, not_counted
 from bot.platforms.webhook import KEY as WEBHOOK
 from bot.platforms.webhook import WebhookPlatform
 
-REGISTERED: tuple[Callable[[Settings], Registration], ...] = (x.register, meta.register)
+REGISTERED: tuple[Callable[[Settings, ApiFailed], Registration], ...] = (x.register, meta.register)
 
 
 class HasPlatform(Protocol):
@@ -23,8 +23,13 @@ class HasPlatform(Protocol):
 class Platforms:
     """The adapters of this deployment, by key; anything else (the generic webhook's sources) is listen-only."""
 
-    def __init__(self, settings: Settings, registered: Sequence[Callable[[Settings], Registration]] = REGISTERED):
-        self._registrations = [register(settings) for register in registered]
+    def __init__(
+        self,
+        settings: Settings,
+        registered: Sequence[Callable[[Settings, ApiFailed], Registration]] = REGISTERED,
+        api_failed: ApiFailed = not_counted,
+    ):
+        self._registrations = [register(settings, api_failed) for register in registered]
         self._by_key: dict[str, Platform] = {}
         for registration in self._registrations:
             for platform in registration.platforms:

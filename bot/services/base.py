@@ -21,6 +21,7 @@ from bot.directory import DirectoryFile
 from bot.i18n import N_, _
 from bot.languages import Languages
 from bot.lifecycle import Action, Actor, Outcome, Status, TransitionRefused
+from bot.observability.metrics import HeardMetrics
 from bot.platforms.base import PostRef
 from bot.platforms.registry import Platforms
 from bot.roles import Roles
@@ -105,6 +106,8 @@ class Context:
     prompt: PromptSender = field(default_factory=NoPromptSender)
     # Each person's language for their own views (bot/languages.py); None only where nothing is built with it.
     languages: Languages | None = None
+    # What /metrics counts (bot/observability/metrics.py); a registry nobody scrapes unless app.py gives Heard's.
+    metrics: HeardMetrics = field(default_factory=HeardMetrics)
 
     @classmethod
     def build(
@@ -119,6 +122,7 @@ class Context:
         rotations: RotationsFile | None = None,
         prompt: PromptSender | None = None,
         languages: Languages | None = None,
+        metrics: HeardMetrics | None = None,
     ) -> Context:
         return cls(
             settings=settings,
@@ -140,6 +144,7 @@ class Context:
             rotations=rotations,
             prompt=prompt or NoPromptSender(),
             languages=languages or Languages(database, slack),
+            metrics=metrics or HeardMetrics(settings.ack_window),
         )
 
 
@@ -159,6 +164,7 @@ class UseCases:
         self._prompt = context.prompt
         self.sla = context.sla
         self.languages = context.languages
+        self.metrics = context.metrics
 
     @staticmethod
     def post_ref(complaint: Complaint) -> PostRef:

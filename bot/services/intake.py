@@ -64,6 +64,9 @@ class IntakeUseCases(UseCases):
                 return [IngestResult(next(iter(found.values())), duplicate=True)]
             return [self.ingest(post) for post in posts]
         fresh = [result for result in results if not result.duplicate]
+        for post, result in zip(posts, results, strict=True):
+            if not result.duplicate and not result.joined:
+                self.metrics.complaint_received(post.source)
         if fresh:
             log.info("%d complaint(s) received from %s", len(fresh), ", ".join(sorted({p.source for p in posts})))
             self._wake_delivery()

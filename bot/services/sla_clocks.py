@@ -90,8 +90,11 @@ class SlaUseCases(UseCases):
         if stage.kind is StageKind.NAG:
             action = Action.NAG
             projections.send_nag(session, complaint, which, stage.number, now)
+            self.metrics.nag_queued(session, late)
         else:
             action = Action.BREACH if stage.kind is StageKind.BREACH else Action.REMIND
+            if stage.kind is StageKind.BREACH:
+                self.metrics.complaint_breached(session, complaint, which.value)
             reminder = stage.number - self._breach_stage_number(complaint, which)
             recipients = managers
             if stage.kind is StageKind.REMINDER and (walker := self._next_on_rotation(complaint, reminder, now)):

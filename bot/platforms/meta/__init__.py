@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.config import Settings
-from bot.platforms.base import Intake, Listener, NewComplaint, Registration, WebRoute
+from bot.platforms.base import ApiFailed, Intake, Listener, NewComplaint, Registration, WebRoute, not_counted
 from bot.platforms.meta.adapters import FacebookPlatform, InstagramPlatform, MetaPlatform
 from bot.platforms.meta.backfill import MetaBackfill
 from bot.platforms.meta.comments import from_graph
@@ -20,7 +20,7 @@ MENTION_FIELDS = "id,text,timestamp,username,from,media{id},parent_id"
 WEBHOOK_PATH = "/webhooks/meta"
 
 
-def register(settings: Settings) -> Registration:
+def register(settings: Settings, api_failed: ApiFailed = not_counted) -> Registration:
     """Nothing until META_* is set: then the Page and/or the Instagram account it names, one Graph client each
     (the Page token serves both), the webhook route and the backfill."""
     meta = settings.meta
@@ -29,12 +29,22 @@ def register(settings: Settings) -> Registration:
     platforms: list[MetaPlatform] = []
     if meta.page_id:
         graph = GraphClient(
-            meta.graph_url, meta.page_token, meta.app_secret, meta.timeout.total_seconds(), label="Facebook"
+            meta.graph_url,
+            meta.page_token,
+            meta.app_secret,
+            meta.timeout.total_seconds(),
+            label="Facebook",
+            failed=lambda status: api_failed(FacebookPlatform.key, status),
         )
         platforms.append(FacebookPlatform(meta, graph, meta.page_id))
     if meta.instagram_account_id:
         graph = GraphClient(
-            meta.graph_url, meta.page_token, meta.app_secret, meta.timeout.total_seconds(), label="Instagram"
+            meta.graph_url,
+            meta.page_token,
+            meta.app_secret,
+            meta.timeout.total_seconds(),
+            label="Instagram",
+            failed=lambda status: api_failed(InstagramPlatform.key, status),
         )
         platforms.append(InstagramPlatform(meta, graph, meta.instagram_account_id))
     instagram = next((platform for platform in platforms if isinstance(platform, InstagramPlatform)), None)

@@ -20,7 +20,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -264,6 +264,7 @@ class GraphClient:
         session: requests.Session | None = None,
         *,
         label: str = "Facebook",
+        failed: Callable[[str], None] | None = None,
     ) -> None:
         if not base_url.endswith("/"):
             # urljoin-style joining drops the version segment without it.
@@ -275,6 +276,8 @@ class GraphClient:
         self._timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self._session = session if session is not None else requests.Session()
         self.label = label
+        # Told of each failed call: the HTTP status, or "timeout" / "connection" (/metrics counts them).
+        self._failed = failed or (lambda _status: None)
         self.usage: dict[str, Any] = {}
         _guard_urllib3_logs()
 
@@ -364,6 +367,7 @@ class GraphClient:
         # Raised here, outside the except blocks, so the error carries no __context__ (whose text names the URL).
         if failure is not None:
             log.debug("%s %s: %s", method, path, failure.message)
+            self._failed(failure.reason or "connection")
             raise failure
         assert response is not None
         log.debug("%s %s -> HTTP %s", method, path, response.status_code)
@@ -377,6 +381,7 @@ class GraphClient:
                 return body
             if isinstance(body, bool):  # some older edges answer a bare true
                 return {"success": body}
+        self._failed(str(response.status_code))
         raise self._error(response, body, usage)
 
     def _error(self, response: requests.Response, body: Any, usage: Mapping[str, Any]) -> GraphError:

@@ -4,7 +4,7 @@ name with user-context credentials."""
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.platforms.base import Intake, Listener, Registration
+from bot.platforms.base import ApiFailed, Intake, Listener, Registration, not_counted
 from bot.platforms.x.adapter import XPlatform
 from bot.platforms.x.client import make_client
 from bot.platforms.x.poller import XPoller
@@ -13,8 +13,8 @@ LABELS = {XPlatform.key: XPlatform.label}
 PRIVATE_REPLY_NAMES = {XPlatform.key: XPlatform.private_reply_name}
 
 
-def register(settings: Settings) -> Registration:
-    platform = XPlatform(settings)
+def register(settings: Settings, api_failed: ApiFailed = not_counted) -> Registration:
+    platform = XPlatform(settings, api_failed)
 
     def listeners(intake: Intake) -> list[Listener]:
         if settings.x is None:
@@ -27,7 +27,7 @@ def register(settings: Settings) -> Registration:
                 intake.wake_delivery,
                 owner=intake.owner,
                 timezone=intake.timezone,
-                client=make_client(settings.x),
+                client=make_client(settings.x, lambda status: api_failed(XPlatform.key, status)),
             )
         ]
 

@@ -8,7 +8,17 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.i18n import N_, _
-from bot.platforms.base import Capabilities, Capability, Done, Platform, PostRef, Refused, Sent
+from bot.platforms.base import (
+    ApiFailed,
+    Capabilities,
+    Capability,
+    Done,
+    Platform,
+    PostRef,
+    Refused,
+    Sent,
+    not_counted,
+)
 from bot.platforms.x.client import SOURCE, make_user_client
 from bot.platforms.x.moderator import CALL_TIMEOUT, MUTE_ONLY, XModerator
 from bot.platforms.x.writer import XWriter
@@ -29,8 +39,9 @@ class XPlatform(Platform):
     # Translators: what X calls a private message ("direct message").
     private_reply_name = N_("DM")
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, api_failed: ApiFailed = not_counted) -> None:
         self.settings = settings
+        self._api_failed = api_failed
         self._lock = threading.Lock()
         self._writer: XWriter | None = None
         self._moderator: XModerator | None = None
@@ -94,7 +105,8 @@ class XPlatform(Platform):
             raise Refused(_(NO_REPLY_CREDENTIALS))
         with self._lock:
             if self._writer is None:
-                self._writer = XWriter(auth, self.timeout, self.settings.timezone)
+                client = make_user_client(auth, self.timeout, self._failed)
+                self._writer = XWriter(auth, self.timeout, self.settings.timezone, client)
             return self._writer
 
     def _moderator_or_none(self) -> XModerator | None:
@@ -103,5 +115,8 @@ class XPlatform(Platform):
             return None
         with self._lock:
             if self._moderator is None:
-                self._moderator = XModerator(make_user_client(auth, CALL_TIMEOUT))
+                self._moderator = XModerator(make_user_client(auth, CALL_TIMEOUT, self._failed))
             return self._moderator
+
+    def _failed(self, status: str) -> None:
+        self._api_failed(self.key, status)

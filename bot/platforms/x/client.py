@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,16 +39,32 @@ SMALLEST_PAGE = {MENTIONS: 5, SEARCH: 10}
 PAGE_PARAMETER = {MENTIONS: "pagination_token", SEARCH: "next_token"}
 
 
-class TimeoutSession(requests.Session):
-    """tweepy sets no timeout; a hung connection would stall polling for good."""
+def _not_counted(status: str) -> None:
+    return None
 
-    def __init__(self, timeout: timedelta) -> None:
+
+class TimeoutSession(requests.Session):
+    """tweepy sets no timeout; a hung connection would stall polling for good. Every X call passes here, so failures
+    are counted here too (`failed`: the HTTP status, or "timeout" / "connection")."""
+
+    def __init__(self, timeout: timedelta, failed: Callable[[str], None] = _not_counted) -> None:
         super().__init__()
         self.timeout = timeout.total_seconds()
+        self.failed = failed
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.timeout)
-        return super().request(*args, **kwargs)
+        try:
+            response = super().request(*args, **kwargs)
+        except requests.Timeout:
+            self.failed("timeout")
+            raise
+        except requests.RequestException:
+            self.failed("connection")
+            raise
+        if response.status_code >= 400:
+            self.failed(str(response.status_code))
+        return response
 
 
 # tweepy logs each request's headers at DEBUG, the bearer token and OAuth signatures among them; oauthlib and
@@ -64,7 +80,9 @@ def quiet_tweepy() -> None:
             logging.getLogger(name).setLevel(logging.INFO)
 
 
-def make_user_client(auth: XUserAuth, timeout: timedelta) -> tweepy.Client:
+def make_user_client(
+    auth: XUserAuth, timeout: timedelta, failed: Callable[[str], None] = _not_counted
+) -> tweepy.Client:
     """Writing in the brand's name (replies, DMs, hiding, muting) needs user-context keys; the bearer token reads."""
     quiet_tweepy()
     client = tweepy.Client(
@@ -74,14 +92,14 @@ def make_user_client(auth: XUserAuth, timeout: timedelta) -> tweepy.Client:
         access_token_secret=auth.access_token_secret,
         return_type=requests.Response,
     )
-    client.session = TimeoutSession(timeout)
+    client.session = TimeoutSession(timeout, failed)
     return client
 
 
-def make_client(settings: XSettings) -> tweepy.Client:
+def make_client(settings: XSettings, failed: Callable[[str], None] = _not_counted) -> tweepy.Client:
     quiet_tweepy()
     client = tweepy.Client(bearer_token=settings.bearer_token, return_type=requests.Response)
-    client.session = TimeoutSession(settings.timeout)
+    client.session = TimeoutSession(settings.timeout, failed)
     return client
 
 

@@ -24,14 +24,13 @@ from bot.delivery import utcnow
 from bot.digest import compute_digest
 from bot.i18n import PSEUDO, speaking
 from sandbox.fake_slack import FakeSlack
-from sandbox.slack_driver import SlackDriver
 from storage.db import Database
 from storage.models import AuditEvent, Complaint, Delivery, DigestRun, FollowUp, Reply
-from tests.care_team import CareTeam, open_reply_modal, visible_text
-from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
+from tests.care_team import open_reply_modal, visible_text
+from tests.conftest import CHANNEL
+from tests.desk import Desk as BaseDesk
 from tests.i18n_support import escaped_strings
 from tests.meta_desk import wait_until
-from tests.support import Ingester
 from tests.test_card_golden import MADRID, POSTED
 from tests.test_card_golden import complaint as golden_complaint
 
@@ -44,21 +43,8 @@ AGAIN = "Still no blender and nobody answers, this is my second message."
 DRAFT = "Hi María, Ana here. So sorry about the blender: a replacement is on its way to Calle Mayor 5."
 
 
-class Desk:
+class Desk(BaseDesk):
     """The care team at Slack and the customers posting, against one running Heard."""
-
-    def __init__(self, heard: Heard, fake: FakeSlack) -> None:
-        base = f"http://127.0.0.1:{heard.port}"
-        self.heard = heard
-        self.fake = fake
-        self.driver = SlackDriver(f"{base}/slack/events", SIGNING_SECRET, fake)
-        self.team = CareTeam(fake, self.driver, CHANNEL)
-        self.customer = Ingester(f"{base}/ingest", INGEST_SECRET)
-
-    def complain(self, **fields: Any) -> int:
-        answer = self.customer.complain(**fields)
-        assert answer.status == 202, answer.body
-        return int(answer.body["complaint_id"])
 
     def ask(self, typed: str, user: str) -> dict[str, Any]:
         """Type `/complaints <typed>`; the private answer Slack shows."""

@@ -12,12 +12,11 @@ from sqlalchemy import select
 
 from app import Heard
 from sandbox.fake_slack import FakeSlack
-from sandbox.slack_driver import SlackDriver
 from storage.db import Database
 from storage.models import Complaint, Escalation
-from tests.care_team import CareTeam, buttons, visible_text
-from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
-from tests.support import Ingester
+from tests.care_team import buttons, visible_text
+from tests.conftest import CHANNEL
+from tests.desk import Desk as BaseDesk
 
 ANA = "U0ANA"  # on the care team
 BOSS = "U0BOSS"  # a manager, when there are managers
@@ -36,16 +35,9 @@ needs_approval = true
 """
 
 
-class Desk:
-    def __init__(self, heard: Heard, fake: FakeSlack) -> None:
-        base = f"http://127.0.0.1:{heard.port}"
-        self.fake = fake
-        self.driver = SlackDriver(f"{base}/slack/events", SIGNING_SECRET, fake)
-        self.people = CareTeam(fake, self.driver, CHANNEL)
-        self.customer = Ingester(f"{base}/ingest", INGEST_SECRET)
-
-    def complain(self, text: str = "My parcel never arrived") -> None:
-        assert self.customer.complain(text=text).status == 202
+class Desk(BaseDesk):
+    def complain(self, text: str = "My parcel never arrived") -> int:  # type: ignore[override]
+        return super().complain(text=text)
 
     def ask(self, typed: str, user: str) -> str:
         """Type `/complaints <typed>`; what Slack shows the person, only to them."""
@@ -78,7 +70,7 @@ def test_without_heard_managers_nobody_exports_and_the_answer_says_whom_to_ask(
     assert [line.split(":")[0] for line in warnings] == ["HEARD_AGENTS is not set", "HEARD_MANAGERS is not set"]
     assert "nobody can export complaints or approve escalations" in warnings[1]
     desk.complain()
-    desk.people.card()
+    desk.team.card()
 
     answer = desk.ask("export 30d", user=ANA)
 
@@ -86,8 +78,8 @@ def test_without_heard_managers_nobody_exports_and_the_answer_says_whom_to_ask(
     assert fake_slack.files(include_incomplete=True) == [] and fake_slack.dms(ANA) == []
     assert fake_slack.calls_to("files.getUploadURLExternal") == []
     # Still everyone may act on the cards (HEARD_AGENTS unset), as the warning says.
-    desk.people.click(ANA, "Claim")
-    desk.people.card_shows(f"Owner: <@{ANA}>")
+    desk.team.click(ANA, "Claim")
+    desk.team.card_shows(f"Owner: <@{ANA}>")
 
 
 def test_without_heard_managers_an_approval_waits_in_the_channel_and_nobody_can_give_it(
@@ -95,7 +87,7 @@ def test_without_heard_managers_an_approval_waits_in_the_channel_and_nobody_can_
 ) -> None:
     desk = open_desk(HEARD_AGENTS=ANA)
     desk.complain("My lawyer will hear about this")
-    desk.people.fill(ANA, "Escalate", {"Department": "Legal (needs approval)", "Reason": "Legal threat"})
+    desk.team.fill(ANA, "Escalate", {"Department": "Legal (needs approval)", "Reason": "Legal threat"})
     fake_slack.wait_for(
         "chat.postMessage",
         where=lambda call: (
@@ -105,9 +97,9 @@ def test_without_heard_managers_an_approval_waits_in_the_channel_and_nobody_can_
     [request] = [m for m in fake_slack.messages(CHANNEL) if "needs a manager's approval" in visible_text(m)]
     assert buttons(request) == ["Approve", "Decline"]
 
-    desk.people.click(ANA, "Approve", on=request)
+    desk.team.click(ANA, "Approve", on=request)
 
-    told = desk.people.told(ANA, "Only managers can approve or decline escalations.")
+    told = desk.team.told(ANA, "Only managers can approve or decline escalations.")
     assert ASK_FOR_MANAGERS in visible_text(told.args)
     assert fake_slack.dms(LEGAL) == []
     with database.unit_of_work() as session:
@@ -120,17 +112,17 @@ def test_a_guest_listed_in_heard_agents_cannot_claim(
     fake_slack.set_user(GUS, guest="multi-channel")
     desk = open_desk(HEARD_AGENTS=f"{ANA},{GUS}", HEARD_MANAGERS=f"{BOSS},{GUS}")
     desk.complain()
-    card = desk.people.card()
+    card = desk.team.card()
 
-    desk.people.click(GUS, "Claim", on=card)
+    desk.team.click(GUS, "Claim", on=card)
 
-    desk.people.told(GUS, "Sorry, " + NOT_ON_THE_TEAM)
+    desk.team.told(GUS, "Sorry, " + NOT_ON_THE_TEAM)
     assert owner(database) is None
     answer = desk.ask("export 7d", user=GUS)  # listed as a manager too: still a guest
     assert "`/complaints` is for the care team" in answer
     assert fake_slack.files(include_incomplete=True) == []
-    desk.people.click(ANA, "Claim", on=card)  # the member next to him may
-    desk.people.card_shows(f"Owner: <@{ANA}>")
+    desk.team.click(ANA, "Claim", on=card)  # the member next to him may
+    desk.team.card_shows(f"Owner: <@{ANA}>")
 
 
 def test_a_single_channel_guest_cannot_act_even_when_everyone_may(
@@ -140,9 +132,9 @@ def test_a_single_channel_guest_cannot_act_even_when_everyone_may(
     desk = open_desk()  # HEARD_AGENTS unset: everyone in the workspace, but not its guests
     desk.complain()
 
-    desk.people.click(SOL, "Claim")
+    desk.team.click(SOL, "Claim")
 
-    desk.people.told(SOL, NOT_ON_THE_TEAM)
+    desk.team.told(SOL, NOT_ON_THE_TEAM)
     assert owner(database) is None
     assert "`/complaints` is for the care team" in desk.ask("open", user=SOL)
 
@@ -152,10 +144,10 @@ def test_when_slack_cannot_say_who_someone_is_heard_refuses(
 ) -> None:
     desk = open_desk(HEARD_AGENTS=ANA)
     desk.complain()
-    card = desk.people.card()
+    card = desk.team.card()
     fake_slack.fail_next("users.info", status=500, times=5)
 
-    desk.people.click(ANA, "Claim", on=card)
+    desk.team.click(ANA, "Claim", on=card)
 
-    desk.people.told(ANA, NOT_ON_THE_TEAM)
+    desk.team.told(ANA, NOT_ON_THE_TEAM)
     assert owner(database) is None

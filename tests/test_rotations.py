@@ -27,12 +27,12 @@ from bot.assignment import kinds_of
 from bot.config import load_settings
 from bot.rotations import RotationsError, RotationsFile, parse_rotations
 from sandbox.fake_slack import FakeSlack
-from sandbox.slack_driver import FORM, SlackDriver, block_actions_payload
+from sandbox.slack_driver import FORM, block_actions_payload
 from storage.db import Database
 from storage.models import AuditEvent, Complaint, Delivery
-from tests.care_team import CareTeam, visible_text
-from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET, heard_environment
-from tests.support import Ingester
+from tests.care_team import visible_text
+from tests.conftest import CHANNEL, heard_environment
+from tests.desk import Desk as BaseDesk
 from tests.test_x_feeds import X_SETTINGS
 from tests.x_api import MARIA, Author, FakeX, page, post
 
@@ -48,21 +48,11 @@ def whole_second() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-class Desk:
+class Desk(BaseDesk):
     """One running copy of Heard as the care team and the customers see it."""
 
-    def __init__(self, heard: Heard, fake: FakeSlack) -> None:
-        base = f"http://127.0.0.1:{heard.port}"
-        self.heard = heard
-        self.fake = fake
-        self.driver = SlackDriver(f"{base}/slack/events", SIGNING_SECRET, fake)
-        self.team = CareTeam(fake, self.driver, CHANNEL)
-        self.customer = Ingester(f"{base}/ingest", INGEST_SECRET)
-
     def complain(self, **fields: Any) -> int:
-        answer = self.customer.complain(created_at=None, **fields)
-        assert answer.status == 202, answer.body
-        return int(answer.body["complaint_id"])
+        return super().complain(created_at=None, **fields)
 
     def card(self, number: int) -> dict[str, Any]:
         """The card of the `number`-th complaint, once posted (the channel's pace posts about one a second)."""

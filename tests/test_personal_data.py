@@ -224,6 +224,79 @@ def test_erasure_redacts_the_author_everywhere_and_keeps_the_timeline(desk: Desk
     assert "no personal data of @maria_l to erase" in visible_text(desk.ask("erase @maria_l", BOSS))
 
 
+def shared_files(database: Database) -> dict[str, str]:
+    """The Slack file id each upload Heard made recorded on its outbox row, by row key."""
+    with database.unit_of_work() as session:
+        rows = session.scalars(select(Delivery).where(Delivery.kind.in_(("evidence", privacy.PRIVACY_EXPORT))))
+        return {row.key: row.payload["file_id"] for row in rows if row.payload.get("file_id")}
+
+
+def test_erasure_deletes_the_files_heard_shared_about_the_author_once_each_even_when_slack_fails_once(
+    desk: Desk, fake_slack: FakeSlack, database: Database
+) -> None:
+    maria = desk.complain(author=MARIA, text=BROKEN)
+    pedro = desk.complain(author={"handle": "pedro"}, text="The blender I bought has no plug.")
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(maria))
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(pedro))
+    assert "is on its way" in visible_text(desk.ask("privacy @maria_l", BOSS))
+    fake_slack.wait_for("files.completeUploadExternal", count=3, timeout=10)
+    wait_until(lambda: len(shared_files(database)) == 3, 10, "the three uploads recorded with their file ids")
+    by_name = {shared["name"]: shared for shared in fake_slack.files()}
+    evidence, kept, access = (
+        next(shared for name, shared in by_name.items() if name.startswith(prefix))
+        for prefix in (f"heard-complaint-{maria}-evidence-", f"heard-complaint-{pedro}-evidence-", "heard-personal-")
+    )
+    dm = fake_slack.dm_channel(BOSS)
+    assert evidence["channels"] == kept["channels"] == access["channels"] == [dm]
+    assert sorted(shared_files(database).values()) == sorted(f["id"] for f in (evidence, kept, access))
+    fake_slack.fail_next("files.delete", status=500)  # Slack stumbles on the first deletion: it is tried again
+
+    done = desk.erase("@maria_l", "Erase 1 complaint")
+
+    assert "erased from 1 complaint" in done
+    assert "2 files Heard shared in Slack about these complaints are being deleted" in done
+    wait_until(lambda: len(fake_slack.deleted_files()) == 2, 15, "both of María's files deleted")
+    wait_until(settled(database), 10, "the deletions recorded")
+    assert sorted(fake_slack.deleted_files()) == sorted((evidence["id"], access["id"]))
+    calls = fake_slack.calls_to("files.delete")
+    assert [call.status for call in calls] == [500, 200, 200]
+    assert sorted(call.args["file"] for call in calls if call.ok) == sorted((evidence["id"], access["id"]))
+    # Pedro's evidence stays; María's files and their shares are gone from the manager's DM.
+    assert [shared["id"] for shared in fake_slack.files()] == [kept["id"]]
+    in_dm = json.dumps(fake_slack.messages(dm), ensure_ascii=False)
+    assert kept["id"] in in_dm and evidence["id"] not in in_dm and access["id"] not in in_dm
+    events = trail(database, maria)
+    assert events[-1][0] == "erased" and events[-1][2]["files_deleted"] == 2
+    # Nothing is deleted twice: a retention run or another erasure finds nothing more to do.
+    assert "no personal data of @maria_l to erase" in visible_text(desk.ask("erase @maria_l", BOSS))
+    assert len(fake_slack.calls_to("files.delete")) == 3
+    assert fake_slack.problems == []
+
+
+def test_an_evidence_file_still_waiting_for_slack_when_its_author_is_erased_is_never_sent(
+    desk: Desk, fake_slack: FakeSlack, database: Database
+) -> None:
+    maria = desk.complain(author=MARIA, text=BROKEN)
+    desk.card_of(maria)
+    fake_slack.fail_next("files.getUploadURLExternal", error="service_unavailable", times=50)
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(maria))
+
+    def waiting() -> bool:  # tried once, refused, waiting for its next attempt
+        with database.unit_of_work() as session:
+            row = session.scalar(select(Delivery).where(Delivery.kind == "evidence"))
+            return row is not None and row.status == "pending" and row.attempts >= 1
+
+    wait_until(waiting, 10, "the evidence upload refused once")
+    done = desk.erase("@maria_l", "Erase 1 complaint")
+
+    assert "erased from 1 complaint" in done and "being deleted" not in done
+    with database.unit_of_work() as session:
+        (row,) = session.scalars(select(Delivery).where(Delivery.kind == "evidence"))
+        assert row.status == "done" and "file_id" not in row.payload
+        assert session.scalar(select(Delivery).where(Delivery.kind == "file_deletion")) is None
+    assert fake_slack.files() == [] and fake_slack.calls_to("files.delete") == []
+
+
 def test_a_threat_puts_the_complaint_on_legal_hold_until_a_manager_lifts_it(desk: Desk, database: Database) -> None:
     calm = desk.complain(author=MARIA, text=BROKEN)
     threat = desk.complain(author=MARIA, text="Fix it or I know where you live.")

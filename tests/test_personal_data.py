@@ -273,6 +273,29 @@ def test_erasure_deletes_the_files_heard_shared_about_the_author_once_each_even_
     assert fake_slack.problems == []
 
 
+def test_an_evidence_file_whose_upload_went_unheard_is_found_and_deleted_on_erasure(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    desk = Desk(start_heard(**PEOPLE, SLACK_TIMEOUT="1s"), fake_slack)
+    maria = desk.complain(author=MARIA, text=BROKEN)
+    desk.card_of(maria)
+    # Slack shares the file but its answer comes after Heard stopped waiting: the next attempt finds the file.
+    fake_slack.hang_next("files.completeUploadExternal", seconds=2.5, apply=True)
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(maria))
+    wait_until(lambda: len(shared_files(database)) == 1, 15, "the unheard upload found and its file id recorded")
+    [(_, file_id)] = shared_files(database).items()
+    assert [shared["id"] for shared in fake_slack.files()] == [file_id]
+    dm = fake_slack.dm_channel(BOSS)
+    assert any(call.args.get("channel") == dm for call in fake_slack.calls_to("conversations.history"))  # looked
+
+    done = desk.erase("@maria_l", "Erase 1 complaint")
+
+    assert "1 file Heard shared in Slack about these complaints is being deleted" in done
+    wait_until(lambda: fake_slack.deleted_files() == [file_id], 10, "the evidence file deleted")
+    assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1 and fake_slack.files() == []
+    assert [call.args["file"] for call in fake_slack.calls_to("files.delete")] == [file_id]
+
+
 def test_an_evidence_file_still_waiting_for_slack_when_its_author_is_erased_is_never_sent(
     desk: Desk, fake_slack: FakeSlack, database: Database
 ) -> None:

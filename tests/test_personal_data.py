@@ -420,6 +420,26 @@ def test_retention_redacts_old_resolved_complaints_once_across_copies_and_respec
     assert "1 complaint's personal data redacted under the retention policy" in shown
 
 
+def test_retention_deletes_the_evidence_files_of_the_complaints_it_redacts(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    desk = Desk(start_heard(**PEOPLE, PERSONAL_DATA_RETENTION="365d"), fake_slack)
+    old = desk.complain(author=MARIA, text=BROKEN)
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(old))
+    wait_until(lambda: len(shared_files(database)) == 1, 10, "the evidence file shared")
+    [file_id] = shared_files(database).values()
+    with database.unit_of_work() as session:
+        long_ago = utcnow() - timedelta(days=400)
+        session.execute(update(Complaint).where(Complaint.id == old).values(status="resolved", resolved_at=long_ago))
+        session.execute(DigestRun.__table__.delete())  # today's sweep ran at start-up, before this: run it again
+
+    desk.heard.services.privacy.apply_retention()
+
+    wait_until(lambda: fake_slack.deleted_files() == [file_id], 10, "the evidence file deleted")
+    assert complaint(database, old).erased_by == "heard:retention" and fake_slack.files() == []
+    assert [call.args["file"] for call in fake_slack.calls_to("files.delete")] == [file_id]
+
+
 # -- in every language -----------------------------------------------------------------------------------------------
 
 

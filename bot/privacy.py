@@ -6,7 +6,8 @@ A redaction keeps the complaint, its timeline and its audit trail: it replaces t
 links and the post as the network sent it with `REDACTED` (or nothing) in every table that holds them, turns the
 personal values of audit events' `detail` into `REDACTED` (the one UPDATE the audit table's trigger allows, and only
 on an erased complaint: migration 0017), adds an `erased` event, and re-renders every Slack message that showed any
-of it through the outbox.
+of it through the outbox. The files Heard uploaded about it (Keep evidence, and the access files naming its author)
+are deleted from Slack through the outbox (`delivery.delete_uploads`); one not sent yet is not sent.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ PRIVACY_EXPORT = "privacy_export"
 # Why a complaint was redacted, in its `erased` event.
 ON_REQUEST = "request"
 UNDER_RETENTION = "retention"
+# The `erased` event's count of files Heard uploaded about the complaint that are being deleted from Slack.
+FILES_DELETED = "files_deleted"
 RETENTION_ACTOR = Actor("scheduler", "retention")
 
 
@@ -101,7 +104,9 @@ def redact(
     """Redact the author's personal data of `complaint` (locked by the caller) everywhere Heard keeps it; the one
     function an erasure request and the retention policy share."""
     author_key = moderation.author_key(complaint)
-    _forget_exports(session, queries.author_key(complaint.author_handle))
+    files = _forget_exports(session, queries.author_key(complaint.author_handle), now)
+    uploads = select(Delivery).where(Delivery.complaint_id == complaint.id, Delivery.kind != delivery.FILE_DELETION)
+    files += delivery.delete_uploads(session, session.scalars(uploads), now)
     complaint.text = REDACTED
     complaint.author_handle = REDACTED
     complaint.author_name = None
@@ -136,7 +141,8 @@ def redact(
         if cleaned != detail:
             session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(detail=cleaned))
             redacted += 1
-    outcome = lifecycle.apply(session, complaint, Action.ERASE, actor, now, {"under": why, "events_redacted": redacted})
+    detail = {"under": why, "events_redacted": redacted, FILES_DELETED: files}
+    outcome = lifecycle.apply(session, complaint, Action.ERASE, actor, now, detail)
     assert outcome.event is not None  # erasing applies in every state
     projections.refresh_card(session, complaint, now)
     for kind in SHOWING_THE_AUTHOR:
@@ -154,12 +160,16 @@ def redacted_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _forget_exports(session: Session, handle: str) -> None:
-    """Access files asked for this author keep no handle in the outbox (one not sent yet is not sent)."""
+def _forget_exports(session: Session, handle: str, now: datetime) -> int:
+    """Access files asked for this author keep no handle in the outbox (one not sent yet is not sent), and those
+    in Slack are deleted: says how many are to be."""
     exports = select(Delivery).where(Delivery.complaint_id.is_(None), Delivery.kind == PRIVACY_EXPORT)
-    for row in session.scalars(exports):
-        if row.payload.get("author") == handle:
-            row.payload = {**row.payload, "author": REDACTED}
+    # Locked and read afresh: a worker recording a file's id in the payload meanwhile must not be overwritten.
+    exports = exports.with_for_update().execution_options(populate_existing=True)
+    rows = [row for row in session.scalars(exports) if row.payload.get("author") == handle]
+    for row in rows:
+        row.payload = {**row.payload, "author": REDACTED}
+    return delivery.delete_uploads(session, rows, now)
 
 
 def _set(session: Session, model: Any, where: Mapping[str, Any], **values: Any) -> None:
@@ -219,8 +229,10 @@ class PrivacyProjections:
         return {PRIVACY_EXPORT: self.export}
 
     def export(self, session: Session, row: Delivery, now: datetime) -> Outgoing | None:
-        if row.payload["author"] == REDACTED:
+        if row.payload["author"] == REDACTED and not row.maybe_sent:
             return None  # erased before it was sent
+        # Erased after an attempt Slack did not answer: the same file name, so the worker finds what that attempt
+        # shared (then deleted) rather than sending anything about the author.
         to = str(row.payload["to"])
         with speaking_to(self.languages, session, to):
             upload = privacy_file(session, str(row.payload["author"]), row.id, now, self.settings.timezone)

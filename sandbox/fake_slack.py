@@ -18,7 +18,9 @@ travels over real HTTP exactly as it would to slack.com: the SDK's JSON/form/que
 * takes file uploads the way ``WebClient.files_upload_v2`` makes them: ``files.getUploadURLExternal`` hands out an
   upload URL on the fake itself, the raw bytes are POSTed there (recorded as ``upload_url`` calls), and
   ``files.completeUploadExternal`` shares the file, posting a message that carries it into each channel (``files``,
-  ``file``; ``files.info`` answers too);
+  ``file``; ``files.info`` answers too); ``files.delete`` deletes one (and the messages that shared it, unless
+  they shared other files too; ``file_not_found``, ``file_deleted``, and ``cant_delete_file`` for a file
+  ``protect_file`` says someone else shared);
 * keeps each user's Home tab (``views.publish``, ``home``), validated like modals;
 * shows a slash command's immediate answer like Slack (``answer_command``, or the ack of a Socket Mode envelope):
   ephemeral, or in the channel with ``response_type: in_channel``;
@@ -169,6 +171,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "files.completeUploadExternal": ("files:write",),
     "files.upload": ("files:write",),
     "files.info": ("files:read",),
+    "files.delete": ("files:write",),
     "views.open": (),
     "views.push": (),
     "views.update": (),
@@ -890,6 +893,9 @@ class FakeSlack(LoopbackFake):
         # Files by id, in the order their upload URLs were handed out, and which file each upload URL is for.
         self._uploads: dict[str, _Upload] = {}
         self._upload_urls: dict[str, str] = {}
+        # Files deleted with files.delete (they answer file_deleted), and those the bot may not delete.
+        self._deleted_files: list[str] = []
+        self._protected_files: set[str] = set()
         # Each user's Home tab, as Slack shows it to the app (the last view published).
         self._homes: dict[str, JSONDict] = {}
 
@@ -906,6 +912,7 @@ class FakeSlack(LoopbackFake):
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "files.info": self._files_info,
+            "files.delete": self._files_delete,
             "files.upload": self._files_upload,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -961,6 +968,8 @@ class FakeSlack(LoopbackFake):
             self._ims.clear()
             self._uploads.clear()
             self._upload_urls.clear()
+            self._deleted_files.clear()
+            self._protected_files.clear()
             self._homes.clear()
             self._notify()
 
@@ -1215,6 +1224,16 @@ class FakeSlack(LoopbackFake):
             if upload is None:
                 raise KeyError(f"no file {file_id}; known: {sorted(self._uploads)}")
             return _file_record(upload, self)
+
+    def deleted_files(self) -> list[str]:
+        """The ids of the files deleted with ``files.delete``, in the order they were deleted."""
+        with self._lock:
+            return list(self._deleted_files)
+
+    def protect_file(self, file_id: str) -> None:
+        """Make ``file_id`` one the bot may not delete (as a file someone else shared): ``cant_delete_file``."""
+        with self._lock:
+            self._protected_files.add(file_id)
 
     # -- App Home --------------------------------------------------------------------------------------------
 
@@ -1914,6 +1933,35 @@ class FakeSlack(LoopbackFake):
             "comments": [],
             "response_metadata": {"next_cursor": ""},
         }
+
+    def _files_delete(self, args: JSONDict) -> JSONDict:
+        """Delete a file: gone from ``files`` and ``file``, and its shares with it: each message that shared it (its
+        initial comment included) is removed, or only loses the file when it shared other files too."""
+        file_id = str(args.get("file") or "")
+        if not file_id:
+            return _invalid_arguments("missing required field: file")
+        if file_id in self._deleted_files:
+            return {"ok": False, "error": "file_deleted"}
+        upload = self._uploads.get(file_id)
+        if upload is None or not upload.completed:
+            return {"ok": False, "error": "file_not_found"}
+        if file_id in self._protected_files:
+            return {"ok": False, "error": "cant_delete_file"}
+        for channel, ts in upload.shares:
+            messages = self._channels.get(channel, {})
+            message = messages.get(ts)
+            if message is None:
+                continue
+            message["files"] = [shown for shown in message.get("files") or [] if shown.get("id") != file_id]
+            if message["files"]:
+                continue  # shared with other files, which stay
+            del messages[ts]  # the share, its initial comment with it
+            parent = messages.get(str(message.get("thread_ts"))) if message.get("thread_ts") != ts else None
+            if parent is not None and parent.get("reply_count"):
+                parent["reply_count"] -= 1
+        del self._uploads[file_id]
+        self._deleted_files.append(file_id)
+        return {"ok": True}
 
     def _files_upload(self, args: JSONDict) -> JSONDict:
         # Retired by Slack: closed to new apps on May 8, 2024, and to every app on November 12, 2025.

@@ -1414,6 +1414,42 @@ def test_files_upload_v2_to_a_users_dm(fake: FakeSlack, client: WebClient) -> No
     assert "channel_id 'U0ANA' is not a channel id" in problem and "D0ANA" in problem
 
 
+def test_files_delete_removes_the_file_and_its_shares_as_slack_does(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel=CHANNEL, text="Complaint #1")["ts"]
+    evidence = client.files_upload_v2(
+        channel=client.conversations_open(users=ANA)["channel"]["id"],
+        content='{"complaint": 1}',
+        filename="evidence.json",
+        initial_comment="Evidence kept by Ana",
+    )["file"]["id"]
+    in_thread = client.files_upload_v2(channel=CHANNEL, content="a,b\n", filename="t.csv", thread_ts=parent)
+    kept = client.files_upload_v2(channel=CHANNEL, content="x", filename="kept.txt")["file"]["id"]
+    fake.protect_file(kept)
+
+    assert client.files_delete(file=evidence)["ok"] and client.files_delete(file=in_thread["file"]["id"])["ok"]
+    with pytest.raises(SlackApiError) as again:
+        client.files_delete(file=evidence)
+    with pytest.raises(SlackApiError) as unknown:
+        client.files_delete(file="F0NOPE")
+    with pytest.raises(SlackApiError) as someone_elses:
+        client.files_delete(file=kept)
+
+    assert again.value.response["error"] == "file_deleted" and unknown.value.response["error"] == "file_not_found"
+    assert someone_elses.value.response["error"] == "cant_delete_file"
+    assert [f["id"] for f in fake.files()] == [kept] and fake.deleted_files() == [evidence, in_thread["file"]["id"]]
+    with pytest.raises(KeyError):
+        fake.file(evidence)
+    with pytest.raises(SlackApiError) as info:
+        client.files_info(file=evidence)
+    assert info.value.response["error"] == "file_not_found"
+    # The shares went with the files: the DM is empty again, and so is the thread.
+    assert fake.messages(fake.dm_channel(ANA)) == []
+    assert fake.replies(CHANNEL, parent) == []
+    assert fake.message(CHANNEL, parent).get("reply_count", 0) == 0
+    assert [m.get("files", [{}])[0].get("id") for m in fake.messages(CHANNEL) if m.get("files")] == [kept]
+    assert fake.problems == []
+
+
 def _post_bytes(url: str, data: bytes, content_type: str | None = None) -> tuple[int, str]:
     headers = {"Content-Type": content_type} if content_type else {}
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")

@@ -210,6 +210,102 @@ def test_erasure_redacts_the_author_everywhere_and_keeps_the_timeline(desk: Desk
     assert "no personal data of @maria_l to erase" in visible_text(desk.ask("erase @maria_l", BOSS))
 
 
+def shared_files(database: Database) -> dict[str, str]:
+    """The Slack file id each upload Heard made recorded on its outbox row, by row key."""
+    with database.unit_of_work() as session:
+        rows = session.scalars(select(Delivery).where(Delivery.kind.in_(("evidence", privacy.PRIVACY_EXPORT))))
+        return {row.key: row.payload["file_id"] for row in rows if row.payload.get("file_id")}
+
+
+def test_erasure_deletes_the_files_heard_shared_about_the_author_once_each_even_when_slack_fails_once(
+    desk: Desk, fake_slack: FakeSlack, database: Database
+) -> None:
+    maria = desk.complain(author=MARIA, text=BROKEN)
+    pedro = desk.complain(author={"handle": "pedro"}, text="The blender I bought has no plug.")
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(maria))
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(pedro))
+    assert "is on its way" in visible_text(desk.ask("privacy @maria_l", BOSS))
+    fake_slack.wait_for("files.completeUploadExternal", count=3, timeout=10)
+    wait_until(lambda: len(shared_files(database)) == 3, 10, "the three uploads recorded with their file ids")
+    by_name = {shared["name"]: shared for shared in fake_slack.files()}
+    evidence, kept, access = (
+        next(shared for name, shared in by_name.items() if name.startswith(prefix))
+        for prefix in (f"heard-complaint-{maria}-evidence-", f"heard-complaint-{pedro}-evidence-", "heard-personal-")
+    )
+    dm = fake_slack.dm_channel(BOSS)
+    assert evidence["channels"] == kept["channels"] == access["channels"] == [dm]
+    assert sorted(shared_files(database).values()) == sorted(f["id"] for f in (evidence, kept, access))
+    fake_slack.fail_next("files.delete", status=500)  # Slack stumbles on the first deletion: it is tried again
+
+    done = desk.erase("@maria_l", "Erase 1 complaint")
+
+    assert "erased from 1 complaint" in done
+    assert "2 files Heard shared in Slack about these complaints are being deleted" in done
+    wait_until(lambda: len(fake_slack.deleted_files()) == 2, 15, "both of María's files deleted")
+    wait_until(settled(database), 10, "the deletions recorded")
+    assert sorted(fake_slack.deleted_files()) == sorted((evidence["id"], access["id"]))
+    calls = fake_slack.calls_to("files.delete")
+    assert [call.status for call in calls] == [500, 200, 200]
+    assert sorted(call.args["file"] for call in calls if call.ok) == sorted((evidence["id"], access["id"]))
+    # Pedro's evidence stays; María's files and their shares are gone from the manager's DM.
+    assert [shared["id"] for shared in fake_slack.files()] == [kept["id"]]
+    in_dm = json.dumps(fake_slack.messages(dm), ensure_ascii=False)
+    assert kept["id"] in in_dm and evidence["id"] not in in_dm and access["id"] not in in_dm
+    events = trail(database, maria)
+    assert events[-1][0] == "erased" and events[-1][2]["files_deleted"] == 2
+    # Nothing is deleted twice: a retention run or another erasure finds nothing more to do.
+    assert "no personal data of @maria_l to erase" in visible_text(desk.ask("erase @maria_l", BOSS))
+    assert len(fake_slack.calls_to("files.delete")) == 3
+    assert fake_slack.problems == []
+
+
+def test_an_evidence_file_whose_upload_went_unheard_is_found_and_deleted_on_erasure(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    desk = Desk(start_heard(**PEOPLE, SLACK_TIMEOUT="1s"), fake_slack)
+    maria = desk.complain(author=MARIA, text=BROKEN)
+    desk.card_of(maria)
+    # Slack shares the file but its answer comes after Heard stopped waiting: the next attempt finds the file.
+    fake_slack.hang_next("files.completeUploadExternal", seconds=2.5, apply=True)
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(maria))
+    wait_until(lambda: len(shared_files(database)) == 1, 15, "the unheard upload found and its file id recorded")
+    [(_, file_id)] = shared_files(database).items()
+    assert [shared["id"] for shared in fake_slack.files()] == [file_id]
+    dm = fake_slack.dm_channel(BOSS)
+    assert any(call.args.get("channel") == dm for call in fake_slack.calls_to("conversations.history"))  # looked
+
+    done = desk.erase("@maria_l", "Erase 1 complaint")
+
+    assert "1 file Heard shared in Slack about these complaints is being deleted" in done
+    wait_until(lambda: fake_slack.deleted_files() == [file_id], 10, "the evidence file deleted")
+    assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1 and fake_slack.files() == []
+    assert [call.args["file"] for call in fake_slack.calls_to("files.delete")] == [file_id]
+
+
+def test_an_evidence_file_still_waiting_for_slack_when_its_author_is_erased_is_never_sent(
+    desk: Desk, fake_slack: FakeSlack, database: Database
+) -> None:
+    maria = desk.complain(author=MARIA, text=BROKEN)
+    desk.card_of(maria)
+    fake_slack.fail_next("files.getUploadURLExternal", error="service_unavailable", times=50)
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(maria))
+
+    def waiting() -> bool:  # tried once, refused, waiting for its next attempt
+        with database.unit_of_work() as session:
+            row = session.scalar(select(Delivery).where(Delivery.kind == "evidence"))
+            return row is not None and row.status == "pending" and row.attempts >= 1
+
+    wait_until(waiting, 10, "the evidence upload refused once")
+    done = desk.erase("@maria_l", "Erase 1 complaint")
+
+    assert "erased from 1 complaint" in done and "being deleted" not in done
+    with database.unit_of_work() as session:
+        (row,) = session.scalars(select(Delivery).where(Delivery.kind == "evidence"))
+        assert row.status == "done" and "file_id" not in row.payload
+        assert session.scalar(select(Delivery).where(Delivery.kind == "file_deletion")) is None
+    assert fake_slack.files() == [] and fake_slack.calls_to("files.delete") == []
+
+
 def test_a_threat_puts_the_complaint_on_legal_hold_until_a_manager_lifts_it(desk: Desk, database: Database) -> None:
     calm = desk.complain(author=MARIA, text=BROKEN)
     threat = desk.complain(author=MARIA, text="Fix it or I know where you live.")
@@ -308,6 +404,26 @@ def test_retention_redacts_old_resolved_complaints_once_across_copies_and_respec
         week = compute_digest(session, day=now.date(), tz=utc, now=now, ack_window=timedelta(hours=1), days=7)
     shown = json.dumps(digest_message(week, utc, now).blocks, ensure_ascii=False)
     assert "1 complaint's personal data redacted under the retention policy" in shown
+
+
+def test_retention_deletes_the_evidence_files_of_the_complaints_it_redacts(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database
+) -> None:
+    desk = Desk(start_heard(**PEOPLE, PERSONAL_DATA_RETENTION="365d"), fake_slack)
+    old = desk.complain(author=MARIA, text=BROKEN)
+    desk.team.click(BOSS, "Keep evidence", on=desk.card_of(old))
+    wait_until(lambda: len(shared_files(database)) == 1, 10, "the evidence file shared")
+    [file_id] = shared_files(database).values()
+    with database.unit_of_work() as session:
+        long_ago = utcnow() - timedelta(days=400)
+        session.execute(update(Complaint).where(Complaint.id == old).values(status="resolved", resolved_at=long_ago))
+        session.execute(DigestRun.__table__.delete())  # today's sweep ran at start-up, before this: run it again
+
+    desk.heard.services.privacy.apply_retention()
+
+    wait_until(lambda: fake_slack.deleted_files() == [file_id], 10, "the evidence file deleted")
+    assert complaint(database, old).erased_by == "heard:retention" and fake_slack.files() == []
+    assert [call.args["file"] for call in fake_slack.calls_to("files.delete")] == [file_id]
 
 
 # -- in every language -----------------------------------------------------------------------------------------------

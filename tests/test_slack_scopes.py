@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = [ROOT / "slack" / "manifest.yml", ROOT / "slack" / "manifest-socket-mode.yml"]
 # What Heard calls, and so must be granted: cards, updates and private answers (chat:write); looking for a message
 # or file an unheard attempt may have posted (the history scopes); DMs (im:write); uploads of the digest chart, the
-# CSV export and evidence (files:write); the agent's name in reply templates (users:read); user-group members
-# (usergroups:read); and /complaints (commands). Heard changes no user group, so usergroups:write is not asked for.
+# CSV export and evidence, and deleting an erased author's evidence and access files (files:write); the agent's
+# name in reply templates (users:read); user-group members (usergroups:read); and /complaints (commands). Heard
+# changes no user group, so usergroups:write is not asked for.
 HEARD_NEEDS = {
     "chat:write",
     "channels:history",

@@ -5,17 +5,20 @@ Two kinds of rows:
   message key; every change bumps its `generation`, and the worker renders the state as it is when it sends, so
   ten quick changes may cost one `chat.update` and the last render always wins.
 - *one-off private answers* (`send_ephemeral`): through the click's response_url, or chat.postEphemeral.
+- *file deletions* (`delete_uploads`): a file Heard uploaded (its id recorded on the upload's row) deleted from
+  Slack with files.delete, once the upload is settled; an upload not sent yet is simply not sent.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, insert, update
+from sqlalchemy import and_, bindparam, case, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
@@ -43,6 +46,10 @@ def utcnow() -> datetime:
 
 
 UPLOAD = "upload"
+# An upload's row, once Slack took the file: the file's id (`channel` holds the conversation it was shared into).
+FILE_ID = "file_id"
+# The outbox kind that deletes one uploaded file (`ref_id`: the upload's row), sent by the worker itself.
+FILE_DELETION = "file_deletion"
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class Outgoing:
     want_permalink: bool = False
     # Set for rows queued with payload {"upload": true}: the file is shared instead of a message posted.
     file: FileUpload | None = None
+    # Set for a file deletion (`FILE_DELETION`): the id of the file to delete with files.delete.
+    delete_file: str | None = None
 
 
 class NotReady(Exception):
@@ -204,3 +213,49 @@ def row_values(
         "maybe_sent": False,
         "created_at": now,
     }
+
+
+def delete_uploads(session: Session, rows: Iterable[Delivery], now: datetime) -> int:
+    """The files these upload rows put in Slack are to go (personal data erased): an upload still waiting, never
+    attempted, is not sent; for each other one (sent with its file id recorded, or being sent, or whose last attempt
+    went unheard) one `FILE_DELETION` row is queued, which the worker sends once the upload is settled. Says how many
+    files are to be deleted. Inside the caller's unit of work; no Slack call here."""
+    session.flush()
+    queued = 0
+    for row in rows:
+        if not (row.payload or {}).get(UPLOAD):
+            continue
+        # Not sent yet and never attempted: it never will be (a worker that claimed it meanwhile keeps it).
+        not_sent = (_outbox.c.id == row.id, _outbox.c.status == PENDING, _outbox.c.maybe_sent.is_(False))
+        dropped = update(_outbox).where(*not_sent).values(status=DONE, last_error="not sent: personal data erased")
+        if session.execute(dropped).rowcount:
+            continue
+        status, payload, maybe_sent = session.execute(
+            select(_outbox.c.status, _outbox.c.payload, _outbox.c.maybe_sent).where(_outbox.c.id == row.id)
+        ).one()
+        in_flight = status in (PENDING, SENDING)
+        if not (in_flight or (payload or {}).get(FILE_ID) or (maybe_sent and status != DONE)):
+            continue  # never reached Slack (given up), or uploaded before Heard recorded file ids
+        values = row_values(
+            key=f"{FILE_DELETION}:{row.id}", kind=FILE_DELETION, complaint_id=row.complaint_id, ref_id=row.id, now=now
+        )
+        dialect = session.get_bind().dialect.name
+        insert_row = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # Once per file, whichever erasure or retention run asks first.
+        if session.execute(insert_row(_outbox).values(**values).on_conflict_do_nothing()).rowcount:
+            queued += 1
+    return queued
+
+
+def file_to_delete(session: Session, row: Delivery) -> Outgoing | None:
+    """What a `FILE_DELETION` row deletes: the file its upload row recorded, once that upload is settled (an upload
+    being sent, or to be retried after an unheard attempt, may yet put the file in Slack); None when it never did."""
+    upload = session.get(Delivery, row.ref_id) if row.ref_id is not None else None
+    if upload is None:
+        return None
+    if upload.status in (PENDING, SENDING):
+        raise NotReady(timedelta(seconds=5))
+    file_id = (upload.payload or {}).get(FILE_ID)
+    if not file_id:
+        return None
+    return Outgoing(str(upload.channel or upload.payload.get("to") or ""), Message(text=""), delete_file=str(file_id))

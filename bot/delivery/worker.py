@@ -30,12 +30,15 @@ from bot.delivery.outbox import (
     EPHEMERAL,
     EXPIRED,
     FAILED,
+    FILE_DELETION,
+    FILE_ID,
     PENDING,
     SENDING,
     UPLOAD,
     FileUpload,
     NotReady,
     Outgoing,
+    file_to_delete,
     utcnow,
 )
 from bot.delivery.pace import SharedPace
@@ -77,6 +80,8 @@ RETRYABLE_SLACK_ERRORS = {
     "service_unavailable",
     "request_timeout",
 }
+# files.delete's answers for a file that is gone already (deleted by someone, or by an attempt we did not hear).
+GONE_FILE_ERRORS = {"file_not_found", "file_deleted"}
 
 # Renders a projection row from the state in the database; None means there is nothing (left) to show.
 Renderer = Callable[[Session, Delivery, datetime], Outgoing | None]
@@ -113,6 +118,8 @@ class _Job:
     def method(self) -> str:
         if self.kind == EPHEMERAL:
             return "response_url" if self.payload.get("response_url") else "chat.postEphemeral"
+        if self.kind == FILE_DELETION:
+            return "files.delete"
         if self.payload.get(UPLOAD):
             return "files.completeUploadExternal"
         return "chat.update" if self.ts else "chat.postMessage"
@@ -134,6 +141,8 @@ class _Result:
     permalink: str | None = None
     forget_ts: bool = False
     permanent: bool = False
+    # An upload Slack took: the conversation it was shared into and the file's id (recorded on the row).
+    uploaded: tuple[str, str] | None = None
 
 
 @dataclass
@@ -331,7 +340,10 @@ class DeliveryWorker:
         if row.kind != EPHEMERAL:
             try:
                 with speaking(None):  # the team's language, whichever thread renders; a DM's renderer says whose
-                    job.outgoing = self.renderers[row.kind](session, row, now)
+                    if row.kind == FILE_DELETION:
+                        job.outgoing = file_to_delete(session, row)
+                    else:
+                        job.outgoing = self.renderers[row.kind](session, row, now)
             except NotReady as not_ready:
                 row.due_at = now + not_ready.retry_in
                 self._give_back_slot(session, job)
@@ -421,6 +433,8 @@ class DeliveryWorker:
             return self._send_ephemeral(job)
         outgoing = job.outgoing
         assert outgoing is not None
+        if outgoing.delete_file is not None:
+            return self._delete_file(job, outgoing.delete_file)
         if outgoing.file is not None:
             return self._upload(job, outgoing.file, outgoing.thread_ts)
         message = outgoing.message
@@ -486,10 +500,12 @@ class DeliveryWorker:
         try:
             # files.completeUploadExternal takes conversation ids only: a DM is opened first.
             channel = self._conversation(job.channel)
-            if job.lookup_since is not None and self._find_upload(channel, file.filename, job.lookup_since, thread_ts):
-                log.info("%s was already uploaded; not uploading it again", job.key)
-                return _Result(delivered=True)
-            self.client.files_upload_v2(
+            if job.lookup_since is not None:
+                found = self._find_upload(channel, file.filename, job.lookup_since, thread_ts)
+                if found is not None:
+                    log.info("%s was already uploaded; not uploading it again", job.key)
+                    return _Result(delivered=True, uploaded=(channel, found) if found else None)
+            response = self.client.files_upload_v2(
                 channel=channel,
                 content=file.content,
                 filename=file.filename,
@@ -499,7 +515,9 @@ class DeliveryWorker:
                 # Into a card's thread (evidence) rather than the channel itself.
                 thread_ts=thread_ts,
             )
-            return _Result(delivered=True)
+            shared = response.get("file") or next(iter(response.get("files") or []), None) or {}
+            file_id = str(shared.get("id") or "")
+            return _Result(delivered=True, uploaded=(channel, file_id) if file_id else None)
         except SlackApiError as exc:
             return self._slack_failure(job, exc)
         except Exception as exc:
@@ -507,12 +525,30 @@ class DeliveryWorker:
             log.warning("Slack did not answer the upload of %s (%s); will retry", job.key, type(exc).__name__)
             return _Result(delivered=False, retry_in=self._backoff(job), maybe_sent=True, error=type(exc).__name__)
 
+    def _delete_file(self, job: _Job, file_id: str) -> _Result:
+        """files.delete: a file already gone counts as deleted, so a retry after an unheard answer is harmless."""
+        try:
+            self.client.files_delete(file=file_id)
+            log.info("%s: file %s deleted from Slack", job.key, file_id)
+            return _Result(delivered=True)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+            if error in GONE_FILE_ERRORS:
+                log.info("%s: file %s was gone already (%s)", job.key, file_id, error)
+                return _Result(delivered=True)
+            return self._slack_failure(job, exc)
+        except Exception as exc:
+            self.on_slack_error(job.method, None, None)
+            log.warning("Slack did not answer files.delete for %s (%s); will retry", job.key, type(exc).__name__)
+            return _Result(delivered=False, retry_in=self._backoff(job), error=type(exc).__name__)
+
     def _conversation(self, channel: str) -> str:
         if channel.startswith(("U", "W")):
             return str(self.client.conversations_open(users=channel)["channel"]["id"])
         return channel
 
-    def _find_upload(self, channel: str, filename: str, since: datetime, thread_ts: str | None = None) -> bool:
+    def _find_upload(self, channel: str, filename: str, since: datetime, thread_ts: str | None = None) -> str | None:
+        """The id of the file named `filename` shared since `since` ("" if Slack shows none), or None: not there."""
         oldest = f"{(since - timedelta(seconds=5)).timestamp():.6f}"
         cursor = None
         for _ in range(10):
@@ -524,12 +560,13 @@ class DeliveryWorker:
             else:
                 page = self.client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor)
             for message in page.get("messages", []):
-                if any(shared.get("name") == filename for shared in message.get("files") or []):
-                    return True
+                for shared in message.get("files") or []:
+                    if shared.get("name") == filename:
+                        return str(shared.get("id") or "")
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                return False
-        return False
+                return None
+        return None
 
     def _permalink(self, outgoing: Outgoing, channel: str, ts: str) -> str | None:
         if not outgoing.want_permalink:
@@ -665,8 +702,14 @@ class DeliveryWorker:
                 hook(session, row, channel, ts, result.permalink)
         if result.forget_ts:
             released.update(ts=None)
+        if result.uploaded is not None:
+            # The file's id, for deleting it later (erasure); read under the row's lock, as an erasure may have
+            # changed the payload meanwhile.
+            channel, file_id = result.uploaded
+            stored = session.execute(select(_outbox.c.payload).where(mine).with_for_update()).scalar()
+            released.update(channel=channel, payload={**(stored or job.payload), FILE_ID: file_id})
         if result.delivered:
-            if result.posted is None and not result.forget_ts:  # an update, the commonest: a statement built once
+            if result.posted is None and not result.forget_ts and result.uploaded is None:  # an update, the commonest
                 done = session.execute(
                     _UPDATED,
                     {"job_id": job.id, "owner": self.worker_id, "job_generation": job.generation, "at": now},

@@ -115,8 +115,9 @@ class PrivacyUseCases(UseCases):
             complaints = [c for c in complaints if c.erased_at is None]
             answer = _held(complaints)
             if answer is None:
+                files = 0
                 for complaint in complaints:
-                    privacy.redact(
+                    event = privacy.redact(
                         session,
                         complaint,
                         requester.actor,
@@ -124,12 +125,22 @@ class PrivacyUseCases(UseCases):
                         privacy.ON_REQUEST,
                         thread_log=self.settings.thread_log,
                     )
+                    files += int(event.detail.get(privacy.FILES_DELETED) or 0)
                 # Not naming the author: this answer waits in the outbox like any other.
                 answer = n_(
                     "Done: the author's personal data is erased from %(count)s complaint; its card shows it.",
                     "Done: the author's personal data is erased from %(count)s complaints; their cards show it.",
                     len(complaints),
                 )
+                if files:
+                    # Translators: follows "Done: the author's personal data is erased …"; the files are evidence
+                    # files and data access files Heard sent privately in Slack.
+                    deleted = n_(
+                        "%(count)s file Heard shared in Slack about these complaints is being deleted.",
+                        "%(count)s files Heard shared in Slack about these complaints are being deleted.",
+                        files,
+                    )
+                    answer = f"{answer} {deleted}"
                 log.info(
                     "personal data of one author erased from %d complaint(s) by %s", len(complaints), requester.user_id
                 )

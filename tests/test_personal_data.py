@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,10 +28,11 @@ from sandbox.fake_slack import FakeSlack
 from storage.db import Database
 from storage.models import AuditEvent, Complaint, Delivery, DigestRun, FollowUp, Reply
 from tests.care_team import open_reply_modal, visible_text
-from tests.conftest import CHANNEL
+from tests.conftest import CHANNEL, heard_environment
 from tests.desk import Desk as BaseDesk
 from tests.i18n_support import escaped_strings
 from tests.meta_desk import wait_until
+from tests.support import HeardProcess
 from tests.test_card_golden import MADRID, POSTED
 from tests.test_card_golden import complaint as golden_complaint
 
@@ -404,6 +406,38 @@ def test_retention_redacts_old_resolved_complaints_once_across_copies_and_respec
         week = compute_digest(session, day=now.date(), tz=utc, now=now, ack_window=timedelta(hours=1), days=7)
     shown = json.dumps(digest_message(week, utc, now).blocks, ensure_ascii=False)
     assert "1 complaint's personal data redacted under the retention policy" in shown
+
+
+def test_two_processes_started_together_redact_each_old_complaint_once(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack, database: Database, database_url: str
+) -> None:
+    """Two copies of `python app.py`, as an admin runs them, start at the same moment with the policy set: one of
+    them claims the day, and each old complaint is redacted by exactly one of them."""
+    desk = Desk(start_heard(**PEOPLE), fake_slack)
+    old = [desk.complain(author={"handle": f"old_{n}"}, text=f"Parcel {n} lost, call me") for n in range(3)]
+    for number in old:
+        answer = desk.team.fill(ANA, "Resolve", {"Resolution note": "Refunded"}, on=desk.card_of(number))
+        assert answer.status == 200 and answer.outcome == "closed", answer.body
+    with database.unit_of_work() as session:
+        session.execute(update(Complaint).values(resolved_at=utcnow() - timedelta(days=400)))
+
+    environment = heard_environment(fake_slack, database_url, **PEOPLE, PERSONAL_DATA_RETENTION="365d")
+    with ThreadPoolExecutor(2) as pool:
+        copies = list(pool.map(lambda _: HeardProcess(environment), range(2)))
+
+    def all_erased() -> bool:
+        return all(complaint(database, number).erased_at is not None for number in old)
+
+    try:
+        wait_until(all_erased, 20, "the retention sweep of one copy")
+    finally:
+        for copy in copies:
+            copy.stop()
+    for number in old:
+        erasures = [actor for action, actor, _ in trail(database, number) if action == "erased"]
+        assert erasures == ["scheduler"], (number, erasures)
+    with database.unit_of_work() as session:
+        assert len(session.scalars(select(DigestRun).where(DigestRun.kind == "retention")).all()) == 1
 
 
 def test_retention_deletes_the_evidence_files_of_the_complaints_it_redacts(

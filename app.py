@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
@@ -218,6 +219,9 @@ class Heard:
         return next((listener for listener in self.listeners if listener.name == name), None)
 
     def _build_bolt(self) -> App:
+        # Bolt reads SLACK_BOT_TOKEN from the environment by itself and warns, at every start, that the client given
+        # wins over it: that is what Heard means, so an admin is not told of it.
+        logging.getLogger("slack_bolt.App").addFilter(_CLIENT_WITHOUT_TOKEN)  # one filter, however many Heards
         bolt = App(
             # Listeners never call Slack themselves (delivery does), so Bolt's client carries no token of its own.
             client=WebClient(base_url=self.settings.slack_api_url),
@@ -343,6 +347,14 @@ def open_rotations(settings: Settings) -> RotationsFile | None:
     if not settings.rotations_path.exists() and not settings.rotations_required:
         return None
     return RotationsFile(settings.rotations_path, settings.timezone)
+
+
+class _ClientWithoutToken(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_CLIENT_WITHOUT_TOKEN = _ClientWithoutToken()
 
 
 def _configure_logging(level: str, log_format: str = "text") -> None:

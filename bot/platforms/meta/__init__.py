@@ -27,25 +27,21 @@ def register(settings: Settings, api_failed: ApiFailed = not_counted) -> Registr
     if meta is None:
         return Registration(platforms=[])
     platforms: list[MetaPlatform] = []
+
+    def graph_for(label: str, key: str) -> GraphClient:
+        return GraphClient(
+            meta.graph_url,
+            meta.page_token,
+            meta.app_secret,
+            meta.timeout.total_seconds(),
+            label=label,
+            failed=lambda status: api_failed(key, status),
+        )
+
     if meta.page_id:
-        graph = GraphClient(
-            meta.graph_url,
-            meta.page_token,
-            meta.app_secret,
-            meta.timeout.total_seconds(),
-            label="Facebook",
-            failed=lambda status: api_failed(FacebookPlatform.key, status),
-        )
-        platforms.append(FacebookPlatform(meta, graph, meta.page_id))
+        platforms.append(FacebookPlatform(meta, graph_for("Facebook", FacebookPlatform.key), meta.page_id))
     if meta.instagram_account_id:
-        graph = GraphClient(
-            meta.graph_url,
-            meta.page_token,
-            meta.app_secret,
-            meta.timeout.total_seconds(),
-            label="Instagram",
-            failed=lambda status: api_failed(InstagramPlatform.key, status),
-        )
+        graph = graph_for("Instagram", InstagramPlatform.key)
         platforms.append(InstagramPlatform(meta, graph, meta.instagram_account_id))
     instagram = next((platform for platform in platforms if isinstance(platform, InstagramPlatform)), None)
 

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTe
 
 from bot.blocks import as_dicts, context_line
 from bot.blocks.figures import number
-from bot.blocks.lookups import NAME_LIMIT, bold, complaint_entry, escalation_line, follow_up_line
+from bot.blocks.lookups import NAME_LIMIT, bold, complaint_entry, escalation_line, follow_up_line, more_in_command
 from bot.blocks.rotations import home_duty
 from bot.blocks.text import link_to, safe_mrkdwn, safe_plain
 from bot.blocks.when import clock, span
@@ -123,15 +123,7 @@ def _claimed(page: Page[ComplaintLine], now: datetime, tz: ZoneInfo) -> list[Blo
         blocks.extend(complaint_entry(line, now, tz, show_owner=False))
     hidden = page.total - len(page.items)
     if hidden > 0:
-        # Translators: under a cut list; %(command)s is the command that shows all of it, `/complaints mine`.
-        more = n_(
-            "… and %(count)s more: %(command)s",
-            "… and %(count)s more: %(command)s",
-            hidden,
-            count=number(hidden),
-            command="`/complaints mine`",
-        )
-        blocks.append(context_line(more))
+        blocks.append(more_in_command(hidden, "/complaints mine"))
     return blocks
 
 

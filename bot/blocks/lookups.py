@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.blocks import Message, as_dicts, context_line, customer_words, ids
+from bot.blocks import BlockDict, Message, as_dicts, context_line, customer_words, ids
 from bot.blocks.digest import attainment_blocks
 from bot.blocks.events import EVENT_SENTENCES
 from bot.blocks.figures import compact, number, percent, short_day
@@ -231,6 +231,20 @@ def _paging(page: Page[object], more_value: str | None, *, history: bool = False
         button = ButtonElement(text=safe_plain(_(MORE), BUTTON_LIMIT), action_id=ids.LOOKUP_MORE, value=more_value)
         blocks.append(ActionsBlock(elements=[button]))
     return blocks
+
+
+def more_in_command(hidden: int, command: str) -> BlockDict:
+    """The line under a list cut short: how many more, and the command that shows them all."""
+    typed = f"`{command}`"
+    # Translators: under a cut list; %(command)s is the command that shows all of it, such as `/complaints mine`.
+    more = n_(
+        "… and %(count)s more: %(command)s",
+        "… and %(count)s more: %(command)s",
+        hidden,
+        count=number(hidden),
+        command=typed,
+    )
+    return context_line(more)
 
 
 def complaint_entry(line: ComplaintLine, now: datetime, tz: ZoneInfo, *, show_owner: bool = True) -> list[Block]:

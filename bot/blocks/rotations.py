@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, MarkdownT
 
 from bot.blocks import Message, as_dicts, context_line
 from bot.blocks.card import button
-from bot.blocks.lookups import complaint_entry
+from bot.blocks.lookups import complaint_entry, more_in_command
 from bot.blocks.text import cut_markup, mention, person, safe_mrkdwn
 from bot.blocks.when import clock, number
 from bot.i18n import N_, _, n_
@@ -135,15 +135,7 @@ def handoff_message(
     for line in queue[:QUEUE_SHOWN]:
         blocks.extend(complaint_entry(line, now, tz))
     if open_total > len(queue[:QUEUE_SHOWN]):
-        rest = open_total - len(queue[:QUEUE_SHOWN])
-        more = n_(
-            "… and %(more)s more: %(command)s",
-            "… and %(more)s more: %(command)s",
-            rest,
-            more=number(rest),
-            command="`/complaints open`",
-        )
-        blocks.append(context_line(more))
+        blocks.append(more_in_command(open_total - len(queue[:QUEUE_SHOWN]), "/complaints open"))
     if not queue:
         blocks.append(context_line(_("Nothing open right now.")))
     text = n_(

@@ -100,19 +100,25 @@ class Rotation:
 
     # -- shifts -----------------------------------------------------------------------------------------------------
 
+    @property
+    def _first_handoff_day(self) -> date:
+        """The day of the last handoff at or before `anchor`: a rotation started at 02:00 with a 09:00 handoff
+        gives its first person the hours until 09:00, then the usual shifts from there."""
+        local = self.anchor.astimezone(self.tz)
+        return local.date() if local.time() >= self.handoff else local.date() - timedelta(days=1)
+
     def boundary(self, index: int) -> datetime:
-        """When shift `index` begins (shift 0 at `anchor`)."""
-        if self.length == "duration":
+        """When shift `index` begins (shift 0 at `anchor`, the later ones at handoffs)."""
+        if self.length == "duration" or index == 0:
             return self.anchor + self.step * index
         days = 7 if self.length == "weekly" else 1
-        local = self.anchor.astimezone(self.tz).date() + timedelta(days=days * index)
-        return datetime.combine(local, self.handoff, self.tz)
+        return datetime.combine(self._first_handoff_day + timedelta(days=days * index), self.handoff, self.tz)
 
     def index_at(self, at: datetime) -> int:
         if self.length == "duration":
             return int((at - self.anchor) // self.step)
         days = 7 if self.length == "weekly" else 1
-        index = (at.astimezone(self.tz).date() - self.anchor.astimezone(self.tz).date()).days // days
+        index = (at.astimezone(self.tz).date() - self._first_handoff_day).days // days
         while self.boundary(index) > at:
             index -= 1
         while self.boundary(index + 1) <= at:

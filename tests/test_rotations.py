@@ -169,6 +169,31 @@ def test_shifts_follow_the_order_hand_off_at_the_local_time_and_overrides_cover_
     assert schedule.walk_after(care, CAT, christmas) == (BEN,)
 
 
+def test_a_rotation_started_at_a_moment_before_the_handoff_gives_its_first_person_the_hours_until_it(
+    tmp_path: Path,
+) -> None:
+    # Started at 02:00 (a team going live at night): Ana is on duty at once, until 09:00, then Ben's day begins.
+    schedule = parse_rotations(
+        f'[[rotation]]\nname = "Care"\npeople = ["{ANA}", "{BEN}", "{CAT}"]\nstarts = 2026-12-05T02:00:00Z\n',
+        tmp_path / "rotations.toml",
+        UTC_TZ,
+    )
+    (care,) = schedule.rotations
+    first = schedule.shift_at(care, datetime(2026, 12, 5, 3, tzinfo=UTC))
+    assert first.people == (ANA,)
+    assert (first.start, first.end) == (datetime(2026, 12, 5, 2, tzinfo=UTC), datetime(2026, 12, 5, 9, tzinfo=UTC))
+    assert schedule.shift_at(care, datetime(2026, 12, 5, 9, tzinfo=UTC)).people == (BEN,)
+    assert schedule.shift_at(care, datetime(2026, 12, 7, 8, 59, tzinfo=UTC)).people == (CAT,)
+    # Started after the handoff: the first shift still runs to the next day's handoff.
+    later = parse_rotations(
+        f'[[rotation]]\nname = "Care"\npeople = ["{ANA}", "{BEN}"]\nstarts = 2026-12-05T14:00:00Z\nlength = "weekly"\n',
+        tmp_path / "rotations.toml",
+        UTC_TZ,
+    )
+    shift = later.shift_at(later.rotations[0], datetime(2026, 12, 5, 15, tzinfo=UTC))
+    assert shift.people == (ANA,) and shift.end == datetime(2026, 12, 12, 9, tzinfo=UTC)
+
+
 def test_vip_high_and_legal_are_recognised() -> None:
     class Seen:
         author_followers = 50_000

@@ -70,7 +70,7 @@ if str(ROOT) not in sys.path:
 
 from slack_sdk import WebClient  # noqa: E402
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import bindparam, func, insert, select, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench import common  # noqa: E402
@@ -568,6 +568,8 @@ class Run:
     measured_seconds: float = 0.0
     #: The minimal Bolt app, measured in the same run on the same cards (None: --no-baseline).
     baseline: Baseline | None = None
+    #: The same app also writing what a click must keep (`DurableClaims`), measured just after it.
+    floor: Baseline | None = None
 
 
 @dataclass
@@ -581,12 +583,61 @@ class Baseline:
     failed_updates: int = 0
 
 
+class KeptState:
+    """The columns the durable floor changes on the clicked complaints and their cards, put back afterwards."""
+
+    COMPLAINT = ("status", "owner_id", "claimed_by", "claimed_at", "revision")
+    CARD = ("generation", "status", "lease_owner", "lease_until", "delivered_at")
+
+    def __init__(self, url: str, complaint_ids: Sequence[int]) -> None:
+
+        self.database = Database(url)
+        complaints, outbox = Complaint.__table__, Delivery.__table__
+        wanted = list(complaint_ids)
+        with self.database.engine.connect() as connection:
+            self.complaints = [
+                dict(row._mapping)
+                for row in connection.execute(
+                    select(complaints.c.id, *(complaints.c[name] for name in self.COMPLAINT)).where(
+                        complaints.c.id.in_(wanted)
+                    )
+                )
+            ]
+            self.cards = [
+                dict(row._mapping)
+                for row in connection.execute(
+                    select(outbox.c.id, *(outbox.c[name] for name in self.CARD)).where(
+                        outbox.c.key.in_([f"card:{number}" for number in wanted])
+                    )
+                )
+            ]
+        self._put_complaints = (
+            update(complaints)
+            .where(complaints.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"old_{name}") for name in self.COMPLAINT})
+        )
+        self._put_cards = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"old_{name}") for name in self.CARD})
+        )
+
+    def restore(self) -> None:
+        def params(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{"row_id": row["id"], **{f"old_{k}": v for k, v in row.items() if k != "id"}} for row in rows]
+
+        with self.database.engine.begin() as connection:
+            connection.execute(self._put_complaints, params(self.complaints))
+            connection.execute(self._put_cards, params(self.cards))
+        self.database.dispose()
+
+
 class MinimalAppProcess(HeardProcess):
     """The baseline (`serve_minimal_app`) in a child process: this file run with --serve-minimal-app."""
 
-    def __init__(self, environment: dict[str, str]) -> None:
+    def __init__(self, environment: dict[str, str], durable: bool = False) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--serve-minimal-app"],
+            [sys.executable, str(Path(__file__).resolve()), "--serve-minimal-app", *(["--durable"] if durable else [])],
             cwd=ROOT,
             env={**os.environ, **environment},
             stderr=subprocess.PIPE,
@@ -600,8 +651,8 @@ class DrainedHeard:
     """Heard (or the minimal app) in a child process, its stderr read by a thread so the child never blocks on a
     full pipe."""
 
-    def __init__(self, environment: dict[str, str], minimal: bool = False) -> None:
-        self.process = MinimalAppProcess(environment) if minimal else HeardProcess(environment)
+    def __init__(self, environment: dict[str, str], minimal: bool = False, durable: bool = False) -> None:
+        self.process = MinimalAppProcess(environment, durable) if minimal else HeardProcess(environment)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._drain, name="heard-stderr", daemon=True)
         self._reader.start()
@@ -661,11 +712,74 @@ def check_database(url: str, run: Run) -> None:
         database.dispose()
 
 
-def serve_minimal_app() -> None:
+class DurableClaims:
+    """The floor's writes (see `serve_minimal_app`): prebuilt Core statements, Heard's engine and SQLite writer
+    turn (`Database.statements`)."""
+
+    def __init__(self, url: str) -> None:
+
+        self.database = Database(url)
+        complaints, outbox = Complaint.__table__, Delivery.__table__
+        self._lock = select(complaints.c.revision).where(complaints.c.id == bindparam("complaint")).with_for_update()
+        self._claim = (
+            update(complaints)
+            .where(complaints.c.id == bindparam("complaint"))
+            .values(
+                status="claimed",
+                owner_id=bindparam("owner"),
+                claimed_by=bindparam("owner"),
+                claimed_at=bindparam("at"),
+                revision=complaints.c.revision + 1,
+            )
+        )
+        self._audit = insert(AuditEvent.__table__)
+        card = outbox.c.key == bindparam("card")
+        self._sending = (
+            update(outbox)
+            .where(card)
+            .values(
+                generation=outbox.c.generation + 1, status="sending", lease_owner="floor", lease_until=bindparam("at")
+            )
+        )
+        self._sent = (
+            update(outbox)
+            .where(card, outbox.c.lease_owner == "floor")
+            .values(status="done", delivered_at=bindparam("at"), lease_owner=None, lease_until=None)
+        )
+
+    def claim(self, complaint_id: int, user: str) -> None:
+        now = datetime.now(UTC)
+        with self.database.statements() as connection:
+            connection.execute(self._lock, {"complaint": complaint_id}).scalar_one()
+            connection.execute(self._claim, {"complaint": complaint_id, "owner": user, "at": now})
+            connection.execute(
+                self._audit,
+                {
+                    "complaint_id": complaint_id,
+                    "at": now,
+                    "actor": user,
+                    "action": "claim",
+                    "surface": "slack:button",
+                    "detail": {},
+                },
+            )
+            connection.execute(self._sending, {"card": f"card:{complaint_id}", "at": now + timedelta(seconds=30)})
+
+    def sent(self, complaint_id: int) -> None:
+        with self.database.statements() as connection:
+            connection.execute(self._sent, {"card": f"card:{complaint_id}", "at": datetime.now(UTC)})
+
+
+def serve_minimal_app(durable: bool = False) -> None:
     """The baseline Heard is measured against: the least a Bolt app can do for a Claim click. It verifies the
     signature, acks, and sends one `chat.update` (the card without its buttons, a "Claimed by" line instead)
     from Bolt's listener pool after the ack, to the same fake Slack; served by waitress with Heard's own server
-    settings (app.py). No database, no outbox, no render: every millisecond Heard spends beyond this is its own."""
+    settings (app.py). No database, no outbox, no render: every millisecond Heard spends beyond this is its own.
+
+    `durable` (the floor): the same app also writes what a click must keep, with prebuilt Core statements on
+    Heard's own tables and engine: one transaction that locks the complaint, claims it, appends its audit event
+    and marks the card's outbox row as being sent; after Slack answers, one statement that records it sent. No
+    ORM, no render, no thread line, no permission or language lookup."""
     import logging
 
     from slack_bolt import App
@@ -685,14 +799,22 @@ def serve_minimal_app() -> None:
         authorize=lambda enterprise_id, team_id: authorized,
     )
 
+    keep = DurableClaims(os.environ["DATABASE_URL"]) if durable else None
+
     @bolt.action(ids.CLAIM)
-    def claim(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+    def claim(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
+        user = body["user"]["id"]
+        complaint_id = ids.ComplaintRef.decode(action["value"]).complaint_id
+        if keep is not None:
+            keep.claim(complaint_id, user)
         message = body["message"]
         blocks = [block for block in message["blocks"] if block.get("block_id") != ids.CARD_ACTIONS_BLOCK]
-        claimed = f"Claimed by <@{body['user']['id']}>"
+        claimed = f"Claimed by <@{user}>"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": claimed}]})
         client.chat_update(channel=body["channel"]["id"], ts=message["ts"], text=claimed, blocks=blocks)
+        if keep is not None:
+            keep.sent(complaint_id)
 
     server = create_server(
         SlackRequestHandler(bolt, path="/slack/events"),
@@ -728,6 +850,14 @@ def run_one(url: str, args: argparse.Namespace) -> Run:
                 run.baseline = measure_baseline(minimal, fake, clicks, args)
             finally:
                 minimal.stop()
+            print("  then the durable floor (the same app writing what a click must keep)", flush=True)
+            kept = KeptState(url, [click.complaint_id for click in clicks])
+            floor = DrainedHeard(heard_environment(fake, url), minimal=True, durable=True)
+            try:
+                run.floor = measure_baseline(floor, fake, clicks, args)
+            finally:
+                floor.stop()
+                kept.restore()  # Heard finds the complaints and cards as seeded (the floor's audit rows stay)
         print("  starting Heard", flush=True)
         # INFO, not WARNING: HeardProcess finds the port in the INFO line "Heard is listening on port N".
         overrides = heard_overrides(args.heard_env)
@@ -832,6 +962,7 @@ def report(run: Run, args: argparse.Namespace) -> None:
     print(figures_line("click -> chat.update (ms)", delays, "p99 <= 250", UPDATE_TARGET_P99_MS))
     if run.baseline is not None:
         print_baseline(run, args)
+        print_floor(run)
     print()
     print(f"  non-200 answers        {len(sent) - len(ok):,}{status_breakdown(sent)}")
     print(f"  answers over 3,000 ms  {over_limit:,}")
@@ -894,6 +1025,25 @@ def print_baseline(run: Run, args: argparse.Namespace) -> None:
                 MAX_UPDATE_RATIO,
             )
         )
+
+
+def print_floor(run: Run) -> None:
+    """The durable floor's CPU per click, and Heard's as a multiple of it: what the click's own work adds to the
+    writes any app that keeps its promises must make. Printed for reading, not judged: the target is the ratio to
+    the minimal app above."""
+    floor = run.floor
+    if floor is None or floor.cpu_seconds is None or run.heard_cpu_seconds is None:
+        return
+    delays = [delay for delay in floor.delays if delay is not None]
+    print()
+    print(
+        f"  durable floor (the minimal app plus one transaction that locks, claims, audits and marks the card, and one "
+        f"that records it sent; Core statements, Heard's tables): {len(floor.sent) / floor.load_seconds:,.0f} "
+        f"clicks/s, {len(floor.delays) - len(delays):,} missing updates"
+    )
+    heard = run.heard_cpu_seconds * 1000 / max(1, len(run.sent))
+    floor_ms = floor.cpu_seconds * 1000 / max(1, len(floor.sent))
+    print(f"  {'CPU per click (ms)':<28}{heard:>9.2f}{floor_ms:>9.2f}{heard / floor_ms:>8.1f}x   Heard / floor")
 
 
 def ratio_line(name: str, heard: float, minimal: float, target: float) -> str:
@@ -965,8 +1115,9 @@ def print_header(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if list(sys.argv[1:] if argv is None else argv) == ["--serve-minimal-app"]:
-        serve_minimal_app()  # the baseline's child process (see MinimalAppProcess)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["--serve-minimal-app"]:
+        serve_minimal_app(durable="--durable" in arguments)  # a baseline's child process (see MinimalAppProcess)
         return 0
     args = parse_args(argv)
     print_header(args)

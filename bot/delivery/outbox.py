@@ -40,6 +40,19 @@ Waker = Callable[[], None]
 
 _outbox = Delivery.__table__
 
+# What a unit of work queued, by message key: the conversation whose pace a new post waits for, or None for a row
+# that may go at once. Whoever commits it wakes the worker only for what needs it (`queued`).
+_QUEUED = "heard.delivery.queued"
+
+
+def _note(session: Session, key: str, pace_key: str | None = None) -> None:
+    session.info.setdefault(_QUEUED, {})[key] = pace_key
+
+
+def queued(session: Session) -> dict[str, str | None]:
+    """The messages this unit of work asked for so far (see `_QUEUED`)."""
+    return dict(session.info.get(_QUEUED, {}))
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -109,6 +122,7 @@ def refresh(
         # A plain INSERT rather than an ORM object: nothing in the session holds the row, and the ORM's unit of work
         # for one new object costs several times the statement.
         session.execute(insert(_outbox), values)
+        _note(session, key, values["pace_key"])
 
 
 def refresh_existing(
@@ -120,13 +134,17 @@ def refresh_existing(
     if ref_id is not None:
         which = and_(which, _outbox.c.ref_id == ref_id)
     session.flush()  # as the ORM would before a statement: rows added or changed in this session are bumped too
-    session.execute(_bump_statement(which), {"bump_now": now})
+    if session.execute(_bump_statement(which), {"bump_now": now}).rowcount:
+        _note(session, f"{kind}:{complaint_id}:{ref_id}:*")
 
 
 def refresh_key(session: Session, key: str, now: datetime) -> bool:
     """Re-render the message `key` if it exists (a message listing several complaints, when one of them changes)."""
     session.flush()  # as the ORM would before a statement: a row added in this session is bumped, not doubled
-    return bool(session.execute(_BUMP_KEY, {"bump_key": key, "bump_now": now}).rowcount)
+    if not session.execute(_BUMP_KEY, {"bump_key": key, "bump_now": now}).rowcount:
+        return False
+    _note(session, key)
+    return True
 
 
 def _bump_statement(which: Any) -> Any:
@@ -179,6 +197,7 @@ def send_ephemeral(
         row.payload["replace_original"] = True
     row.expires_at = now + EPHEMERAL_LIFETIME
     session.add(row)
+    _note(session, row.key)
 
 
 def _new_row(*, key: str, kind: str, complaint_id: int | None, ref_id: int | None, now: datetime) -> Delivery:
@@ -243,6 +262,7 @@ def delete_uploads(session: Session, rows: Iterable[Delivery], now: datetime) ->
         insert_row = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # Once per file, whichever erasure or retention run asks first.
         if session.execute(insert_row(_outbox).values(**values).on_conflict_do_nothing()).rowcount:
+            _note(session, values["key"])
             queued += 1
     return queued
 

@@ -3,6 +3,7 @@ for a worker thread: the use case claims it inside its own unit of work and send
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,6 +17,9 @@ class PromptSender(Protocol):
     def send_claimed(self, job: Any) -> None:
         """Send what `claim_now` returned, after its unit of work committed."""
 
+    def needs_waking(self, queued: Mapping[str, str | None]) -> bool:
+        """Whether the rest of what a unit of work queued (`delivery.queued`) needs a worker thread woken now."""
+
 
 class NoPromptSender:
     """Everything is left to the worker (use cases built without one, in tools and tests)."""
@@ -25,3 +29,6 @@ class NoPromptSender:
 
     def send_claimed(self, job: Any) -> None:
         raise AssertionError("nothing was claimed")
+
+    def needs_waking(self, queued: Mapping[str, str | None]) -> bool:
+        return bool(queued)

@@ -170,6 +170,9 @@ class DeliveryWorker:
 
     def __post_init__(self) -> None:
         self._signal = 0
+        # The conversations whose pace held posts back at the last look, and when each frees (epoch seconds): a
+        # thread sleeps no longer than that, so a post queued for one of them needs no wake (`needs_waking`).
+        self._paced_until: dict[str, float] = {}
         # Per claiming thread: whether this transaction has locked a conversation's pace row already.
         self._claiming = threading.local()
         self._condition = threading.Condition()
@@ -200,6 +203,13 @@ class DeliveryWorker:
             # One sleeper is enough: it keeps claiming until nothing is due; waking every thread would only
             # make them queue for the same rows.
             self._condition.notify()
+
+    def needs_waking(self, queued: Mapping[str, str | None]) -> bool:
+        """Whether what a unit of work queued (`delivery.queued`) needs a worker thread now: not a post to a
+        conversation the last look found waiting for its pace, as a thread looks again when that pace frees (or
+        within a second). A click in a busy channel then costs no claim that could only find its line held back."""
+        moment = time.time()
+        return any(pace is None or self._paced_until.get(pace, 0.0) <= moment for pace in queued.values())
 
     def claim_now(self, session: Session, key: str, now: datetime) -> _Job | None:
         """Inside the unit of work of a change (a click): claim the posted message `key` and render it, for the
@@ -280,7 +290,7 @@ class DeliveryWorker:
         now = utcnow()
         try:
             with self.database.unit_of_work() as session:
-                blocked = self.pace.blocked(session, now)
+                blocked = self._paced_until = self.pace.blocked(session, now)
                 due = session.scalar(
                     select(func.min(Delivery.due_at)).where(Delivery.status == PENDING, _not_paced_out(blocked))
                 )
@@ -295,7 +305,7 @@ class DeliveryWorker:
         whether the claim saw every row that was due (then nothing is left for another claim until more comes)."""
         now = utcnow()
         with self.database.unit_of_work() as session:
-            blocked = self.pace.blocked(session, now)
+            blocked = self._paced_until = self.pace.blocked(session, now)
             claim = _claim_statement(_not_paced_out(blocked)) if blocked else _CLAIM_ANY
             candidates = session.scalars(claim, {"now": now}).all()
             self._claiming.paced = False

@@ -218,11 +218,15 @@ class UseCases:
             if notice:
                 channel = complaint.slack_channel if complaint is not None else None
                 self._enqueue_notice(session, requester, notice, channel, now)
+            left = delivery.queued(session)
+            if card is not None:
+                left.pop(card.key, None)  # this thread sends it
         if due is not None:
             self._wake_at(due)
         if card is not None:
             self._prompt.send_claimed(card)
-        self._wake_delivery()
+        if self._prompt.needs_waking(left):
+            self._wake_delivery()
         return changed
 
     def _rearm_sla(self, session: Session, complaint: Complaint, now: datetime) -> datetime | None:

@@ -31,6 +31,12 @@ What is measured
     3x. What Heard still owes Slack when the measurement ends (outbox rows not sent, e.g. thread-log lines waiting
     for the channel's pace) is counted and printed: their CPU is not in the figures.
 
+    Then the durable floor, on the same cards (``DurableClaims``): the minimal app also writing what a click must
+    keep (lock, claim, audit, mark the card; then record it sent) with prebuilt Core statements on Heard's own
+    tables and engine. Its CPU per click is what any app that keeps its promises pays; Heard's is printed as a
+    multiple of it too, for reading beside the target. The clicked complaints and cards are put back as seeded
+    afterwards (``KeptState``), so Heard acts on them as new; the floor's audit rows stay (the audit is append-only).
+
 How to run (from the repository root)
     python bench/ack_latency.py                                   # SQLite in a temporary directory
     python bench/ack_latency.py --postgres                        # SQLite, then PostgreSQL (WIPES "test")

@@ -114,6 +114,20 @@ class _Job:
     # Sent by the thread whose change asked for it (`deliver_now`), on a client that gives up sooner.
     client: WebClient | None = None
 
+    @classmethod
+    def of(cls, row: Delivery, attempts: int, channel: str = "") -> _Job:
+        """The sending of `row`, as its `attempts`-th attempt."""
+        return cls(
+            id=row.id,
+            key=row.key,
+            kind=row.kind,
+            generation=row.generation,
+            attempts=attempts,
+            payload=dict(row.payload),
+            ts=row.ts,
+            channel=channel,
+        )
+
     @property
     def method(self) -> str:
         if self.kind == EPHEMERAL:
@@ -226,16 +240,7 @@ class DeliveryWorker:
         if taken is None:
             return None
         row = Delivery(**taken)  # not in the session: the statement above already wrote what the claim changes
-        job = _Job(
-            id=row.id,
-            key=row.key,
-            kind=row.kind,
-            generation=row.generation,
-            attempts=row.attempts,
-            payload=dict(row.payload),
-            ts=row.ts,
-            channel=row.channel or "",
-        )
+        job = _Job.of(row, attempts=row.attempts, channel=row.channel or "")
         wait = self.gate.blocked_seconds(job.method, job.channel)
         if wait <= 0:
             try:
@@ -358,15 +363,7 @@ class DeliveryWorker:
             row.lease_owner = None
             log.info("dropped expired delivery %s", row.key)
             return None
-        job = _Job(
-            id=row.id,
-            key=row.key,
-            kind=row.kind,
-            generation=row.generation,
-            attempts=row.attempts + 1,
-            payload=dict(row.payload),
-            ts=row.ts,
-        )
+        job = _Job.of(row, attempts=row.attempts + 1)
         # Pace first where the destination is known, so a row that has to wait is not rendered for nothing;
         # otherwise (a nag goes to its owner's DM or to the card's thread) render, then pace on the real target.
         known = row.channel or row.payload.get("to") or (row.payload.get("channel") if row.kind == EPHEMERAL else None)

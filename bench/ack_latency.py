@@ -166,7 +166,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--no-baseline",
         dest="baseline",
         action="store_false",
-        help="do not measure the minimal Bolt app beside Heard (it runs first, on the same cards, by default)",
+        help="do not measure the minimal Bolt app and the durable floor beside Heard (by default they run first, "
+        "on the same cards)",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed for the data and the click order (1)")
     args = parser.parse_args(argv)

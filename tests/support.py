@@ -12,6 +12,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from storage.db import Database
+from storage.models import Complaint
+
 _ids = itertools.count(1)
 
 
@@ -115,3 +118,11 @@ class HeardProcess:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+def stored_complaint(database: Database, complaint_id: int = 1) -> Complaint:
+    """The complaint as the database holds it now."""
+    with database.unit_of_work() as session:
+        found = session.get(Complaint, complaint_id)
+        assert found is not None, f"no complaint #{complaint_id}"
+        return found

@@ -20,10 +20,10 @@ from app import Heard
 from sandbox.fake_slack import MAX_MESSAGE_BLOCKS, FakeSlack
 from sandbox.slack_driver import FORM, SlackDriver, block_actions_payload
 from storage.db import Database
-from storage.models import AuditEvent, Complaint
+from storage.models import AuditEvent
 from tests.care_team import CareTeam, menus, shown_buttons, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
-from tests.support import Ingester
+from tests.support import Ingester, stored_complaint
 
 ANA, BEN = "U0ANA", "U0BEN"
 LEGAL = "U0LEGAL01"
@@ -52,13 +52,6 @@ def team(
         return people, Ingester(f"{base}/ingest", INGEST_SECRET)
 
     return start
-
-
-def complaint(database: Database, complaint_id: int = 1) -> Complaint:
-    with database.unit_of_work() as session:
-        found = session.get(Complaint, complaint_id)
-        assert found is not None
-        return found
 
 
 def events(database: Database) -> list[str]:
@@ -133,7 +126,7 @@ def test_choosing_reassign_opens_the_reassign_form_and_reassigns(
     answer = people.slack.submit_view(view, ANA, {"New owner": BEN})
     assert answer.field_errors() == {}
     people.card_shows(f"Owner: <@{BEN}>")
-    assert complaint(database).owner_id == BEN
+    assert stored_complaint(database).owner_id == BEN
     assert fake_slack.problems == []
 
 
@@ -149,7 +142,7 @@ def test_choosing_hide_opens_the_hide_form_and_the_card_says_so(
     people.slack.submit_view(view, ANA, {"Reason": "Spam"})
     card = people.card_shows("Hidden in Heard only")
     assert "Hide" not in menus(card)["More…"]
-    assert complaint(database).hidden_reason == "spam"
+    assert stored_complaint(database).hidden_reason == "spam"
 
 
 def test_warn_acts_at_once_from_the_menu(team: Callable, fake_slack: FakeSlack, database: Database) -> None:
@@ -175,13 +168,13 @@ def test_flag_threat_asks_first_and_nothing_happens_on_cancel(
     assert question["title"]["text"] == "Flag as a threat?" and question["submit"]["text"] == "Notify Legal"
     assert "Legal gets the post, its author and a link to this card" in visible_text(question)
     fake_slack.close_view(question["id"])  # Cancel
-    assert complaint(database).threat_flagged_at is None and fake_slack.dms(LEGAL) == []
+    assert stored_complaint(database).threat_flagged_at is None and fake_slack.dms(LEGAL) == []
 
     people.confirm(ANA, "Flag threat")
 
     people.card_shows("Threat flagged to Legal")
     people.dm(LEGAL, "Threat flagged for Legal")
-    assert complaint(database).threat_flagged_by == ANA
+    assert stored_complaint(database).threat_flagged_by == ANA
 
 
 def test_block_asks_first_then_blocks(team: Callable, fake_slack: FakeSlack, database: Database) -> None:

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from storage.db import Database
-from storage.models import AuditEvent, Complaint
+from storage.models import AuditEvent
 from tests.care_team import ACKNOWLEDGE_ONLY, acknowledge_only, open_reply_modal
 from tests.conftest import CHANNEL
-from tests.support import Ingester
+from tests.support import Ingester, stored_complaint
 
 ANA = "U0ANA"
 BEN = "U0BEN"
@@ -41,13 +41,6 @@ def the_card(fake_slack: FakeSlack) -> dict[str, Any]:
     fake_slack.wait_for("chat.postMessage")
     (card,) = fake_slack.messages(CHANNEL)
     return card
-
-
-def complaint_in_db(database: Database, complaint_id: int) -> Complaint:
-    with database.unit_of_work() as session:
-        complaint = session.get(Complaint, complaint_id)
-        assert complaint is not None
-        return complaint
 
 
 def audit_trail(database: Database, complaint_id: int) -> list[tuple[str, str]]:
@@ -92,7 +85,7 @@ def test_claim_makes_the_clicker_the_owner(
     (update,) = fake_slack.wait_for("chat.update")
     assert update.args["ts"] == card["ts"]
     assert f"Owner: <@{ANA}>" in card_text(fake_slack.message(CHANNEL, card["ts"]))
-    complaint = complaint_in_db(database, complaint_id)
+    complaint = stored_complaint(database, complaint_id)
     assert complaint.owner_id == ANA and complaint.claimed_at is not None
     assert fake_slack.problems == []
 
@@ -111,7 +104,7 @@ def test_a_second_claim_is_told_privately_who_owns_it(
     (refusal,) = fake_slack.wait_for("response_url")
     assert refusal.args.get("response_type", "ephemeral") == "ephemeral"
     assert f"already claimed by <@{ANA}>" in refusal.args["text"]
-    assert complaint_in_db(database, complaint_id).owner_id == ANA
+    assert stored_complaint(database, complaint_id).owner_id == ANA
     assert audit_trail(database, complaint_id) == [("received", "facebook"), ("claimed", ANA)]
 
 
@@ -127,7 +120,7 @@ def test_acknowledge_records_who_and_when_and_the_card_says_so(
     updated = fake_slack.message(CHANNEL, card["ts"])
     assert f"Acknowledged by <@{BEN}>" in card_text(updated)
     assert "Acknowledge" not in button_texts(updated) and "Claim" in button_texts(updated)
-    complaint = complaint_in_db(database, complaint_id)
+    complaint = stored_complaint(database, complaint_id)
     assert complaint.acknowledged_by == BEN and complaint.acknowledged_at is not None
     assert complaint.status == "acknowledged"
 

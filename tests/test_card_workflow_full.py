@@ -16,10 +16,10 @@ from app import Heard
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from storage.db import Database
-from storage.models import AuditEvent, Complaint, Escalation, FollowUp
+from storage.models import AuditEvent, Escalation, FollowUp
 from tests.care_team import CareTeam, buttons, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET, heard_environment
-from tests.support import Ingester
+from tests.support import Ingester, stored_complaint
 
 ANA, BEN = "U0ANA", "U0BEN"  # agents
 BOSS = "U0BOSS"  # manager
@@ -80,13 +80,6 @@ def team(
 def events(database: Database) -> list[tuple[str, str]]:
     with database.unit_of_work() as session:
         return [(e.action, e.actor) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-
-
-def complaint(database: Database, complaint_id: int = 1) -> Complaint:
-    with database.unit_of_work() as session:
-        found = session.get(Complaint, complaint_id)
-        assert found is not None
-        return found
 
 
 # -- escalation ------------------------------------------------------------------------------------------------------
@@ -258,7 +251,7 @@ def test_reopen_brings_a_resolved_complaint_back(team: tuple, database: Database
 
     card = people.card_shows("Reassign")
     assert "Resolve" in buttons(card) and "Reopen" not in buttons(card)
-    assert complaint(database).status == "acknowledged"
+    assert stored_complaint(database).status == "acknowledged"
 
 
 # -- ownership ------------------------------------------------------------------------------------------------------
@@ -281,7 +274,7 @@ def test_release_is_for_the_owner_and_reassign_picks_a_teammate(team: tuple, dat
     answer = people.fill(ANA, "Reassign", {"New owner": BEN})
     assert answer.field_errors() == {}
     people.card_shows("Owner: <@U0BEN>")
-    assert complaint(database).owner_id == BEN
+    assert stored_complaint(database).owner_id == BEN
 
 
 # -- rules that hold everywhere -------------------------------------------------------------------------------------
@@ -312,7 +305,7 @@ def test_release_and_reopen_are_refused_to_outsiders_too(team: tuple, database: 
     people.click(EVE, "Reopen", on=people.card_shows("Resolved"))
 
     people.told(EVE, "only the care team")
-    assert complaint(database).status == "resolved" and complaint(database).owner_id == ANA
+    assert stored_complaint(database).status == "resolved" and stored_complaint(database).owner_id == ANA
 
 
 def test_a_stale_click_explains_itself_and_refreshes_the_card(team: tuple, fake_slack: FakeSlack) -> None:
@@ -369,7 +362,7 @@ def test_resolve_and_escalate_at_once_have_one_outcome(team: tuple, database: Da
         escalated = session.scalars(select(Escalation)).all()
     if not escalated:  # the resolve won the race: the escalation was refused, and Ana was told why
         people.told(ANA, "This complaint is resolved", via="chat.postEphemeral")
-    assert complaint(database).status == "resolved"
+    assert stored_complaint(database).status == "resolved"
 
 
 def test_every_action_is_a_line_in_the_cards_thread(team: tuple, fake_slack: FakeSlack) -> None:

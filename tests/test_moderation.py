@@ -20,10 +20,10 @@ from bot.digest import compute_digest
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from storage.db import Database
-from storage.models import AuditEvent, Complaint, ModeratedAuthor, WriteUp
+from storage.models import AuditEvent, ModeratedAuthor, WriteUp
 from tests.care_team import CareTeam, buttons, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
-from tests.support import Ingester
+from tests.support import Ingester, stored_complaint
 from tests.x_api import BRAND_ID, MARIA, FakeX, ModerationX, page, post
 
 ANA, BEN = "U0ANA", "U0BEN"
@@ -87,13 +87,6 @@ def audit(database: Database, action: str) -> list[AuditEvent]:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
-def complaint(database: Database, complaint_id: int = 1) -> Complaint:
-    with database.unit_of_work() as session:
-        found = session.get(Complaint, complaint_id)
-        assert found is not None
-        return found
-
-
 def thread_shows(people: CareTeam, text: str, card: dict[str, Any], timeout: float = 5.0) -> None:
     people.fake.wait_for(
         "chat.postMessage",
@@ -124,7 +117,7 @@ def test_hide_on_x_where_the_brand_started_the_conversation(
     assert x_writes.hidden == [reply["id"]]
     assert x_writes.authorizations[0].startswith("OAuth ")  # user context, not the app's bearer token
     thread_shows(people, "hid it (Spam, on the source)", card)
-    hidden = complaint(database)
+    hidden = stored_complaint(database)
     assert (hidden.hidden_by, hidden.hidden_reason, hidden.hidden_on_source) == (ANA, "spam", True)
     [event] = audit(database, "hidden")
     assert event.actor == ANA and event.detail["on_source"] is True
@@ -148,7 +141,7 @@ def test_x_refuses_to_hide_a_reply_in_a_conversation_the_brand_did_not_start(
     assert "X hides replies only in conversations the brand started" in shown
     people.told(ANA, "Hidden in Heard only", via="chat.postEphemeral")
     assert x_writes.hidden == []
-    hidden = complaint(database)
+    hidden = stored_complaint(database)
     assert hidden.hidden_at is not None and hidden.hidden_on_source is False
     assert audit(database, "hidden")[0].detail["on_source"] is False
 
@@ -167,7 +160,7 @@ def test_a_webhook_post_is_hidden_in_heard_and_the_card_says_so(
     shown = visible_text(people.card_shows("Hidden in Heard only"))
     assert "facebook posts cannot be hidden from Heard" in shown
     assert x_writes.hidden == [] and x_writes.authorizations == []  # nothing asked of X for a webhook source
-    assert complaint(database).hidden_on_source is False
+    assert stored_complaint(database).hidden_on_source is False
 
 
 def test_hide_needs_a_reason(x_api: tuple[FakeX, ModerationX], start: Callable, fake_slack: FakeSlack) -> None:

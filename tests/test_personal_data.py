@@ -32,7 +32,7 @@ from tests.conftest import CHANNEL, heard_environment
 from tests.desk import Desk as BaseDesk
 from tests.i18n_support import escaped_strings
 from tests.meta_desk import wait_until
-from tests.support import HeardProcess
+from tests.support import HeardProcess, stored_complaint
 from tests.test_card_golden import MADRID, POSTED
 from tests.test_card_golden import complaint as golden_complaint
 
@@ -101,13 +101,6 @@ def trail(database: Database, complaint_id: int) -> list[tuple[str, str, dict[st
         return [(event.action, event.actor, dict(event.detail)) for event in events]
 
 
-def complaint(database: Database, complaint_id: int) -> Complaint:
-    with database.unit_of_work() as session:
-        found = session.get(Complaint, complaint_id)
-        assert found is not None
-        return found
-
-
 # -- access ----------------------------------------------------------------------------------------------------------
 
 
@@ -148,7 +141,7 @@ def test_only_managers_may_ask_for_an_authors_data_or_erase_it(desk: Desk, fake_
     desk.driver.click("Erase 1 complaint", on=question, channel=CHANNEL, user=ANA)
     desk.team.told(ANA, "Only managers (HEARD_MANAGERS)")
     assert fake_slack.files() == []
-    assert complaint(desk.heard.database, 1).text == BROKEN
+    assert stored_complaint(desk.heard.database, 1).text == BROKEN
 
 
 # -- erasure ---------------------------------------------------------------------------------------------------------
@@ -173,11 +166,11 @@ def test_erasure_redacts_the_author_everywhere_and_keeps_the_timeline(desk: Desk
 
     assert "erased from 2 complaints" in done
     for erased in (first, second):
-        row = complaint(database, erased)
+        row = stored_complaint(database, erased)
         assert (row.text, row.author_handle, row.author_name) == ("[erased]", "[erased]", None)
         assert row.raw is None and row.url is None and row.author_id is None
         assert row.erased_by == BOSS and row.erased_at is not None
-    assert complaint(database, other).text.startswith("The blender I bought")
+    assert stored_complaint(database, other).text.startswith("The blender I bought")
     # The search index forgot her words; Pedro's complaint is still found.
     found = desk.heard.services.lookups.search_complaints("blender")
     assert [line.complaint_id for line in found.items] == [other]
@@ -196,7 +189,7 @@ def test_erasure_redacts_the_author_everywhere_and_keeps_the_timeline(desk: Desk
     # Slack shows it: the cards and every line of their threads, re-rendered through the outbox.
     wait_until(settled(database), 10, "the cards and thread lines re-rendered")
     for erased in (first, second):
-        card = desk.fake.message(CHANNEL, complaint(database, erased).slack_ts or "")
+        card = desk.fake.message(CHANNEL, stored_complaint(database, erased).slack_ts or "")
         shown = visible_text(card) + json.dumps(card["blocks"], ensure_ascii=False)
         assert "Personal data erased on" in shown and f"<@{BOSS}>" in shown
         thread = [json.dumps(m, ensure_ascii=False) for m in desk.fake.replies(CHANNEL, card["ts"])]
@@ -316,7 +309,7 @@ def test_a_threat_puts_the_complaint_on_legal_hold_until_a_manager_lifts_it(desk
 
     assert "1 complaint is on legal hold" in refused
     assert f"#{threat}: threat words found by triage" in refused and f"/complaints hold lift #{threat}" in refused
-    assert complaint(database, calm).text == BROKEN
+    assert stored_complaint(database, calm).text == BROKEN
     assert "is not on legal hold" in visible_text(desk.ask(f"hold lift #{calm}", BOSS))
 
     lifted = visible_text(desk.ask(f"hold lift #{threat}", BOSS))
@@ -325,7 +318,7 @@ def test_a_threat_puts_the_complaint_on_legal_hold_until_a_manager_lifts_it(desk
     assert [(action, actor) for action, actor, _ in trail(database, threat)][-1] == ("legal hold lifted", BOSS)
     assert "Erase 2 complaints" in json.dumps(desk.ask("erase @maria_l", BOSS)["blocks"])
     desk.erase("@maria_l", "Erase 2 complaints")
-    assert complaint(database, threat).text == "[erased]" and complaint(database, calm).text == "[erased]"
+    assert stored_complaint(database, threat).text == "[erased]" and stored_complaint(database, calm).text == "[erased]"
 
 
 # -- the audit table takes that redaction and nothing else -------------------------------------------------------------
@@ -384,20 +377,21 @@ def test_retention_redacts_old_resolved_complaints_once_across_copies_and_respec
     # Two copies of Heard on one database, both with the policy: each sweeps at start-up.
     copies = [start_heard(**PEOPLE, PERSONAL_DATA_RETENTION="365d") for _ in range(2)]
 
-    wait_until(lambda: complaint(database, old).erased_at is not None, 10, "the retention sweep")
+    wait_until(lambda: stored_complaint(database, old).erased_at is not None, 10, "the retention sweep")
     for copy in copies:
         assert copy.services.privacy.apply_retention() is not None  # today's run is done: nothing more happens
-    assert complaint(database, old).text == "[erased]" and complaint(database, old).erased_by == "heard:retention"
-    assert complaint(database, old).resolution_note == "[erased]" and complaint(database, old).status == "resolved"
-    assert complaint(database, recent).text.startswith("The blender")
-    assert complaint(database, held).text.startswith("Refund me")  # on legal hold
-    assert complaint(database, still_open).text == "Where is my parcel?"
+    redacted = stored_complaint(database, old)
+    assert redacted.text == "[erased]" and redacted.erased_by == "heard:retention"
+    assert redacted.resolution_note == "[erased]" and redacted.status == "resolved"
+    assert stored_complaint(database, recent).text.startswith("The blender")
+    assert stored_complaint(database, held).text.startswith("Refund me")  # on legal hold
+    assert stored_complaint(database, still_open).text == "Where is my parcel?"
     erasures = [(actor, detail["under"]) for action, actor, detail in trail(database, old) if action == "erased"]
     assert erasures == [("scheduler", "retention")]  # once, whichever copy claimed the day
     with database.unit_of_work() as session:
         assert len(session.scalars(select(DigestRun).where(DigestRun.kind == "retention")).all()) == 1
     wait_until(settled(database), 10, "the card re-rendered")
-    card = fake_slack.message(CHANNEL, complaint(database, old).slack_ts or "")
+    card = fake_slack.message(CHANNEL, stored_complaint(database, old).slack_ts or "")
     assert "under the retention policy" in visible_text(card) and "blender" not in json.dumps(card)
 
     # The week's digest counts it.
@@ -426,7 +420,7 @@ def test_two_processes_started_together_redact_each_old_complaint_once(
         copies = list(pool.map(lambda _: HeardProcess(environment), range(2)))
 
     def all_erased() -> bool:
-        return all(complaint(database, number).erased_at is not None for number in old)
+        return all(stored_complaint(database, number).erased_at is not None for number in old)
 
     try:
         wait_until(all_erased, 20, "the retention sweep of one copy")
@@ -456,7 +450,7 @@ def test_retention_deletes_the_evidence_files_of_the_complaints_it_redacts(
     desk.heard.services.privacy.apply_retention()
 
     wait_until(lambda: fake_slack.deleted_files() == [file_id], 10, "the evidence file deleted")
-    assert complaint(database, old).erased_by == "heard:retention" and fake_slack.files() == []
+    assert stored_complaint(database, old).erased_by == "heard:retention" and fake_slack.files() == []
     assert [call.args["file"] for call in fake_slack.calls_to("files.delete")] == [file_id]
 
 

@@ -28,11 +28,11 @@ from bot.personal_data import mask_card_numbers
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from storage.db import Database
-from storage.models import AuditEvent, Complaint
+from storage.models import AuditEvent
 from tests.care_team import CareTeam, visible_text
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET, heard_environment
 from tests.meta_desk import MetaDesk
-from tests.support import HeardProcess, Ingester
+from tests.support import HeardProcess, Ingester, stored_complaint
 from tests.test_lookups import BOSS, Desk, complaint_numbers, desk, shown
 from tests.test_meta_facebook import change_value, comment_on_the_page, graph, start
 from tests.test_moderation import x_api
@@ -60,13 +60,6 @@ def holds_none(text: str, values: tuple[str, ...]) -> bool:
     return not [value for value in values if value in text]
 
 
-def stored(database: Database, complaint_id: int) -> Complaint:
-    with database.unit_of_work() as session:
-        complaint = session.get(Complaint, complaint_id)
-        assert complaint is not None
-        return complaint
-
-
 # -- intake: no full card number is ever stored ------------------------------------------------------------------
 
 
@@ -84,7 +77,7 @@ def test_the_card_shows_e_mail_and_phone_but_no_card_number_is_stored_anywhere(
     assert "personal data: e-mail address, phone number, card number" in on_card  # triage read the whole post
     assert "4111 1111 1111 1112" in visible_text(other)  # an order number (no Luhn) is left as written
 
-    complaint = stored(database, complaint_id)
+    complaint = stored_complaint(database, complaint_id)
     assert MASKED_CARD in complaint.text and holds_none(complaint.text, CARD_IN_FULL)
     raw = json.dumps(complaint.raw, ensure_ascii=False)
     assert MASKED_CARD in raw and holds_none(raw, CARD_IN_FULL) and E_MAIL in raw
@@ -108,7 +101,7 @@ def test_a_card_number_read_from_x_is_masked_before_it_is_filed(
     fake_slack.wait_for("chat.postMessage", where=lambda call: call.args.get("channel") == CHANNEL)
     [card] = fake_slack.messages(CHANNEL)
     assert MASKED_CARD in visible_text(card) and E_MAIL in visible_text(card)
-    complaint = stored(database, 1)
+    complaint = stored_complaint(database, 1)
     everything = complaint.text + json.dumps(complaint.raw, ensure_ascii=False)
     assert MASKED_CARD in everything and holds_none(everything, CARD_IN_FULL)
     assert complaint.raw["post"]["author_id"] == MARIA.id  # a long id is an identifier, not a card number

@@ -101,24 +101,28 @@ class Rotation:
     # -- shifts -----------------------------------------------------------------------------------------------------
 
     @property
-    def _first_handoff_day(self) -> date:
-        """The day of the last handoff at or before `anchor`: a rotation started at 02:00 with a 09:00 handoff
-        gives its first person the hours until 09:00, then the usual shifts from there."""
+    def _handoffs_from(self) -> tuple[date, int]:
+        """The day whose handoff the later shifts count from (`starts`' own day, so weekly handoffs keep its
+        weekday), and how many shifts that handoff comes after: 1 when `starts` is at or after it, 0 when `starts`
+        is a moment before it (a rotation started at 02:00 with a 09:00 handoff gives its first person the hours
+        until 09:00)."""
         local = self.anchor.astimezone(self.tz)
-        return local.date() if local.time() >= self.handoff else local.date() - timedelta(days=1)
+        return local.date(), int(local.time() >= self.handoff)
 
     def boundary(self, index: int) -> datetime:
         """When shift `index` begins (shift 0 at `anchor`, the later ones at handoffs)."""
         if self.length == "duration" or index == 0:
             return self.anchor + self.step * index
         days = 7 if self.length == "weekly" else 1
-        return datetime.combine(self._first_handoff_day + timedelta(days=days * index), self.handoff, self.tz)
+        day, after = self._handoffs_from
+        return datetime.combine(day + timedelta(days=days * (index - 1 + after)), self.handoff, self.tz)
 
     def index_at(self, at: datetime) -> int:
         if self.length == "duration":
             return int((at - self.anchor) // self.step)
         days = 7 if self.length == "weekly" else 1
-        index = (at.astimezone(self.tz).date() - self._first_handoff_day).days // days
+        day, after = self._handoffs_from
+        index = (at.astimezone(self.tz).date() - day).days // days + 1 - after
         while self.boundary(index) > at:
             index -= 1
         while self.boundary(index + 1) <= at:

@@ -192,6 +192,15 @@ def test_a_rotation_started_at_a_moment_before_the_handoff_gives_its_first_perso
     )
     shift = later.shift_at(later.rotations[0], datetime(2026, 12, 5, 15, tzinfo=UTC))
     assert shift.people == (ANA,) and shift.end == datetime(2026, 12, 12, 9, tzinfo=UTC)
+    # Weekly handoffs keep the weekday of `starts` (a Tuesday), however early that day it starts.
+    tuesday = parse_rotations(
+        f'[[rotation]]\nname = "Care"\npeople = ["{ANA}", "{BEN}"]\nstarts = 2026-12-08T02:00:00Z\nlength = "weekly"\n',
+        tmp_path / "rotations.toml",
+        UTC_TZ,
+    )
+    first, second = tuesday.now_and_next(tuesday.rotations[0], datetime(2026, 12, 8, 3, tzinfo=UTC))
+    assert first.people == (ANA,) and first.end == datetime(2026, 12, 8, 9, tzinfo=UTC)
+    assert second.people == (BEN,) and second.end == datetime(2026, 12, 15, 9, tzinfo=UTC)
 
 
 def test_vip_high_and_legal_are_recognised() -> None:

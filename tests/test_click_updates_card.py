@@ -8,8 +8,8 @@ from app import Heard
 from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver
 from tests.conftest import CHANNEL
-from tests.support import Ingester
-from tests.test_card_workflow import card_text, complaint_in_db, the_card
+from tests.support import Ingester, stored_complaint
+from tests.test_card_workflow import card_text, the_card
 
 ANA = "U0ANA"
 
@@ -40,7 +40,7 @@ def test_a_slow_slack_does_not_hold_the_click_and_the_worker_updates_the_card_la
 
     assert response.status == 200
     assert response.elapsed_ms < 2500, "Slack gives up on an answer after 3 s"
-    assert complaint_in_db(heard.database, complaint_id).owner_id == ANA
+    assert stored_complaint(heard.database, complaint_id).owner_id == ANA
     fake_slack.wait_for("chat.update", timeout=15, where=lambda call: call.ok)
     assert f"Owner: <@{ANA}>" in card_text(fake_slack.message(CHANNEL, card["ts"]))
     assert fake_slack.problems == []

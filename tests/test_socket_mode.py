@@ -14,8 +14,8 @@ from sandbox.fake_slack import FakeSlack
 from sandbox.slack_driver import SlackDriver, SocketModeDriver
 from storage.db import Database
 from tests.conftest import CHANNEL, INGEST_SECRET, SIGNING_SECRET
-from tests.support import Ingester
-from tests.test_card_workflow import ANA, audit_trail, card_text, complaint_in_db, the_card
+from tests.support import Ingester, stored_complaint
+from tests.test_card_workflow import ANA, audit_trail, card_text, the_card
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_claim_through_the_socket_makes_the_clicker_the_owner(
     (update,) = fake_slack.wait_for("chat.update")
     assert update.args["ts"] == card["ts"]
     assert f"Owner: <@{ANA}>" in card_text(fake_slack.message(CHANNEL, card["ts"]))
-    complaint = complaint_in_db(database, complaint_id)
+    complaint = stored_complaint(database, complaint_id)
     assert complaint.owner_id == ANA and complaint.claimed_at is not None
     assert audit_trail(database, complaint_id) == [("received", "facebook"), ("claimed", ANA)]
     (connection_open,) = fake_slack.calls_to("apps.connections.open")
@@ -77,7 +77,7 @@ def test_slack_events_is_not_served_in_socket_mode(
     response = http.click("Claim", on=card, channel=CHANNEL, user=ANA)
 
     assert response.status == 404
-    assert complaint_in_db(database, complaint_id).owner_id is None
+    assert stored_complaint(database, complaint_id).owner_id is None
     assert audit_trail(database, complaint_id) == [("received", "facebook")]
 
 
@@ -114,7 +114,7 @@ def test_heard_keeps_ingesting_while_slack_refuses_the_connection_and_connects_l
 
     claim_over_the_socket(fake_slack, card)
     fake_slack.wait_for("chat.update")
-    assert complaint_in_db(database, answer.body["complaint_id"]).owner_id == ANA
+    assert stored_complaint(database, answer.body["complaint_id"]).owner_id == ANA
     assert fake_slack.problems == []
 
 
@@ -134,5 +134,5 @@ def test_a_refused_websocket_handshake_is_retried_with_a_fresh_url(
     complaint_id = ingester(heard).complain().body["complaint_id"]
     claim_over_the_socket(fake_slack, the_card(fake_slack))
     fake_slack.wait_for("chat.update")
-    assert complaint_in_db(database, complaint_id).owner_id == ANA
+    assert stored_complaint(database, complaint_id).owner_id == ANA
     assert fake_slack.problems == []

@@ -291,10 +291,20 @@ def test_a_managers_digest_dm_in_their_language_while_the_channels_digest_is_in_
     assert customer.complain(text="Refund late", created_at=yesterday.strftime("%Y-%m-%dT%H:%M:%SZ")).status == 202
     _tagging(monkeypatch)
     passed = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
-    start_heard(HEARD_MANAGERS=BOSS, HEARD_LANGUAGE="fi", DIGEST_AT=passed, DIGEST_CHANNEL="C0DIGEST")
+    # Windows longer than the complaint's age: no breach alert DMs the manager beside the digest, whenever this runs.
+    start_heard(
+        HEARD_MANAGERS=BOSS,
+        HEARD_LANGUAGE="fi",
+        DIGEST_AT=passed,
+        DIGEST_CHANNEL="C0DIGEST",
+        ACK_WINDOW="72h",
+        RESOLVE_WINDOW="96h",
+    )
 
     fake_slack.wait_for("files.completeUploadExternal", count=2, timeout=20)
-    [dm] = [m for m in fake_slack.dms(BOSS) if not m.get("files")]
+    dms = [m for m in fake_slack.dms(BOSS) if not m.get("files")]
+    assert len(dms) == 1, [visible_text(m)[:120] for m in dms]
+    [dm] = dms
     [posted] = [m for m in fake_slack.messages("C0DIGEST") if not m.get("files")]
     assert visible_text(dm).startswith("[pt] ")
     assert visible_text(posted).startswith("[fi] ")  # a shared message: HEARD_LANGUAGE

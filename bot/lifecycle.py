@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bot.blocks.text import mention
@@ -302,8 +303,10 @@ def apply(
     actor: Actor,
     now: datetime,
     detail: dict[str, Any] | None = None,
+    audit: Audit | None = None,
 ) -> Outcome:
-    """Perform `action` on `complaint` (which the caller has locked) and audit it; see the module docstring."""
+    """Perform `action` on `complaint` (which the caller has locked) and audit it (with `record` unless `audit` says
+    otherwise); see the module docstring."""
     detail = dict(detail or {})
     repeat = _repeat(complaint, action, actor)
     if repeat is not None:
@@ -318,7 +321,7 @@ def apply(
     complaint.status = target.value
     complaint.revision += 1
     detail.pop("as_manager", None)
-    return Outcome(changed=True, event=record(session, complaint, action, actor, now, detail))
+    return Outcome(changed=True, event=(audit or record)(session, complaint, action, actor, now, detail))
 
 
 # -- escalations and follow-ups -------------------------------------------------------------------------------------
@@ -402,6 +405,25 @@ def record(
     event = AuditEvent(**event_row(complaint, action, actor, now, detail))
     session.add(event)
     return event
+
+
+def insert_event(
+    session: Session,
+    complaint: Complaint,
+    action: Action,
+    actor: Actor,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`record` as one prebuilt INSERT, for a complaint written with Core statements (storage/complaint_rows.py): the
+    event is in the database at once and returned with its id, outside the session, so no flush is needed for it."""
+    values = event_row(complaint, action, actor, now, detail)
+    event_id = session.execute(_INSERT_EVENT, values).scalar_one()
+    return AuditEvent(id=event_id, **values)
+
+
+Audit = Callable[[Session, Complaint, Action, Actor, datetime, dict[str, Any] | None], AuditEvent]
+_INSERT_EVENT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
 
 
 def event_row(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select, tuple_
+from sqlalchemy import bindparam, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot import delivery, moderation, storms
@@ -290,7 +290,8 @@ def prefetch_cards(session: Session, rows: Sequence[Delivery]) -> None:
     session.info[CARD_PARTS] = card_parts(session, complaints)
 
 
-_OPEN_FOLLOW_UP = FollowUp.status.in_((FollowUpStatus.SCHEDULED.value, FollowUpStatus.SENT.value))
+# Two comparisons rather than IN (…): an IN list is an expanding parameter, rendered into the SQL at every run.
+_OPEN_FOLLOW_UP = or_(FollowUp.status == FollowUpStatus.SCHEDULED.value, FollowUp.status == FollowUpStatus.SENT.value)
 # Which kinds of parts the cards have at all. Built once: building this statement cost more than running it.
 _CARD_PARTS_PROBE = select(
     exists().where(Escalation.complaint_id.in_(bindparam("ids", expanding=True))),
@@ -300,13 +301,26 @@ _CARD_PARTS_PROBE = select(
     exists().where(tuple_(ModeratedAuthor.source, ModeratedAuthor.author_key).in_(bindparam("keys", expanding=True))),
 )
 
+# The same for one card (a click's): plain parameters, as expanding ones are rendered into the SQL at each run.
+_ONE_CARD_PARTS_PROBE = select(
+    exists().where(Escalation.complaint_id == bindparam("id")),
+    exists().where(FollowUp.complaint_id == bindparam("id"), _OPEN_FOLLOW_UP),
+    exists().where(Reply.complaint_id == bindparam("id")),
+    exists().where(WriteUp.complaint_id == bindparam("id")),
+    exists().where(ModeratedAuthor.source == bindparam("source"), ModeratedAuthor.author_key == bindparam("key")),
+)
+
 
 def card_parts(session: Session, complaints: Sequence[Complaint]) -> dict[int, _CardParts]:
     """What the cards of `complaints` show besides the complaint itself. Most complaints have none of it, so one
     query first asks which kinds exist at all, and only those are read (one query per kind, not per card)."""
     ids = [c.id for c in complaints]
     keys = {(c.source, moderation.author_key(c)) for c in complaints}
-    has = session.execute(_CARD_PARTS_PROBE, {"ids": ids, "keys": list(keys)}).one()
+    if len(complaints) == 1:
+        [(source, key)] = keys
+        has = session.execute(_ONE_CARD_PARTS_PROBE, {"id": ids[0], "source": source, "key": key}).one()
+    else:
+        has = session.execute(_CARD_PARTS_PROBE, {"ids": ids, "keys": list(keys)}).one()
     escalations: dict[int, list[Escalation]] = {cid: [] for cid in ids}
     if has[0]:
         for escalation in session.scalars(

@@ -77,6 +77,7 @@ def test_claim_makes_the_clicker_the_owner(
 ) -> None:
     complaint_id = customer.complain().body["complaint_id"]
     card = the_card(fake_slack)
+    received = stored_complaint(database, complaint_id)
 
     response = slack.click("Claim", on=card, channel=CHANNEL, user=ANA)
 
@@ -87,6 +88,8 @@ def test_claim_makes_the_clicker_the_owner(
     assert f"Owner: <@{ANA}>" in card_text(fake_slack.message(CHANNEL, card["ts"]))
     complaint = stored_complaint(database, complaint_id)
     assert complaint.owner_id == ANA and complaint.claimed_at is not None
+    assert complaint.raw is not None and complaint.raw == received.raw  # the post as received, untouched
+    assert complaint.revision == received.revision + 1
     assert fake_slack.problems == []
 
 

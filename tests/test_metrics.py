@@ -108,6 +108,28 @@ def test_a_complaint_acknowledged_and_one_left_to_breach_are_counted(
     assert settled.value("heard_slack_api_errors_total", method="chat.postMessage", status="500", error="") is None
 
 
+def test_resolving_a_complaint_nobody_acknowledged_counts_its_acknowledgement_once(
+    start_heard: Callable[..., Heard], fake_slack: FakeSlack
+) -> None:
+    # Resolve is one of the card's own buttons, written with Core statements that no flush event sees.
+    heard = start_heard(HEARD_THREAD_LOG="off")
+    base = f"http://127.0.0.1:{heard.port}"
+    team = CareTeam(fake_slack, SlackDriver(f"{base}/slack/events", SIGNING_SECRET, fake_slack), CHANNEL)
+    Ingester(f"{base}/ingest", INGEST_SECRET).complain(source="facebook", id="fb-1", created_at=None)
+
+    for note in ("Refund sent", "Refund sent again"):  # resolved, reopened, resolved: acknowledged the first time
+        answer = team.fill(ANA, "Resolve", {"Resolution note": note}, on=team.card(0))
+        assert answer.status == 200 and answer.outcome == "closed", answer.body
+        resolved = team.card_shows(note)
+        if note == "Refund sent":
+            team.click(ANA, "Reopen", on=resolved)
+            team.card_shows("Reassign")  # open again
+
+    seen = scrape(heard)
+    assert seen.labelled("heard_complaints_acknowledged_total", "source") == {"facebook": 1}
+    assert seen.value("heard_time_to_acknowledge_seconds_count") == 1
+
+
 def test_a_card_slack_refuses_waits_in_the_outbox_and_each_failure_is_counted(
     heard: Heard, customer: Ingester, fake_slack: FakeSlack
 ) -> None:

@@ -45,7 +45,8 @@ _outbox = Delivery.__table__
 _QUEUED = "heard.delivery.queued"
 
 
-def _note(session: Session, key: str, pace_key: str | None = None) -> None:
+def note_queued(session: Session, key: str, pace_key: str | None = None) -> None:
+    """Record in the unit of work's ledger (`queued`) that the message `key` waits in the outbox."""
     session.info.setdefault(_QUEUED, {})[key] = pace_key
 
 
@@ -122,7 +123,7 @@ def refresh(
         # A plain INSERT rather than an ORM object: nothing in the session holds the row, and the ORM's unit of work
         # for one new object costs several times the statement.
         session.execute(insert(_outbox), values)
-        _note(session, key, values["pace_key"])
+        note_queued(session, key, values["pace_key"])
 
 
 def refresh_existing(
@@ -135,7 +136,7 @@ def refresh_existing(
         which = and_(which, _outbox.c.ref_id == ref_id)
     session.flush()  # as the ORM would before a statement: rows added or changed in this session are bumped too
     if session.execute(_bump_statement(which), {"bump_now": now}).rowcount:
-        _note(session, f"{kind}:{complaint_id}:{ref_id}:*")
+        note_queued(session, f"{kind}:{complaint_id}:{ref_id}:*")
 
 
 def refresh_key(session: Session, key: str, now: datetime) -> bool:
@@ -143,7 +144,7 @@ def refresh_key(session: Session, key: str, now: datetime) -> bool:
     session.flush()  # as the ORM would before a statement: a row added in this session is bumped, not doubled
     if not session.execute(_BUMP_KEY, {"bump_key": key, "bump_now": now}).rowcount:
         return False
-    _note(session, key)
+    note_queued(session, key)
     return True
 
 
@@ -197,7 +198,7 @@ def send_ephemeral(
         row.payload["replace_original"] = True
     row.expires_at = now + EPHEMERAL_LIFETIME
     session.add(row)
-    _note(session, row.key)
+    note_queued(session, row.key)
 
 
 def _new_row(*, key: str, kind: str, complaint_id: int | None, ref_id: int | None, now: datetime) -> Delivery:
@@ -262,7 +263,7 @@ def delete_uploads(session: Session, rows: Iterable[Delivery], now: datetime) ->
         insert_row = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # Once per file, whichever erasure or retention run asks first.
         if session.execute(insert_row(_outbox).values(**values).on_conflict_do_nothing()).rowcount:
-            _note(session, values["key"])
+            note_queued(session, values["key"])
             queued += 1
     return queued
 

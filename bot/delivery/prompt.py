@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 class PromptSender(Protocol):
     def claim_now(self, session: Session, key: str, now: datetime) -> Any | None:
-        """Claim and render the posted message `key` in `session`; None leaves it to the worker."""
+        """Bump the posted message `key` in `session`, claim it and render it. None leaves it to the worker: the
+        caller refreshes it unless it is in `delivery.queued` (bumped and given back to the queue here)."""
 
     def send_claimed(self, job: Any) -> None:
         """Send what `claim_now` returned, after its unit of work committed."""

@@ -21,9 +21,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, true, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from bot.delivery import priority as priorities
 from bot.delivery.gate import RateGate, retry_after_seconds
 from bot.delivery.outbox import (
     DONE,
@@ -39,6 +40,7 @@ from bot.delivery.outbox import (
     NotReady,
     Outgoing,
     file_to_delete,
+    note_queued,
     utcnow,
 )
 from bot.delivery.pace import SharedPace
@@ -226,15 +228,18 @@ class DeliveryWorker:
         return any(pace is None or self._paced_until.get(pace, 0.0) <= moment for pace in queued.values())
 
     def claim_now(self, session: Session, key: str, now: datetime) -> _Job | None:
-        """Inside the unit of work of a change (a click): claim the posted message `key` and render it, for the
-        same thread to send once the change is committed (`send_claimed`). Its card changes without waiting for a
-        worker thread to be woken and scheduled, a flood of clicks cannot outrun the updates they ask for, and the
-        claim costs no transaction of its own. Anything else (the message is with another sender, not posted yet,
-        Slack rate-limiting or slow) leaves the row to the worker, as if this was never called; so does a message
-        that cannot be rendered, which must not cost the change its commit.
+        """Inside the unit of work of a change (a click): ask for a new generation of the posted message `key`,
+        claim it and render it, for the same thread to send once the change is committed (`send_claimed`). Its card
+        changes without waiting for a worker thread to be woken and scheduled, a flood of clicks cannot outrun the
+        updates they ask for, and the claim costs no transaction of its own.
 
-        The row is taken with one Core statement and rendered from a detached copy: loading it as an ORM object
-        and flushing its lease at the commit cost a click more than the rest of its claim."""
+        None: the worker sends it. When the message is with another sender or not posted yet, nothing was changed
+        here and the caller refreshes it as usual; when Slack asks to wait or the message cannot be rendered now
+        (a render's failure must not cost the change its commit), its new generation went back to the queue, noted
+        in `delivery.queued` for the caller to wake the worker.
+
+        The row is bumped and taken with one Core statement and rendered from a detached copy: loading it as an
+        ORM object and flushing its lease at the commit cost a click more than the rest of its claim."""
         values = {"take_key": key, "take_now": now, "take_owner": self.worker_id, "take_until": now + self.lease}
         taken = session.execute(_TAKE_POSTED, values).mappings().first()
         if taken is None:
@@ -255,6 +260,7 @@ class DeliveryWorker:
                 _GIVE_BACK,
                 {"back_id": row.id, "back_owner": self.worker_id, "back_due": now + timedelta(seconds=max(0, wait))},
             )
+            note_queued(session, key)
             return None
         job.channel = row.channel or job.outgoing.channel
         job.client = self.prompt_client
@@ -820,19 +826,22 @@ def _claim_statement(may_post: Any) -> Any:
 
 # The claim while no conversation waits for its pace, built once: building it cost more than running it.
 _CLAIM_ANY = _claim_statement(true())
-# `claim_now`: one posted message by its key, if it is due and nobody is sending it, taken in one statement (the
-# click's unit of work already holds the row, having bumped it).
+# `claim_now`: a new generation of one posted message, taken for sending in the same statement, unless another
+# sender holds it (the change's refresh then bumps it for that sender). Otherwise as `outbox._bump_statement`.
 _TAKE_POSTED = (
     update(_outbox)
     .where(
         _outbox.c.key == bindparam("take_key"),
-        _outbox.c.status == PENDING,
+        _outbox.c.status != SENDING,
         _outbox.c.ts.is_not(None),
-        _outbox.c.due_at <= bindparam("take_now"),
         or_(_outbox.c.expires_at.is_(None), _outbox.c.expires_at >= bindparam("take_now")),
     )
     .values(
+        generation=_outbox.c.generation + 1,
         status=SENDING,
+        due_at=bindparam("take_now"),
+        queued_at=case((_outbox.c.status == PENDING, _outbox.c.queued_at), else_=bindparam("take_now")),
+        priority=priorities.UPDATE,
         lease_owner=bindparam("take_owner"),
         lease_until=bindparam("take_until"),
         attempts=_outbox.c.attempts + 1,

@@ -128,9 +128,14 @@ class HeardMetrics:
             history = inspect(instance).attrs.acknowledged_at.history
             if not history.added or history.added[0] is None or any(value is not None for value in history.deleted):
                 continue
-            source = self._source(instance.source)
-            waited = _seconds_between(instance.posted_at, history.added[0])
-            self.on_commit(session, lambda source=source, waited=waited: self._acknowledge(source, waited))
+            self.complaint_acknowledged(session, instance, history.added[0])
+
+    def complaint_acknowledged(self, session: Session, complaint: Complaint, at: datetime) -> None:
+        """Counted at commit. Seen at flush for ORM changes; a change written with Core statements
+        (storage/complaint_rows.py), which no flush sees, says so itself."""
+        source = self._source(complaint.source)
+        waited = _seconds_between(complaint.posted_at, at)
+        self.on_commit(session, lambda: self._acknowledge(source, waited))
 
     def _acknowledge(self, source: str, waited: float | None) -> None:
         self.acknowledged.labels(source).inc()

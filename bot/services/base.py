@@ -27,6 +27,7 @@ from bot.platforms.registry import Platforms
 from bot.roles import Roles
 from bot.rotations import RotationsFile
 from bot.sla import SlaPolicy
+from storage import complaint_rows
 from storage.db import Database
 from storage.models import Complaint
 
@@ -179,16 +180,27 @@ class UseCases:
     # -- shared mechanics ------------------------------------------------------------------------------------------
 
     def _act(self, complaint_id: int, action: Action, requester: Requester, detail: dict | None = None) -> None:
-        def change(session: Session, complaint: Complaint, now: datetime) -> Outcome:
-            return lifecycle.apply(session, complaint, action, requester.actor, now, detail)
+        """A change of the complaint alone (the card's own buttons): read and written with prebuilt Core statements,
+        its audit event too (`plain`), as a flood of clicks spends most of its time here."""
 
-        self._change(complaint_id, requester, change)
+        def change(session: Session, complaint: Complaint, now: datetime) -> Outcome:
+            return lifecycle.apply(session, complaint, action, requester.actor, now, detail, lifecycle.insert_event)
+
+        self._change(complaint_id, requester, change, plain=True)
 
     def _change(
-        self, complaint_id: int, requester: Requester, change: Callable[[Session, Complaint, datetime], Outcome]
+        self,
+        complaint_id: int,
+        requester: Requester,
+        change: Callable[[Session, Complaint, datetime], Outcome],
+        *,
+        plain: bool = False,
     ) -> bool:
         """Check who asks, lock the complaint, apply `change`, refresh what shows it, and answer privately when
-        the request did not (or did not need to) apply. Returns whether something changed."""
+        the request did not (or did not need to) apply. Returns whether something changed.
+
+        `plain`: `change` only sets the complaint's own columns and audits with `lifecycle.insert_event` (nothing
+        else in the session to flush), so the complaint is read and written with Core (storage/complaint_rows.py)."""
         if not self._safely(self.roles.is_agent, requester.user_id):
             self._tell(requester, _(NOT_AN_AGENT))
             return False
@@ -197,7 +209,11 @@ class UseCases:
         due: datetime | None = None
         card: Any = None
         with self.database.unit_of_work() as session:
-            complaint = session.get(Complaint, complaint_id, with_for_update=True)
+            read: dict[str, Any] | None = None
+            if plain:
+                complaint, read = complaint_rows.lock(session, complaint_id) or (None, None)
+            else:
+                complaint = session.get(Complaint, complaint_id, with_for_update=True)
             if complaint is None:
                 notice: str | None = _(GONE)
             else:
@@ -205,13 +221,17 @@ class UseCases:
                     outcome = change(session, complaint, now)
                     notice, changed = outcome.notice, outcome.changed
                     if changed:
-                        # The clocks first: the complaint's row is then written once, with its new deadline, when
-                        # the outbox's statements below flush it (one UPDATE per click, not two).
+                        # The clocks first: the complaint's row is then written once, with its new deadline, by
+                        # `_write` or when the outbox's statements below flush it (one UPDATE per click, not two).
                         due = self._rearm_sla(session, complaint, now)
-                        projections.refresh_card(session, complaint, now)
+                        if read is not None:
+                            self._write(session, complaint, read)
                         self._log(session, complaint, outcome, now)
                         # The card first, by this thread once committed: the person who clicked is looking at it.
-                        card = self._prompt.claim_now(session, projections.card_key(complaint.id), now)
+                        card_key = projections.card_key(complaint.id)
+                        card = self._prompt.claim_now(session, card_key, now)
+                        if card is None and card_key not in delivery.queued(session):  # the worker sends it
+                            projections.refresh_card(session, complaint, now)
                 except TransitionRefused as refused:
                     notice = str(refused)
                     projections.refresh_card(session, complaint, now)  # the card they used may be stale
@@ -228,6 +248,12 @@ class UseCases:
         if self._prompt.needs_waking(left):
             self._wake_delivery()
         return changed
+
+    def _write(self, session: Session, complaint: Complaint, read: dict[str, Any]) -> None:
+        """Write a `plain` change, and count an acknowledgement in it (no flush sees a Core UPDATE)."""
+        written = complaint_rows.write(session, complaint, read)
+        if written.get("acknowledged_at") is not None and read["acknowledged_at"] is None:
+            self.metrics.complaint_acknowledged(session, complaint, written["acknowledged_at"])
 
     def _rearm_sla(self, session: Session, complaint: Complaint, now: datetime) -> datetime | None:
         """After a change the clocks may have stopped (acknowledged, resolved) or restarted (reopened)."""

@@ -122,7 +122,7 @@ def refresh(
             values["priority"] = priority
         # A plain INSERT rather than an ORM object: nothing in the session holds the row, and the ORM's unit of work
         # for one new object costs several times the statement.
-        session.execute(insert(_outbox), values)
+        session.execute(_INSERT_ROW, values)
         note_queued(session, key, values["pace_key"])
 
 
@@ -171,6 +171,9 @@ def _bump_statement(which: Any) -> Any:
 
 # Built once: every click bumps its card by key, and a statement built anew costs more than running it.
 _BUMP_KEY = _bump_statement(_outbox.c.key == bindparam("bump_key"))
+# `inline`: nothing reads the new row's id, so PostgreSQL is not asked to return it (a single-row INSERT otherwise
+# gets RETURNING id and a result to read).
+_INSERT_ROW = insert(_outbox).inline()
 
 
 def send_ephemeral(

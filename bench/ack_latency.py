@@ -33,9 +33,12 @@ What is measured
 
     Then the durable floor, on the same cards (``DurableClaims``): the minimal app also writing what a click must
     keep (lock, claim, audit, mark the card; then record it sent) with prebuilt Core statements on Heard's own
-    tables and engine. Its CPU per click is what any app that keeps its promises pays; Heard's is printed as a
-    multiple of it too, for reading beside the target. The clicked complaints and cards are put back as seeded
-    afterwards (``KeptState``), so Heard acts on them as new; the floor's audit rows stay (the audit is append-only).
+    tables and engine. Its CPU per click is what any app that keeps its promises pays, and it is itself about 2x
+    the minimal app's (1.8x on SQLite, 2.2x on PostgreSQL in December 2026): the ratio to the minimal app cannot
+    reach 2x for an app that writes anything. So Heard is judged by the same ratios against the floor too (CPU per
+    click at most 2x, click -> chat.update p99 at most 3x), printed beside the minimal app's, which stay printed
+    and judged. The clicked complaints and cards are put back as seeded afterwards (``KeptState``), so Heard acts on
+    them as new; the floor's audit rows stay (the audit is append-only).
 
 How to run (from the repository root)
     python bench/ack_latency.py                                   # SQLite in a temporary directory

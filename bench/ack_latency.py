@@ -1012,29 +1012,8 @@ def print_baseline(run: Run, args: argparse.Namespace) -> None:
     print(figures_line("HTTP response (ms)", [item.http_ms for item in baseline.sent], "", float("inf")))
     print(figures_line("click -> chat.update (ms)", delays, "", float("inf")))
     print()
-    print(f"  {'Heard / minimal app':<28}{'Heard':>9}{'minimal':>9}{'ratio':>9}   target")
-    clicks, minimal_clicks = max(1, len(run.sent)), max(1, len(baseline.sent))
-    if run.heard_cpu_seconds is not None and baseline.cpu_seconds is not None:
-        print(
-            ratio_line(
-                "CPU per click (ms)",
-                run.heard_cpu_seconds * 1000 / clicks,
-                baseline.cpu_seconds * 1000 / minimal_clicks,
-                MAX_CPU_RATIO,
-            )
-        )
-    heard_delays = [delay for delay in run.delays if delay is not None]
-    if heard_delays and delays:
-        # A missing update counts as the wait's whole length: it is at least that late.
-        worst = args.update_timeout * 1000
-        print(
-            ratio_line(
-                "click -> update p99 (ms)",
-                percentile([delay if delay is not None else worst for delay in run.delays], 99),
-                percentile([delay if delay is not None else worst for delay in baseline.delays], 99),
-                MAX_UPDATE_RATIO,
-            )
-        )
+    minimal_cpu = None if baseline.cpu_seconds is None else baseline.cpu_seconds * 1000 / max(1, len(baseline.sent))
+    print_ratios(run, args, "Heard / minimal app", "minimal", minimal_cpu, baseline.delays)
 
 
 def print_floor(run: Run, args: argparse.Namespace) -> None:
@@ -1054,18 +1033,31 @@ def print_floor(run: Run, args: argparse.Namespace) -> None:
     print(figures_line("HTTP response (ms)", [item.http_ms for item in floor.sent], "", float("inf")))
     print(figures_line("click -> chat.update (ms)", delays, "", float("inf")))
     print()
-    print(f"  {'Heard / durable floor':<28}{'Heard':>9}{'floor':>9}{'ratio':>9}   target")
-    heard = run.heard_cpu_seconds * 1000 / max(1, len(run.sent))
-    floor_ms = floor.cpu_seconds * 1000 / max(1, len(floor.sent))
-    print(ratio_line("CPU per click (ms)", heard, floor_ms, MAX_CPU_RATIO))
-    heard_delays = [delay for delay in run.delays if delay is not None]
-    if heard_delays and delays:
-        worst = args.update_timeout * 1000  # a missing update counts as the wait's whole length
+    print_ratios(
+        run, args, "Heard / durable floor", "floor", floor.cpu_seconds * 1000 / max(1, len(floor.sent)), floor.delays
+    )
+
+
+def print_ratios(
+    run: Run,
+    args: argparse.Namespace,
+    title: str,
+    reference: str,
+    reference_cpu_ms: float | None,
+    reference_delays: Sequence[float | None],
+) -> None:
+    """Heard's CPU per click and click -> update p99 as multiples of a reference app's in the same run, judged."""
+    print(f"  {title:<28}{'Heard':>9}{reference:>9}{'ratio':>9}   target")
+    if run.heard_cpu_seconds is not None and reference_cpu_ms is not None:
+        heard_cpu = run.heard_cpu_seconds * 1000 / max(1, len(run.sent))
+        print(ratio_line("CPU per click (ms)", heard_cpu, reference_cpu_ms, MAX_CPU_RATIO))
+    if any(delay is not None for delay in run.delays) and any(delay is not None for delay in reference_delays):
+        worst = args.update_timeout * 1000  # a missing update counts as the wait's whole length: it is that late
         print(
             ratio_line(
                 "click -> update p99 (ms)",
                 percentile([delay if delay is not None else worst for delay in run.delays], 99),
-                percentile([delay if delay is not None else worst for delay in floor.delays], 99),
+                percentile([delay if delay is not None else worst for delay in reference_delays], 99),
                 MAX_UPDATE_RATIO,
             )
         )

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 __all__ = ["DEFAULT_CUSTOMER_LANGUAGES", "MIN_LETTERS", "CustomerLanguages", "parse_customer_languages"]
@@ -79,18 +80,34 @@ class CustomerLanguages:
 
     def detect(self, text: str | None) -> str | None:
         """The text's language code, or None when it is too short or ambiguous. Never raises on odd text."""
+        return self.detect_all([text])[0]
+
+    def detect_all(self, texts: Sequence[str | None]) -> list[str | None]:
+        """`detect` for each of `texts`, in order. lingua reads a batch on all cores at once, without the GIL
+        (`detect_languages_in_parallel_of`): a burst of posts is filed sooner than one text at a time."""
+        if len(self.codes) == 1:  # the team said every customer writes in this one language
+            return [self.codes[0] if text else None for text in texts]
+        readable = {index: letters for index, text in enumerate(texts) if (letters := self._letters(text)) is not None}
+        found: list[Any] = []
+        if readable:
+            try:
+                detector = self.detector()
+                if len(readable) == 1:
+                    found = [detector.detect_language_of(next(iter(readable.values())))]
+                else:
+                    found = detector.detect_languages_in_parallel_of(list(readable.values()))
+            except Exception:  # a detector problem must never stop a complaint from being filed
+                found = [None] * len(readable)
+        languages = dict(zip(readable, found, strict=True))
+        return [_code(languages.get(index)) for index in range(len(texts))]
+
+    def _letters(self, text: str | None) -> str | None:
+        """What lingua reads of `text`, or None when too few letters are left to be worth a guess."""
         if not text:
             return None
-        if len(self.codes) == 1:
-            return self.codes[0]  # the team said every customer writes in this one language
         letters = _NOISE.sub(" ", text[:MAX_DETECT_CHARS])
-        if len(_LETTER.findall(letters)) < self.min_letters:
-            return None
-        try:
-            found = self.detector().detect_language_of(letters)
-        except Exception:  # a detector problem must never stop a complaint from being filed
-            return None
-        return None if found is None else found.iso_code_639_1.name.lower()
+        enough = sum(1 for _ in islice(_LETTER.finditer(letters), self.min_letters))  # counts no further
+        return letters if enough >= self.min_letters else None
 
     def warm_up(self) -> threading.Thread:
         """Build the detector and load every language's models on a thread of its own (about a second), so the
@@ -116,6 +133,10 @@ class CustomerLanguages:
                 if built is None:
                     built = _DETECTORS[key] = build_detector(self.codes, self.min_distance)
         return built
+
+
+def _code(language: Any) -> str | None:
+    return None if language is None else language.iso_code_639_1.name.lower()
 
 
 _DETECTORS: dict[tuple[tuple[str, ...], float], Any] = {}

@@ -113,7 +113,7 @@ def mask(text: str, rules: PersonalRules | None = None) -> str:
 
 def mask_card_numbers(text: str, rules: PersonalRules | None = None) -> str:
     """`text` with its card numbers masked down to their last four digits (`•••• •••• •••• 1111`)."""
-    if _digit_count(text) < 13:
+    if len(text) < 13 or _digit_count(text) < 13:  # most strings of a source's payload: ids, names, dates
         return text
     return _masked(text, list(_numbers(text, rules or _every_language(), every_one=True, cards_only=True)))
 
@@ -176,7 +176,7 @@ def _every_language() -> PersonalRules:
 
 
 def _digit_count(text: str) -> int:
-    return sum(text.count(digit) for digit in "0123456789")
+    return sum(map(text.count, "0123456789"))
 
 
 # The local part of an address, read back from its "@": letters, digits and . _ % + - (RFC 5322's usual subset).

@@ -89,6 +89,34 @@ def test_a_text_too_short_or_ambiguous_gets_no_language_rather_than_a_guess(text
     assert LANGUAGES.detect(text) is None
 
 
+# A burst in every language, as one batch brings it (tests/test_meta_facebook.py files it through Meta's webhook).
+WRITTEN_IN: dict[str, str | None] = {
+    "My parcel never arrived and nobody answers the phone.": "en",
+    "Paketti ei ole vieläkään tullut, vaikka tilasin sen kaksi viikkoa sitten.": "fi",
+    "A minha encomenda devia ter chegado há uma semana e ainda nada.": "pt",
+    "Поръчката ми трябваше да пристигне преди седмица, а още я няма.": "bg",
+    "Η παραγγελία μου έπρεπε να είχε έρθει πριν από μια εβδομάδα.": "el",
+    "Nokia 3310??": None,
+    "Laskussa on virhe, veloititte kahdesti enkä saa ketään kiinni.": "fi",
+    "Cobraram-me duas vezes a mesma encomenda e ninguém responde.": "pt",
+    "The app logs me out every time I open my order history.": "en",
+    "Никой не отговаря на телефона, а парите ми още ги няма.": "bg",
+    "ποτε θα ερθει το δεμα μου; περιμενω 10 μερες": "el",
+    "Pizza, taxi, hotel, radio": None,
+}
+
+
+def test_a_batch_gets_each_texts_own_language_in_order() -> None:
+    # A page of X posts or a burst of webhooks is read by lingua at once, on every core: same answers, same order.
+    texts: list[str | None] = [None, "ok", *WRITTEN_IN]
+    texts = texts + list(reversed(texts))
+
+    found = LANGUAGES.detect_all(texts)
+
+    assert found == [LANGUAGES.detect(text) for text in texts]
+    assert found[: len(WRITTEN_IN) + 2] == [None, None, *WRITTEN_IN.values()]
+
+
 def test_one_configured_language_is_every_customers_language() -> None:
     assert CustomerLanguages(("fi",)).detect("Where is my parcel?") == "fi"
 

@@ -33,6 +33,7 @@ from tests.meta_desk import (
     start_desk,
     wait_until,
 )
+from tests.test_customer_languages import WRITTEN_IN
 
 pytestmark = pytest.mark.usefixtures("secrets_stay_secret")
 
@@ -241,6 +242,27 @@ def test_two_hundred_comments_in_one_delivery_are_two_hundred_cards(desk: MetaDe
     assert sorted(c.text for c in desk.complaints()) == sorted(f"Complaint {number}" for number in range(200))
     cards = desk.cards(200)
     assert len({card["ts"] for card in cards}) == 200
+
+
+def test_comments_in_five_languages_in_one_delivery_each_keep_their_own(desk: MetaDesk) -> None:
+    # Meta sends no language: the batch is detected at once, on every core (bot/language.py), and each answer must
+    # land on its own post.
+    desk.heard.delivery.pace = SharedPace(interval=0.001, burst=1000)
+    written = WRITTEN_IN
+    post = desk.graph.add_post("Our autumn collection is here")
+    changes = []
+    for number, text in enumerate(written):
+        comment = desk.graph.add_comment(post["id"], f"56{number:05d}", f"Customer {number}", text)
+        changes.extend(desk.graph.webhook_delivery_for(comment)["entry"][0]["changes"])
+    batch = {
+        "object": "page",
+        "entry": [{"id": PAGE_ID, "time": int(datetime.now(UTC).timestamp()), "changes": changes}],
+    }
+
+    answer = desk.deliver(batch)
+
+    assert answer.status == 200, answer.body
+    assert {complaint.text: complaint.lang for complaint in desk.complaints()} == written
 
 
 # -- replies -------------------------------------------------------------------------------------------------------

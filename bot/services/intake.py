@@ -53,9 +53,11 @@ class IntakeUseCases(UseCases):
         replies join. If another copy filed one of them meanwhile, the batch is retried post by post."""
         if not posts:
             return []
+        # Before the unit of work: detection is a large part of a post's filing time, and must not hold the writer.
+        languages = self._languages(posts)
         try:
             with self.database.unit_of_work() as session:
-                results = self._file(session, posts)
+                results = self._file(session, posts, languages)
         except IntegrityError:
             if len(posts) == 1:
                 found = self._known(posts)
@@ -75,7 +77,18 @@ class IntakeUseCases(UseCases):
                 self._wake_at(due)
         return results
 
-    def _file(self, session: Session, posts: Sequence[NewComplaint]) -> list[IngestResult]:
+    def _languages(self, posts: Sequence[NewComplaint]) -> list[str | None]:
+        """Each post's language: the source's own word (X sends it; "und": X could not tell), else detected offline
+        among CUSTOMER_LANGUAGES, the batch at once on every core (bot/language.py; None when too short or ambiguous
+        to say)."""
+        unknown = [index for index, post in enumerate(posts) if post.lang in (None, "", "und")]
+        found = self.settings.customer_languages.detect_all([posts[index].text for index in unknown])
+        detected = dict(zip(unknown, found, strict=True))
+        return [detected.get(index, post.lang) for index, post in enumerate(posts)]
+
+    def _file(
+        self, session: Session, posts: Sequence[NewComplaint], languages: Sequence[str | None]
+    ) -> list[IngestResult]:
         """Per row, the ORM's flush and identity map dominate the cost of filing; the batch's new complaints are
         therefore built as plain rows (`_NewRow`) and inserted with Core, with their audit events and card
         deliveries after them. Only a complaint a later post of the batch joins becomes an ORM object (rare)."""
@@ -114,7 +127,7 @@ class IntakeUseCases(UseCases):
                 self._join(session, complaint, new, now)
                 results[index] = IngestResult(complaint.id, duplicate=False, joined=True)
             else:
-                complaint = self._create(new, now)
+                complaint = self._create(new, now, languages[index])
                 created.append((index, new, complaint))
                 if thread:
                     conversations[thread] = complaint
@@ -274,7 +287,7 @@ class IntakeUseCases(UseCases):
                 found.setdefault(key, complaint)
         return found
 
-    def _create(self, new: NewComplaint, now: datetime) -> _NewRow:
+    def _create(self, new: NewComplaint, now: datetime, lang: str | None) -> _NewRow:
         posted_at = self._posted(new, now)
         found = triage(new.text, new.author_followers, self.settings.triage)
         complaint = _NewRow(
@@ -289,11 +302,7 @@ class IntakeUseCases(UseCases):
                 "author_id": new.author_id,
                 "author_followers": new.author_followers,
                 "author_verified": new.author_verified,
-                # The source's own word (X sends it; "und": X could not tell), else detected offline among
-                # CUSTOMER_LANGUAGES (bot/language.py; None when the text is too short or ambiguous to say).
-                "lang": new.lang
-                if new.lang not in (None, "", "und")
-                else self.settings.customer_languages.detect(new.text),
+                "lang": lang,  # `_languages`
                 "conversation_id": new.conversation_id,
                 "text": _stored_words(new.text, self._personal),
                 "url": new.url,

@@ -6,7 +6,7 @@ are said in words; the backfill poller files what no webhook brought."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -224,19 +224,23 @@ def test_a_redelivered_webhook_is_one_complaint(desk: MetaDesk) -> None:
     assert [event.action for event in desk.events()] == ["received"]
 
 
-def test_two_hundred_comments_in_one_delivery_are_two_hundred_cards(desk: MetaDesk) -> None:
-    desk.heard.delivery.pace = SharedPace(interval=0.001, burst=1000)  # Slack's pace is not the subject
+def one_delivery_of_comments(desk: MetaDesk, texts: Iterable[str]) -> dict[str, Any]:
+    """Each text a comment by its own customer on one new post, all in one webhook delivery, as Meta batches them."""
     post = desk.graph.add_post("Our autumn collection is here")
     changes = []
-    for number in range(200):
-        comment = desk.graph.add_comment(post["id"], f"55{number:05d}", f"Customer {number}", f"Complaint {number}")
+    for number, text in enumerate(texts):
+        comment = desk.graph.add_comment(post["id"], f"55{number:05d}", f"Customer {number}", text)
         changes.extend(desk.graph.webhook_delivery_for(comment)["entry"][0]["changes"])
-    batch = {
+    return {
         "object": "page",
         "entry": [{"id": PAGE_ID, "time": int(datetime.now(UTC).timestamp()), "changes": changes}],
     }
 
-    answer = desk.deliver(batch)
+
+def test_two_hundred_comments_in_one_delivery_are_two_hundred_cards(desk: MetaDesk) -> None:
+    desk.heard.delivery.pace = SharedPace(interval=0.001, burst=1000)  # Slack's pace is not the subject
+
+    answer = desk.deliver(one_delivery_of_comments(desk, (f"Complaint {number}" for number in range(200))))
 
     assert answer.status == 200, answer.body
     assert sorted(c.text for c in desk.complaints()) == sorted(f"Complaint {number}" for number in range(200))
@@ -248,21 +252,11 @@ def test_comments_in_five_languages_in_one_delivery_each_keep_their_own(desk: Me
     # Meta sends no language: the batch is detected at once, on every core (bot/language.py), and each answer must
     # land on its own post.
     desk.heard.delivery.pace = SharedPace(interval=0.001, burst=1000)
-    written = WRITTEN_IN
-    post = desk.graph.add_post("Our autumn collection is here")
-    changes = []
-    for number, text in enumerate(written):
-        comment = desk.graph.add_comment(post["id"], f"56{number:05d}", f"Customer {number}", text)
-        changes.extend(desk.graph.webhook_delivery_for(comment)["entry"][0]["changes"])
-    batch = {
-        "object": "page",
-        "entry": [{"id": PAGE_ID, "time": int(datetime.now(UTC).timestamp()), "changes": changes}],
-    }
 
-    answer = desk.deliver(batch)
+    answer = desk.deliver(one_delivery_of_comments(desk, WRITTEN_IN))
 
     assert answer.status == 200, answer.body
-    assert {complaint.text: complaint.lang for complaint in desk.complaints()} == written
+    assert {complaint.text: complaint.lang for complaint in desk.complaints()} == WRITTEN_IN
 
 
 # -- replies -------------------------------------------------------------------------------------------------------

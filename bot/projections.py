@@ -6,12 +6,12 @@ sends, so a message always shows the state as it is at that moment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select, tuple_
+from sqlalchemy import and_, bindparam, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot import delivery, moderation, storms
@@ -292,22 +292,29 @@ def prefetch_cards(session: Session, rows: Sequence[Delivery]) -> None:
 
 # Two comparisons rather than IN (…): an IN list is an expanding parameter, rendered into the SQL at every run.
 _OPEN_FOLLOW_UP = or_(FollowUp.status == FollowUpStatus.SCHEDULED.value, FollowUp.status == FollowUpStatus.SENT.value)
-# Which kinds of parts the cards have at all. Built once: building this statement cost more than running it.
-_CARD_PARTS_PROBE = select(
-    exists().where(Escalation.complaint_id.in_(bindparam("ids", expanding=True))),
-    exists().where(FollowUp.complaint_id.in_(bindparam("ids", expanding=True)), _OPEN_FOLLOW_UP),
-    exists().where(Reply.complaint_id.in_(bindparam("ids", expanding=True))),
-    exists().where(WriteUp.complaint_id.in_(bindparam("ids", expanding=True))),
-    exists().where(tuple_(ModeratedAuthor.source, ModeratedAuthor.author_key).in_(bindparam("keys", expanding=True))),
-)
 
-# The same for one card (a click's): plain parameters, as expanding ones are rendered into the SQL at each run.
-_ONE_CARD_PARTS_PROBE = select(
-    exists().where(Escalation.complaint_id == bindparam("id")),
-    exists().where(FollowUp.complaint_id == bindparam("id"), _OPEN_FOLLOW_UP),
-    exists().where(Reply.complaint_id == bindparam("id")),
-    exists().where(WriteUp.complaint_id == bindparam("id")),
-    exists().where(ModeratedAuthor.source == bindparam("source"), ModeratedAuthor.author_key == bindparam("key")),
+
+def _card_parts_probe(complaint_is: Callable[[Any], Any], author_is: Any) -> Any:
+    """Which kinds of parts the cards have at all: one query, each kind an EXISTS on the complaints `complaint_is`
+    picks (given a table's complaint_id column) and the authors `author_is` picks."""
+    return select(
+        exists().where(complaint_is(Escalation.complaint_id)),
+        exists().where(complaint_is(FollowUp.complaint_id), _OPEN_FOLLOW_UP),
+        exists().where(complaint_is(Reply.complaint_id)),
+        exists().where(complaint_is(WriteUp.complaint_id)),
+        exists().where(author_is),
+    )
+
+
+# Built once: building these statements cost more than running them. Several cards (a claimed batch of updates)…
+_CARD_PARTS_PROBE = _card_parts_probe(
+    lambda column: column.in_(bindparam("ids", expanding=True)),
+    tuple_(ModeratedAuthor.source, ModeratedAuthor.author_key).in_(bindparam("keys", expanding=True)),
+)
+# … and one card (a click's), with plain parameters, as expanding ones are rendered into the SQL at every run.
+_ONE_CARD_PARTS_PROBE = _card_parts_probe(
+    lambda column: column == bindparam("id"),
+    and_(ModeratedAuthor.source == bindparam("source"), ModeratedAuthor.author_key == bindparam("key")),
 )
 
 

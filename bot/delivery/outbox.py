@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, insert, select, update
+from sqlalchemy import and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -152,21 +152,23 @@ def _bump_statement(which: Any) -> Any:
     """A new generation for the rows `which`. A Core statement on the table, not an ORM one: the ORM's bookkeeping
     for an UPDATE (mirroring it onto loaded objects) cost more than the statement, and nothing reads outbox rows
     back in the session that bumps them."""
-    now = bindparam("bump_now")
+    return update(_outbox).where(which).values(bump_values(bindparam("bump_now")))
+
+
+def bump_values(now: Any) -> dict[str, Any]:
+    """What a new generation sets on a row, as of `now` (a bound parameter): for `_bump_statement`, and for a claim
+    that bumps and takes a row in one statement (`worker._TAKE_POSTED`)."""
     rows = _outbox.c
-    return (
-        update(_outbox)
-        .where(which)
-        .values(
-            generation=rows.generation + 1,
-            # A row being sent stays with its sender, who sees the new generation and sends again.
-            status=case((rows.status == SENDING, SENDING), else_=PENDING),
-            due_at=now,
-            # Waiting since it was first asked for, if it was still waiting; a posted message is now an update.
-            queued_at=case((rows.status.in_((PENDING, SENDING)), rows.queued_at), else_=now),
-            priority=case((rows.ts.is_(None), rows.priority), else_=priorities.UPDATE),
-        )
-    )
+    return {
+        "generation": rows.generation + 1,
+        # A row being sent stays with its sender, who sees the new generation and sends again.
+        "status": case((rows.status == SENDING, SENDING), else_=PENDING),
+        "due_at": now,
+        # Waiting since it was first asked for, if it was still waiting; a posted message is now an update. (Two
+        # comparisons, not IN: an IN list is an expanding parameter, rendered into the SQL at every run.)
+        "queued_at": case((or_(rows.status == PENDING, rows.status == SENDING), rows.queued_at), else_=now),
+        "priority": case((rows.ts.is_(None), rows.priority), else_=priorities.UPDATE),
+    }
 
 
 # Built once: every click bumps its card by key, and a statement built anew costs more than running it.

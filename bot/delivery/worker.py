@@ -21,10 +21,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, true, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from bot.delivery import priority as priorities
 from bot.delivery.gate import RateGate, retry_after_seconds
 from bot.delivery.outbox import (
     DONE,
@@ -39,6 +38,7 @@ from bot.delivery.outbox import (
     FileUpload,
     NotReady,
     Outgoing,
+    bump_values,
     file_to_delete,
     note_queued,
     utcnow,
@@ -826,8 +826,8 @@ def _claim_statement(may_post: Any) -> Any:
 
 # The claim while no conversation waits for its pace, built once: building it cost more than running it.
 _CLAIM_ANY = _claim_statement(true())
-# `claim_now`: a new generation of one posted message, taken for sending in the same statement, unless another
-# sender holds it (the change's refresh then bumps it for that sender). Otherwise as `outbox._bump_statement`.
+# `claim_now`: a new generation of one posted message (as `outbox.bump_values` gives it), taken for sending in the
+# same statement, unless another sender holds it (the change's refresh then bumps it for that sender).
 _TAKE_POSTED = (
     update(_outbox)
     .where(
@@ -837,14 +837,13 @@ _TAKE_POSTED = (
         or_(_outbox.c.expires_at.is_(None), _outbox.c.expires_at >= bindparam("take_now")),
     )
     .values(
-        generation=_outbox.c.generation + 1,
-        status=SENDING,
-        due_at=bindparam("take_now"),
-        queued_at=case((_outbox.c.status == PENDING, _outbox.c.queued_at), else_=bindparam("take_now")),
-        priority=priorities.UPDATE,
-        lease_owner=bindparam("take_owner"),
-        lease_until=bindparam("take_until"),
-        attempts=_outbox.c.attempts + 1,
+        {
+            **bump_values(bindparam("take_now")),
+            "status": SENDING,
+            "lease_owner": bindparam("take_owner"),
+            "lease_until": bindparam("take_until"),
+            "attempts": _outbox.c.attempts + 1,
+        }
     )
     .returning(*_outbox.c)
 )
